@@ -1,0 +1,62 @@
+/* queueing.h - the latency model of the fast step simulator.
+ *
+ * A service with r ready replicas is an M/M/m queue with m = r * k servers,
+ * k = round(capacity_rps * service_time_ms / 1000) (>= 1) concurrent requests
+ * per replica, each server of rate mu = capacity_rps / k requests/s. A
+ * request's response time is T = D + W + S: D a deterministic delay to drain
+ * the backlog carried between steps, W the M/M/m waiting time (0 with
+ * probability 1 - C, Exp(theta) with probability C, C the Erlang C formula,
+ * theta = m*mu - lambda) and S ~ Exp(mu) the service time. Everything here is
+ * closed form, so the step model stays cheap; env/des.c checks it against a
+ * request-level simulation.
+ */
+#ifndef RLS_QUEUEING_H
+#define RLS_QUEUEING_H
+
+#include <stdint.h>
+
+#include "scenario.h"
+
+/* Response-time distribution of one service over one step. */
+struct rls_queue_dist {
+    double p_wait;   /* probability a request waits for a server (Erlang C), 0..1 */
+    double theta;    /* rate of the waiting time when it waits, 1/s (> 0) */
+    double mu;       /* service rate of one server, 1/s (> 0) */
+    double shift_s;  /* deterministic delay from draining the backlog, s (>= 0) */
+};
+
+/* Concurrent requests per replica, k >= 1, for a service. */
+int32_t rls_queueing_servers_per_replica(const struct rls_service_spec *s);
+
+/* Erlang C: probability of waiting in M/M/m with offered load a = lambda/mu
+ * (< m). Returns 1 when a >= m, 0 when a <= 0 or m <= 0. */
+double rls_queueing_erlang_c(int32_t m, double a);
+
+/* Fills d for arrival rate lambda (1/s), m servers of rate mu (1/s) and a
+ * backlog drain delay shift_s. Utilization above rho_max (0.98) is clipped:
+ * the overload itself shows as backlog, hence shift_s. With m == 0, every
+ * request waits "forever" (p_wait 1, theta tiny). */
+void rls_queueing_dist(double lambda, int32_t m, double mu, double shift_s,
+                       struct rls_queue_dist *d);
+
+/* P(T > t_s), the fraction of requests with response time above t_s seconds. */
+double rls_queueing_ccdf(const struct rls_queue_dist *d, double t_s);
+
+/* The p-quantile (0 < p < 1) of T in seconds (bisection on the ccdf, 1e-6 relative). */
+double rls_queueing_quantile(const struct rls_queue_dist *d, double p);
+
+/* The p-quantile of a mixture: n distributions with weights w (request counts).
+ * Returns seconds; 0 if the weights sum to 0. */
+double rls_queueing_mixture_quantile(const struct rls_queue_dist *d, const double *w,
+                                     int64_t n, double p);
+
+/* Mean response time, seconds. */
+double rls_queueing_mean(const struct rls_queue_dist *d);
+
+/* The fewest ready replicas that serve rate_rps in steady state with the
+ * fraction over the SLO at most 1 - slo_percentile (no backlog): the
+ * "demanded replicas" of the elasticity metrics and of the oracle. Not capped
+ * by max_replicas; 0 when rate_rps <= 0. */
+int32_t rls_queueing_demand(const struct rls_service_spec *s, double rate_rps);
+
+#endif

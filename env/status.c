@@ -1,0 +1,46 @@
+/* status.c - status strings and the error record. */
+#include "status.h"
+
+#include <stdio.h>
+#include <string.h>
+
+const char *rls_status_str(int status)
+{
+    switch (status) {
+#define RLS__CASE(name, value, text) case value: return text;
+        RLS_STATUS_LIST(RLS__CASE)
+#undef RLS__CASE
+    default:
+        return "unknown status";
+    }
+}
+
+int rls_err_vset(struct rls_err *err, int status, const char *fmt, va_list ap)
+{
+    if (err == NULL)
+        return status;
+    err->status = status;
+    vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+    /* keep it one line */
+    for (char *p = err->msg; *p; p++)
+        if (*p == '\n' || *p == '\r')
+            *p = ' ';
+    return status;
+}
+
+int rls_err_set(struct rls_err *err, int status, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    rls_err_vset(err, status, fmt, ap);
+    va_end(ap);
+    return status;
+}
+
+void rls_err_clear(struct rls_err *err)
+{
+    if (err == NULL)
+        return;
+    err->status = RLS_OK;
+    err->msg[0] = '\0';
+}
