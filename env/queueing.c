@@ -1,0 +1,155 @@
+/* queueing.c - closed-form M/M/m response times with a backlog delay, the
+ * latency model of the step simulator (see queueing.h). */
+#include "queueing.h"
+
+#include <math.h>
+
+#define S_RHO_MAX 0.98
+
+int32_t rls_queueing_servers_per_replica(const struct rls_service_spec *s)
+{
+    double k = floor(s->capacity_rps * s->service_time_ms / 1000.0 + 0.5);
+    if (!(k >= 1.0))
+        return 1;
+    if (k > 1e6)
+        return 1000000;
+    return (int32_t)k;
+}
+
+double rls_queueing_erlang_c(int32_t m, double a)
+{
+    if (!(a > 0.0))
+        return 0.0;
+    if (m <= 0 || a >= (double)m)
+        return 1.0;
+    /* Erlang B by the stable recurrence, then C from B. */
+    double b = 1.0;
+    for (int32_t i = 1; i <= m; i++)
+        b = a * b / ((double)i + a * b);
+    double c = (double)m * b / ((double)m - a * (1.0 - b));
+    if (c > 1.0)
+        c = 1.0;
+    if (c < 0.0)
+        c = 0.0;
+    return c;
+}
+
+void rls_queueing_dist(double lambda, int32_t m, double mu, double shift_s,
+                       struct rls_queue_dist *d)
+{
+    d->mu = mu > 0.0 ? mu : 1e-9;
+    d->shift_s = shift_s > 0.0 ? shift_s : 0.0;
+    if (m <= 0) {
+        d->p_wait = 1.0;
+        d->theta = 1e-9;
+        return;
+    }
+    double cap = (double)m * d->mu;
+    double lam = lambda > 0.0 ? lambda : 0.0;
+    if (lam > S_RHO_MAX * cap)
+        lam = S_RHO_MAX * cap;
+    d->p_wait = rls_queueing_erlang_c(m, lam / d->mu);
+    d->theta = cap - lam;
+}
+
+double rls_queueing_ccdf(const struct rls_queue_dist *d, double t_s)
+{
+    double u = t_s - d->shift_s;
+    if (u <= 0.0)
+        return 1.0;
+    double mu = d->mu, th = d->theta, c = d->p_wait;
+    double e_mu = exp(-mu * u);
+    if (c <= 0.0)
+        return e_mu;
+    double h; /* P(Exp(theta) + Exp(mu) > u) */
+    if (fabs(th - mu) <= 1e-9 * mu)
+        h = (1.0 + mu * u) * e_mu;
+    else
+        h = (th * e_mu - mu * exp(-th * u)) / (th - mu);
+    double p = (1.0 - c) * e_mu + c * h;
+    if (p < 0.0)
+        p = 0.0;
+    if (p > 1.0)
+        p = 1.0;
+    return p;
+}
+
+double rls_queueing_mean(const struct rls_queue_dist *d)
+{
+    return d->shift_s + d->p_wait / d->theta + 1.0 / d->mu;
+}
+
+/* Solves mean ccdf(t) == q by bisection; ccdf is non-increasing in t. */
+static double s_solve(const struct rls_queue_dist *d, const double *w, int64_t n, double q)
+{
+    double wsum = 0.0, lo = INFINITY, hi = 0.0;
+    for (int64_t i = 0; i < n; i++) {
+        double wi = w ? w[i] : 1.0;
+        if (!(wi > 0.0))
+            continue;
+        wsum += wi;
+        if (d[i].shift_s < lo)
+            lo = d[i].shift_s;
+        double slow = 1.0 / fmin(d[i].mu, d[i].theta);
+        double reach = d[i].shift_s + slow * 50.0;
+        if (reach > hi)
+            hi = reach;
+    }
+    if (!(wsum > 0.0))
+        return 0.0;
+    if (hi > 1e9)
+        hi = 1e9;
+    for (int it = 0; it < 100; it++) {
+        double mid = 0.5 * (lo + hi), acc = 0.0;
+        for (int64_t i = 0; i < n; i++) {
+            double wi = w ? w[i] : 1.0;
+            if (wi > 0.0)
+                acc += wi * rls_queueing_ccdf(&d[i], mid);
+        }
+        if (acc / wsum > q)
+            lo = mid;
+        else
+            hi = mid;
+        if (hi - lo <= 1e-7 * hi)
+            break;
+    }
+    return 0.5 * (lo + hi);
+}
+
+double rls_queueing_quantile(const struct rls_queue_dist *d, double p)
+{
+    return s_solve(d, NULL, 1, 1.0 - p);
+}
+
+double rls_queueing_mixture_quantile(const struct rls_queue_dist *d, const double *w,
+                                     int64_t n, double p)
+{
+    return s_solve(d, w, n, 1.0 - p);
+}
+
+int32_t rls_queueing_demand(const struct rls_service_spec *s, double rate_rps)
+{
+    if (!(rate_rps > 0.0) || !(s->capacity_rps > 0.0))
+        return 0;
+    int32_t k = rls_queueing_servers_per_replica(s);
+    double mu = s->capacity_rps / k;
+    double q = 1.0 - s->slo_percentile;
+    double slo = s->slo_ms / 1000.0;
+    double r0 = floor(rate_rps / s->capacity_rps) + 1.0;
+    if (r0 > 1e7)
+        return 10000000;
+    for (int32_t r = (int32_t)r0; r < 10000000; r++) {
+        struct rls_queue_dist d;
+        double m = (double)r * k;
+        if (m > 2e9)
+            return r;
+        rls_queueing_dist(rate_rps, (int32_t)m, mu, 0.0, &d);
+        if (rate_rps < S_RHO_MAX * m * mu && rls_queueing_ccdf(&d, slo) <= q)
+            return r;
+        /* the SLO is tighter than the service time allows: waiting is
+         * already negligible, more replicas cannot help */
+        if (rate_rps < 0.9 * m * mu && d.p_wait < 1e-4)
+            return r;
+    }
+    return 10000000;
+}
