@@ -1,0 +1,12 @@
+/* cli.h - the rlsched subcommands. Each returns the process exit status
+ * (0 ok, 1 failure, 2 usage error) and prints one clear line on stderr on
+ * failure ("rlsched trace import: FILE:LINE: what"). */
+#ifndef RLS_CLI_H
+#define RLS_CLI_H
+
+int rls_cmd_trace(int argc, char **argv);     /* trace import|synth|info */
+int rls_cmd_scenario(int argc, char **argv);  /* scenario show|check */
+int rls_cmd_eval(int argc, char **argv);      /* eval */
+int rls_cmd_bench(int argc, char **argv);     /* bench sim */
+
+#endif

@@ -1,0 +1,46 @@
+/* rlsched.c - the command line's entry point: dispatch to a subcommand. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+struct s_command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *help;
+};
+
+static const struct s_command s_commands[] = {
+    {"trace", rls_cmd_trace, "import, synthesize and summarize load traces"},
+    {"scenario", rls_cmd_scenario, "show or check a cluster scenario"},
+    {"eval", rls_cmd_eval, "evaluate policies on a scenario, side by side"},
+    {"bench", rls_cmd_bench, "measure performance (bench sim --json)"},
+};
+
+static void s_usage(FILE *f)
+{
+    fprintf(f, "usage: rlsched COMMAND [ARGS]   (rlsched COMMAND --help for details)\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof s_commands / sizeof s_commands[0]; i++)
+        fprintf(f, "  %-10s %s\n", s_commands[i].name, s_commands[i].help);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        s_usage(stderr);
+        return 2;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
+        s_usage(stdout);
+        return 0;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("rlsched %s\n", RLS_VERSION);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof s_commands / sizeof s_commands[0]; i++)
+        if (strcmp(argv[1], s_commands[i].name) == 0)
+            return s_commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "rlsched: unknown command '%s' (try rlsched --help)\n", argv[1]);
+    return 2;
+}
