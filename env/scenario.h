@@ -142,6 +142,17 @@ int rls_scenario_write_yaml(const struct rls_scenario *sc, FILE *f);
 double rls_scenario_total_cpu(const struct rls_scenario *sc);
 double rls_scenario_max_cost_per_hour(const struct rls_scenario *sc);
 
+/* Total memory of all pools, GiB; total nodes of all pools. 0 for NULL. */
+double rls_scenario_total_mem_gb(const struct rls_scenario *sc);
+int64_t rls_scenario_total_nodes(const struct rls_scenario *sc);
+
+/* Cores every service would need at its own peak: the sum over services of
+ * ceil(load.peak_rps / capacity_rps) * cpu (services with peak_rps 0 count 0). */
+double rls_scenario_peak_demand_cpu(const struct rls_scenario *sc);
+
+/* "synth", "trace", "const" (static; "unknown" for other values). */
+const char *rls_scenario_load_kind_name(enum rls_load_kind kind);
+
 /* Index of the service/tenant named `name`, or -1. */
 int rls_scenario_find_service(const struct rls_scenario *sc, const char *name);
 int rls_scenario_find_tenant(const struct rls_scenario *sc, const char *name);

@@ -742,8 +742,6 @@ int rls_sim_step(struct rls_sim *sim, const int32_t *desired, const uint8_t *pla
         s_serve(sim, i, dt, &info);
 
     /* 6. cluster autoscaler scale-down, repairs, cost */
-    int32_t on_per_pool_min_ok = 1;
-    (void)on_per_pool_min_ok;
     int drained = 0;
     for (int32_t j = 0; j < sim->n_nodes; j++) {
         struct rls_node_state *n = &sim->nodes[j];
@@ -778,7 +776,7 @@ int rls_sim_step(struct rls_sim *sim, const int32_t *desired, const uint8_t *pla
             /* drain only if every replica fits on another on node: check by
              * placing them tentatively (bin-pack), then undo or commit */
             int fits = 1;
-            double save_cpu[64];
+            double save_cpu[64], save_mem[64];
             int32_t touched[64], n_touched = 0;
             for (int32_t i = 0; i < sim->n_svc && fits; i++) {
                 const struct rls_service_spec *s = &sc->services[i];
@@ -794,20 +792,37 @@ int rls_sim_step(struct rls_sim *sim, const int32_t *desired, const uint8_t *pla
                     }
                     touched[n_touched] = to;
                     save_cpu[n_touched] = s->cpu;
+                    save_mem[n_touched] = s->mem_gb;
                     n_touched++;
                     sim->nodes[to].cpu_used += s->cpu;   /* tentative */
+                    sim->nodes[to].mem_used += s->mem_gb;
                 }
             }
-            for (int32_t t = 0; t < n_touched; t++)
+            for (int32_t t = 0; t < n_touched; t++) {
                 sim->nodes[touched[t]].cpu_used -= save_cpu[t];
+                sim->nodes[touched[t]].mem_used -= save_mem[t];
+            }
             if (!fits)
                 continue;
-            s_evict_node(sim, j);
-            for (int32_t i = 0; i < sim->n_svc; i++)
-                if (sim->state[i].killed > 0) {
-                    s_place_pending(sim, i, RLS_PLACE_BINPACK, 0);
-                    s_count(sim, i);
+            /* commit: a drain that respects a PodDisruptionBudget with surge
+             * (the replacement is ready before the old replica goes) costs
+             * no capacity, so replicas move keeping their state and timer */
+            for (int32_t i = 0; i < sim->n_svc && n->replicas > 0; i++) {
+                const struct rls_service_spec *s = &sc->services[i];
+                struct s_service *v = &sim->svc[i];
+                struct s_replica *reps = sim->reps + v->rep_off;
+                for (int32_t r = 0; r < v->n_reps; r++) {
+                    if (reps[r].node != j)
+                        continue;
+                    int32_t to = s_pick_node(sim, s->cpu, s->mem_gb, RLS_PLACE_BINPACK, j);
+                    int32_t state = reps[r].state;
+                    double timer = reps[r].timer_s;
+                    s_detach(sim, &reps[r], s);
+                    s_attach(sim, &reps[r], to, s);
+                    reps[r].state = state;
+                    reps[r].timer_s = timer;
                 }
+            }
         }
         n->status = RLS_NODE_OFF;
         n->cpu_used = n->mem_used = 0.0;

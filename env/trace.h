@@ -121,7 +121,8 @@ struct rls_trace_stats {
     int64_t n_zero;         /* steps with rate 0 */
 };
 
-/* Computes the summary. Returns RLS_OK, or RLS_ERR_INVALID for an empty trace. */
+/* Computes the summary. Returns RLS_OK, RLS_ERR_INVALID for an empty trace,
+ * or RLS_ERR_NOMEM. */
 int rls_trace_stats(const struct rls_trace *t, struct rls_trace_stats *out);
 
 /* Prints a human summary (what `rlsched trace info` shows) to f. */

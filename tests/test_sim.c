@@ -194,7 +194,7 @@ static void test_failures_kill_and_recreate_replicas(void **state)
     (void)state;
     struct rls_err err;
     struct rls_scenario *sc = s_const_scenario(200, 6, 8);
-    sc->pools[0].mtbf_h = 0.5;
+    sc->pools[0].mtbf_h = 0.1;
     sc->pools[0].repair_s = 300;
     struct rls_sim *sim = rls_sim_new(sc, &err);
     assert_non_null(sim);
@@ -241,25 +241,44 @@ static void test_overload_drops_and_violates(void **state)
     rls_scenario_destroy(&sc);
 }
 
-/* Bin-packing ends with fewer nodes on (lower cost) than spreading. */
-static void test_binpack_costs_less_than_spread(void **state)
+/* With several nodes on, spreading puts new replicas on many nodes (a node
+ * failure costs few), bin-packing fills few nodes (the rest can power off). */
+static int s_nodes_hosting(const struct rls_sim *sim)
+{
+    int hosting = 0;
+    for (int32_t j = 0; j < rls_sim_n_nodes(sim); j++)
+        hosting += rls_sim_nodes(sim)[j].replicas > 0;
+    return hosting;
+}
+
+static void test_spread_uses_more_nodes_than_binpack(void **state)
 {
     (void)state;
     struct rls_err err;
     struct rls_scenario *sc = s_const_scenario(100, 8, 8);
+    sc->node_idle_s = 600;
     struct rls_sim *sim = rls_sim_new(sc, &err);
     assert_non_null(sim);
+    int hosting[2];
     double cost[2] = {0, 0};
     for (int place = 0; place < 2; place++) {
         assert_int_equal(rls_sim_reset(sim, 1), RLS_OK);
-        for (int t = 0; t < 120; t++) {
-            int32_t d = (t / 20) % 2 ? 20 : 6; /* up and down */
-            uint8_t p = (uint8_t)place;
+        int32_t d = 16;
+        uint8_t p = (uint8_t)place;
+        assert_int_equal(rls_sim_step(sim, &d, &p), RLS_OK);
+        hosting[place] = s_nodes_hosting(sim);
+        /* after the idle time the autoscaler has powered off what is empty
+         * or drainable: both end on 2 nodes of 8 cores for 16 replicas */
+        for (int t = 0; t < 80; t++) {
             assert_int_equal(rls_sim_step(sim, &d, &p), RLS_OK);
             cost[place] += rls_sim_last(sim)->cost_usd;
         }
+        assert_int_equal(rls_sim_last(sim)->nodes_on, 2);
+        assert_int_equal(rls_sim_services(sim)[0].ready, 16);
     }
-    assert_true(cost[RLS_PLACE_BINPACK] < cost[RLS_PLACE_SPREAD]);
+    assert_true(hosting[RLS_PLACE_SPREAD] >= 6);
+    assert_true(hosting[RLS_PLACE_BINPACK] <= 3);
+    assert_true(cost[RLS_PLACE_BINPACK] <= cost[RLS_PLACE_SPREAD]);
     rls_sim_destroy(&sim);
     rls_scenario_destroy(&sc);
 }
@@ -297,7 +316,7 @@ int main(void)
         cmocka_unit_test(test_capacity_pending_and_node_boot),
         cmocka_unit_test(test_failures_kill_and_recreate_replicas),
         cmocka_unit_test(test_overload_drops_and_violates),
-        cmocka_unit_test(test_binpack_costs_less_than_spread),
+        cmocka_unit_test(test_spread_uses_more_nodes_than_binpack),
         cmocka_unit_test(test_bad_calls_are_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,264 @@
+/* policy.c - the policy handle (ops table + state, as redis' ConnectionType),
+ * its thin wrappers (clamping desired to [min, max], the "@placement"
+ * override) and the registry that builds a baseline from a spec string
+ * "name[:arg][@spread|@binpack]".
+ */
+#include "policy.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hpa.h"
+#include "kpa.h"
+#include "oracle.h"
+#include "predictive.h"
+
+/* static.c (no public header: only the registry builds it). */
+struct rls_policy *rls__static_new(int32_t replicas, const struct rls_scenario *sc,
+                                   struct rls_err *err);
+
+struct rls_policy {
+    const struct rls_policy_ops *ops;
+    void *self;
+    char *name;
+    int placement;              /* override, -1 = the policy's own choice */
+    char errmsg[RLS_ERRMSG_MAX];
+};
+
+struct rls_policy *rls_policy_wrap(const struct rls_policy_ops *ops, void *self,
+                                   const char *name)
+{
+    struct rls_policy *p = NULL;
+    if (ops == NULL)
+        return NULL;
+    p = calloc(1, sizeof *p);
+    if (p == NULL)
+        goto fail;
+    p->name = strdup(name != NULL ? name : (ops->kind != NULL ? ops->kind : "policy"));
+    if (p->name == NULL)
+        goto fail;
+    p->ops = ops;
+    p->self = self;
+    p->placement = -1;
+    return p;
+fail:
+    free(p);
+    if (ops->destroy != NULL && self != NULL)
+        ops->destroy(self);
+    return NULL;
+}
+
+void rls_policy_destroy(struct rls_policy **p)
+{
+    if (p == NULL || *p == NULL)
+        return;
+    if ((*p)->ops->destroy != NULL && (*p)->self != NULL)
+        (*p)->ops->destroy((*p)->self);
+    free((*p)->name);
+    free(*p);
+    *p = NULL;
+}
+
+/* Copies the implementation's message (or the status text) into the handle. */
+static int s_fail(struct rls_policy *p, int status)
+{
+    const char *m = NULL;
+    if (p->ops->errmsg != NULL)
+        m = p->ops->errmsg(p->self);
+    if (m == NULL || m[0] == '\0')
+        m = rls_status_str(status);
+    snprintf(p->errmsg, sizeof p->errmsg, "%s: %s", p->name, m);
+    return status;
+}
+
+int rls_policy_reset(struct rls_policy *p, const struct rls_scenario *sc)
+{
+    if (p == NULL)
+        return RLS_ERR_INVALID;
+    if (sc == NULL) {
+        snprintf(p->errmsg, sizeof p->errmsg, "%s: reset with a NULL scenario", p->name);
+        return RLS_ERR_INVALID;
+    }
+    p->errmsg[0] = '\0';
+    if (p->ops->reset == NULL)
+        return RLS_OK;
+    int rc = p->ops->reset(p->self, sc);
+    if (rc != RLS_OK)
+        return s_fail(p, rc);
+    return RLS_OK;
+}
+
+int rls_policy_decide(struct rls_policy *p, const struct rls_policy_input *in,
+                      int32_t *desired, uint8_t *placement)
+{
+    if (p == NULL)
+        return RLS_ERR_INVALID;
+    if (in == NULL || in->scenario == NULL || desired == NULL || placement == NULL ||
+        (in->services == NULL && in->scenario->n_services > 0)) {
+        snprintf(p->errmsg, sizeof p->errmsg,
+                 "%s: decide needs input, scenario, services, desired and placement", p->name);
+        return RLS_ERR_INVALID;
+    }
+    if (p->ops->needs_future && in->future_rate == NULL) {
+        snprintf(p->errmsg, sizeof p->errmsg, "%s: needs future_rate (clairvoyant policy)",
+                 p->name);
+        return RLS_ERR_INVALID;
+    }
+    const struct rls_scenario *sc = in->scenario;
+    for (int32_t i = 0; i < sc->n_services; i++) {
+        desired[i] = in->services[i].desired;
+        placement[i] = RLS_PLACE_SPREAD;
+    }
+    int rc = p->ops->decide(p->self, in, desired, placement);
+    if (rc != RLS_OK)
+        return s_fail(p, rc);
+    for (int32_t i = 0; i < sc->n_services; i++) {
+        const struct rls_service_spec *s = &sc->services[i];
+        if (desired[i] > s->max_replicas)
+            desired[i] = s->max_replicas;
+        if (desired[i] < s->min_replicas)
+            desired[i] = s->min_replicas;
+        if (p->placement >= 0)
+            placement[i] = (uint8_t)p->placement;
+        else if (placement[i] >= RLS_PLACE_COUNT)
+            placement[i] = RLS_PLACE_SPREAD;
+    }
+    return RLS_OK;
+}
+
+const char *rls_policy_name(const struct rls_policy *p)
+{
+    return p != NULL ? p->name : "";
+}
+
+const char *rls_policy_kind(const struct rls_policy *p)
+{
+    return p != NULL && p->ops->kind != NULL ? p->ops->kind : "";
+}
+
+int rls_policy_needs_future(const struct rls_policy *p)
+{
+    return p != NULL ? p->ops->needs_future : 0;
+}
+
+const char *rls_policy_errmsg(const struct rls_policy *p)
+{
+    return p != NULL ? p->errmsg : "";
+}
+
+void rls_policy_set_placement(struct rls_policy *p, int placement)
+{
+    if (p == NULL)
+        return;
+    p->placement = (placement >= 0 && placement < RLS_PLACE_COUNT) ? placement : -1;
+}
+
+/* ---------------------------------------------------------------- registry */
+
+#define S_KNOWN "static, hpa, kpa, predictive, oracle, hpa-tuned"
+
+/* Renames p to `name` (the display name with its placement suffix). */
+static int s_rename(struct rls_policy *p, const char *name)
+{
+    char *n = strdup(name);
+    if (n == NULL)
+        return RLS_ERR_NOMEM;
+    free(p->name);
+    p->name = n;
+    return RLS_OK;
+}
+
+struct rls_policy *rls_policy_new(const char *spec, const struct rls_scenario *sc,
+                                  struct rls_err *err)
+{
+    char buf[128];
+    char *at = NULL, *colon = NULL, *arg = NULL;
+    struct rls_policy *p = NULL;
+    int placement = -1;
+
+    if (spec == NULL || spec[0] == '\0') {
+        rls_err_set(err, RLS_ERR_INVALID, "empty policy spec (known: " S_KNOWN ")");
+        return NULL;
+    }
+    if (sc == NULL) {
+        rls_err_set(err, RLS_ERR_INVALID, "policy '%s': NULL scenario", spec);
+        return NULL;
+    }
+    if (strlen(spec) >= sizeof buf) {
+        rls_err_set(err, RLS_ERR_INVALID, "policy spec too long (%zu chars)", strlen(spec));
+        return NULL;
+    }
+    strcpy(buf, spec);
+    at = strchr(buf, '@');
+    if (at != NULL) {
+        *at++ = '\0';
+        if (strcmp(at, "spread") == 0) {
+            placement = RLS_PLACE_SPREAD;
+        } else if (strcmp(at, "binpack") == 0) {
+            placement = RLS_PLACE_BINPACK;
+        } else {
+            rls_err_set(err, RLS_ERR_INVALID,
+                        "policy '%s': unknown placement '@%s' (known: @spread, @binpack)", spec, at);
+            return NULL;
+        }
+    }
+    colon = strchr(buf, ':');
+    if (colon != NULL) {
+        *colon = '\0';
+        arg = colon + 1;
+    }
+
+    if (strcmp(buf, "static") == 0) {
+        int32_t n = -1; /* -1: each service's demand at its load's peak */
+        if (arg != NULL) {
+            char *end = NULL;
+            errno = 0;
+            long v = strtol(arg, &end, 10);
+            if (arg[0] == '\0' || end == arg || *end != '\0' || errno != 0 || v < 0 ||
+                v > 10000000) {
+                rls_err_set(err, RLS_ERR_INVALID,
+                            "policy '%s': static:N needs a replica count N >= 0, got '%s'", spec,
+                            arg);
+                return NULL;
+            }
+            n = (int32_t)v;
+        }
+        p = rls__static_new(n, sc, err);
+    } else if (arg != NULL && (strcmp(buf, "hpa") == 0 || strcmp(buf, "kpa") == 0 ||
+                               strcmp(buf, "predictive") == 0 || strcmp(buf, "oracle") == 0)) {
+        rls_err_set(err, RLS_ERR_INVALID, "policy '%s': '%s' takes no ':' argument", spec, buf);
+        return NULL;
+    } else if (strcmp(buf, "hpa") == 0) {
+        p = rls_hpa_new(NULL, sc, err);
+    } else if (strcmp(buf, "kpa") == 0) {
+        p = rls_kpa_new(NULL, sc, err);
+    } else if (strcmp(buf, "predictive") == 0) {
+        p = rls_predictive_new(NULL, sc, err);
+    } else if (strcmp(buf, "oracle") == 0) {
+        p = rls_oracle_new(NULL, sc, err);
+    } else if (strcmp(buf, "hpa-tuned") == 0) {
+        rls_err_set(err, RLS_ERR_UNSUPPORTED,
+                    "policy 'hpa-tuned' is built by eval (grid search through rls_hpa_new)");
+        return NULL;
+    } else {
+        rls_err_set(err, RLS_ERR_NOTFOUND, "unknown policy '%s' (known: " S_KNOWN ")", buf);
+        return NULL;
+    }
+    if (p == NULL)
+        return NULL; /* err set by the constructor */
+    if (at != NULL) {
+        rls_policy_set_placement(p, placement);
+        if (s_rename(p, spec) != RLS_OK) {
+            rls_policy_destroy(&p);
+            rls_err_set(err, RLS_ERR_NOMEM, "policy '%s': out of memory", spec);
+            return NULL;
+        }
+    } else if (arg != NULL && s_rename(p, spec) != RLS_OK) {
+        rls_policy_destroy(&p);
+        rls_err_set(err, RLS_ERR_NOMEM, "policy '%s': out of memory", spec);
+        return NULL;
+    }
+    return p;
+}

@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# cli_trace.sh - `rlsched trace import|synth|info` on the real binary: real
+# traces to the canonical format, info on them, synth, and bad inputs that
+# must exit 1 naming the file and leave no output behind.
+# usage: cli_trace.sh RLSCHED_BINARY SOURCE_DIR TRACES_DIR
+set -u
+BIN=$1
+TRACES=${3:-}
+TMP=$(mktemp -d /tmp/rls_cli_trace.XXXXXX)
+trap 'rm -rf "$TMP"' EXIT
+pass=0
+fail=0
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
+
+# expect_fail NAME EXPECTED_RC OUT_FILE STDERR_FRAGMENT -- command...
+expect_fail() {
+    local name=$1 want=$2 out=$3 frag=$4
+    shift 5
+    "$@" >"$TMP/o.txt" 2>"$TMP/e.txt"
+    local rc=$?
+    if [ "$rc" -ne "$want" ]; then bad "$name: exit $rc, wanted $want ($(cat "$TMP/e.txt"))"; return; fi
+    if ! grep -qF -- "$frag" "$TMP/e.txt"; then bad "$name: stderr lacks '$frag': $(cat "$TMP/e.txt")"; return; fi
+    if [ "$(wc -l <"$TMP/e.txt")" -gt 1 ] && [ "$want" -eq 1 ]; then bad "$name: more than one stderr line"; return; fi
+    if [ -n "$out" ] && [ -e "$out" ]; then bad "$name: output $out was created"; return; fi
+    if ls "$TMP" | grep -q '\.tmp\.'; then bad "$name: temp file left behind"; return; fi
+    ok
+}
+
+# --- real traces ---------------------------------------------------------
+if [ -n "$TRACES" ] && [ -f "$TRACES/worldcup98_requests_per_minute_0430_0630.csv" ]; then
+    WC=$TRACES/worldcup98_requests_per_minute_0430_0630.csv
+    if "$BIN" trace import "$WC" --out "$TMP/wc.trace" >"$TMP/o.txt" 2>"$TMP/e.txt"; then
+        # the summary line and the canonical header agree with the raw file
+        rows=$(($(wc -l <"$WC") - 1))
+        n=$(sed -n 's/^# n: //p' "$TMP/wc.trace")
+        filled=$(sed -n 's/^# filled: //p' "$TMP/wc.trace")
+        values=$(grep -vc '^#' "$TMP/wc.trace")
+        first_count=$(sed -n '2p' "$WC" | cut -d, -f2)
+        first_rate=$(grep -v '^#' "$TMP/wc.trace" | head -1)
+        if [ "$n" -eq $((rows + filled)) ] && [ "$values" -eq "$n" ] && [ "$filled" -gt 0 ] &&
+            head -1 "$TMP/wc.trace" | grep -qx '# rlsched-trace v1' &&
+            grep -q "n=$n " "$TMP/o.txt" &&
+            awk -v c="$first_count" -v r="$first_rate" 'BEGIN { d = c / 60 - r; exit !(d < 1e-9 && d > -1e-9) }'; then
+            ok
+        else
+            bad "worldcup import: n=$n rows=$rows filled=$filled values=$values first=$first_rate"
+        fi
+    else
+        bad "worldcup import failed: $(cat "$TMP/e.txt")"
+    fi
+
+    if "$BIN" trace info "$TMP/wc.trace" >"$TMP/info.txt" 2>"$TMP/e.txt" &&
+        grep -q 'worldcup98' "$TMP/info.txt" && grep -q 'step: *60 s' "$TMP/info.txt" &&
+        grep -q '1998-04-30 21:30:00' "$TMP/info.txt"; then ok; else bad "info on canonical: $(cat "$TMP/info.txt" "$TMP/e.txt")"; fi
+
+    if "$BIN" trace info "$TMP/wc.trace" --json >"$TMP/info.json" 2>"$TMP/e.txt" &&
+        /usr/bin/python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["step_s"]==60 and d["format"]=="worldcup98" and d["filled"]>0' "$TMP/info.json"; then
+        ok
+    else
+        bad "info --json: $(cat "$TMP/info.json" "$TMP/e.txt")"
+    fi
+
+    NAB=$TRACES/nab/ec2_cpu_utilization_5f5533.csv
+    if "$BIN" trace import "$NAB" --out "$TMP/nab.trace" --resample 3600 >/dev/null 2>"$TMP/e.txt" &&
+        grep -qx '# step_s: 3600' "$TMP/nab.trace" && grep -qx '# unit: shape' "$TMP/nab.trace"; then
+        ok
+    else
+        bad "nab import --resample: $(cat "$TMP/e.txt")"
+    fi
+    # info works directly on a raw file too
+    if "$BIN" trace info "$NAB" | grep -q 'format: *nab'; then ok; else bad "info on raw nab"; fi
+    if "$BIN" trace info "$TRACES/azure_functions_2019_200_functions_per_minute.csv" --value-col 3 |
+        grep -q 'samples: *1440'; then ok; else bad "info on azure row 3"; fi
+else
+    echo "traces folder not found: skipping real-trace checks"
+fi
+
+# --- synth -----------------------------------------------------------------
+if "$BIN" trace synth --out "$TMP/s1.trace" --seed 11 --days 3 --step 300 >/dev/null &&
+    "$BIN" trace synth --out "$TMP/s2.trace" --seed 11 --days 3 --step 300 >/dev/null &&
+    "$BIN" trace synth --out "$TMP/s3.trace" --seed 12 --days 3 --step 300 >/dev/null; then
+    if cmp -s "$TMP/s1.trace" "$TMP/s2.trace" && ! cmp -s "$TMP/s1.trace" "$TMP/s3.trace" &&
+        grep -qx '# n: 864' "$TMP/s1.trace"; then ok; else bad "synth determinism / length"; fi
+else
+    bad "synth failed"
+fi
+expect_fail "synth bad step" 2 "$TMP/never.trace" "step" -- "$BIN" trace synth --out "$TMP/never.trace" --step -5
+expect_fail "synth bad number" 2 "$TMP/never.trace" "not a number" -- "$BIN" trace synth --out "$TMP/never.trace" --days abc
+
+# --- bad inputs --------------------------------------------------------------
+: >"$TMP/empty.csv"
+expect_fail "empty file" 1 "$TMP/out1.trace" "$TMP/empty.csv" -- "$BIN" trace import "$TMP/empty.csv" --out "$TMP/out1.trace"
+head -c 4096 /dev/urandom >"$TMP/garbage.bin"
+expect_fail "binary file" 1 "$TMP/out2.trace" "$TMP/garbage.bin" -- "$BIN" trace import "$TMP/garbage.bin" --out "$TMP/out2.trace"
+printf 'period,count\n1998-05-01 00:00:00,5\n1998-05-01 00:01:00,-7\n' >"$TMP/neg.csv"
+expect_fail "negative value" 1 "$TMP/out3.trace" "$TMP/neg.csv:3:" -- "$BIN" trace import "$TMP/neg.csv" --out "$TMP/out3.trace"
+printf 'timestamp,value\n2014-01-01 00:00:00,5\n2014-01-01 00:05:00,NaN\n' >"$TMP/nan.csv"
+expect_fail "NaN value" 1 "$TMP/out4.trace" "$TMP/nan.csv:3:" -- "$BIN" trace import "$TMP/nan.csv" --out "$TMP/out4.trace"
+printf 'a,b\n1,2\n' >"$TMP/cols.csv"
+expect_fail "missing column" 1 "$TMP/out5.trace" "'nope' not found" -- "$BIN" trace import "$TMP/cols.csv" --value-col nope --out "$TMP/out5.trace"
+printf '# rlsched-trace v1\n# step_s: 60\n# n: 5\n1\n2\n' >"$TMP/trunc.trace"
+expect_fail "truncated canonical" 1 "" "truncated" -- "$BIN" trace info "$TMP/trunc.trace"
+expect_fail "missing file" 1 "$TMP/out6.trace" "$TMP/nothere.csv" -- "$BIN" trace import "$TMP/nothere.csv" --out "$TMP/out6.trace"
+expect_fail "unwritable output" 1 "" "$TMP/no/dir/x.trace" -- "$BIN" trace import "$TMP/cols.csv" --out "$TMP/no/dir/x.trace"
+expect_fail "usage: no --out" 2 "" "--out" -- "$BIN" trace import "$TMP/cols.csv"
+expect_fail "usage: bad format" 2 "" "unknown format" -- "$BIN" trace import "$TMP/cols.csv" --out "$TMP/x.trace" --format bogus
+expect_fail "usage: unknown option" 2 "" "unknown option" -- "$BIN" trace info "$TMP/cols.csv" --frobnicate
+
+# --help for each subcommand
+for sub in import synth info; do
+    if "$BIN" trace "$sub" --help | grep -q "usage: rlsched trace $sub"; then ok; else bad "$sub --help"; fi
+done
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]

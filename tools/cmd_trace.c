@@ -1,0 +1,353 @@
+/* cmd_trace.c - `rlsched trace import|synth|info`: turn published traces
+ * into the canonical rlsched-trace v1 file, make synthetic load, and
+ * summarize any trace. Errors are one line on stderr ("rlsched trace
+ * import: FILE:LINE: what"), exit 1; usage errors exit 2.
+ */
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "env/trace.h"
+
+static const char *s_import_usage =
+    "usage: rlsched trace import FILE --out OUT [options]\n"
+    "  Reads a published trace and writes the canonical rlsched-trace v1 file.\n"
+    "  --out OUT          output file (written atomically)\n"
+    "  --format NAME      auto (default), worldcup98, nasa, azure, nab, alibaba, isp, csv, rlsched\n"
+    "  --time-col C       CSV time column (name or 0-based index; 'none' = rows are steps)\n"
+    "  --value-col C      value column (name or index); azure: 'sum', a row index or a hash prefix\n"
+    "  --step S           grid step in seconds (default: inferred from the time column)\n"
+    "  --count-step S     values are counts per S seconds (turned into requests/s)\n"
+    "  --skip-bad         skip malformed rows and count them instead of refusing the file\n"
+    "  --max-gap N        longest gap (in steps) filled by interpolation (10000)\n"
+    "  --resample S       resample the result to a step of S seconds\n";
+
+static const char *s_synth_usage =
+    "usage: rlsched trace synth --out OUT [options]\n"
+    "  Writes a synthetic, seed-deterministic load trace (canonical format).\n"
+    "  --seed N  (1)          --days D  (2)            --step S  (60 s)\n"
+    "  --base RPS  (100)      --diurnal-amp A  (0.6)   --peak-hour H  (14)\n"
+    "  --weekly-amp A  (0.2)  --trend X  (0.02/day)    --noise X  (0.08)\n"
+    "  --flash-per-day X (1)  --flash-mult M  (3)      --flash-dur S  (1200)\n"
+    "  --outage-per-day X (0.1)  --outage-dur S (600)  --start-epoch T  (0)\n";
+
+static const char *s_info_usage =
+    "usage: rlsched trace info FILE [--json] [--format NAME] [--value-col C]\n"
+    "  Summarizes a canonical trace or any importable file.\n";
+
+static const char *s_usage =
+    "usage: rlsched trace import|synth|info ...  (rlsched trace SUB --help)\n"
+    "  import  read a published trace into the canonical format\n"
+    "  synth   make a synthetic load trace\n"
+    "  info    summarize a trace\n";
+
+/* Parses a whole string as a finite double. 0 on success. */
+static int s_num(const char *s, double *out)
+{
+    char *end = NULL;
+    if (s == NULL || *s == '\0')
+        return -1;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (*end != '\0' || errno != 0 || !isfinite(v))
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int s_usage_err(const char *sub, const char *what, const char *arg, const char *usage)
+{
+    fprintf(stderr, "rlsched trace %s: %s%s%s\n%s", sub, what, arg ? " " : "", arg ? arg : "",
+            usage);
+    return 2;
+}
+
+static int s_import(int argc, char **argv)
+{
+    struct rls_trace_import_params p = rls_trace_import_default_params();
+    struct rls_trace *t = NULL, *r = NULL;
+    struct rls_err err = {0};
+    const char *file = NULL, *out = NULL;
+    double resample = 0;
+    int rc = 1;
+
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        double x;
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            fputs(s_import_usage, stdout);
+            return 0;
+        } else if (strcmp(a, "--skip-bad") == 0) {
+            p.skip_bad = 1;
+            continue;
+        } else if (a[0] == '-' && a[1] == '-') {
+            if (v == NULL)
+                return s_usage_err("import", "missing value after", a, s_import_usage);
+            i++;
+            if (strcmp(a, "--out") == 0) {
+                out = v;
+            } else if (strcmp(a, "--format") == 0) {
+                int f = rls_trace_format_parse(v);
+                if (f < 0)
+                    return s_usage_err("import", "unknown format", v, s_import_usage);
+                p.format = (enum rls_trace_format)f;
+            } else if (strcmp(a, "--time-col") == 0) {
+                p.time_col = v;
+            } else if (strcmp(a, "--value-col") == 0) {
+                p.value_col = v;
+            } else if (strcmp(a, "--step") == 0) {
+                if (s_num(v, &x) || x <= 0)
+                    return s_usage_err("import", "--step needs seconds > 0, got", v, s_import_usage);
+                p.step_s = x;
+            } else if (strcmp(a, "--count-step") == 0) {
+                if (s_num(v, &x) || x <= 0)
+                    return s_usage_err("import", "--count-step needs seconds > 0, got", v,
+                                       s_import_usage);
+                p.count_step_s = x;
+            } else if (strcmp(a, "--max-gap") == 0) {
+                if (s_num(v, &x) || x < 0 || x > 1e12 || x != floor(x))
+                    return s_usage_err("import", "--max-gap needs an integer >= 0, got", v,
+                                       s_import_usage);
+                p.max_gap_steps = (int64_t)x;
+            } else if (strcmp(a, "--resample") == 0) {
+                if (s_num(v, &x) || x <= 0)
+                    return s_usage_err("import", "--resample needs seconds > 0, got", v,
+                                       s_import_usage);
+                resample = x;
+            } else {
+                return s_usage_err("import", "unknown option", a, s_import_usage);
+            }
+        } else if (file == NULL) {
+            file = a;
+        } else {
+            return s_usage_err("import", "unexpected argument", a, s_import_usage);
+        }
+    }
+    if (file == NULL)
+        return s_usage_err("import", "missing FILE", NULL, s_import_usage);
+    if (out == NULL)
+        return s_usage_err("import", "missing --out OUT", NULL, s_import_usage);
+    if (rls_trace_import(file, &p, &t, &err) != RLS_OK) {
+        fprintf(stderr, "rlsched trace import: %s\n", err.msg);
+        goto done;
+    }
+    if (resample > 0) {
+        r = rls_trace_resample(t, resample);
+        if (r == NULL) {
+            fprintf(stderr, "rlsched trace import: %s: cannot resample to %g s\n", file, resample);
+            goto done;
+        }
+        rls_trace_destroy(&t);
+        t = r;
+        r = NULL;
+    }
+    if (rls_trace_save(t, out, &err) != RLS_OK) {
+        fprintf(stderr, "rlsched trace import: %s\n", err.msg);
+        goto done;
+    }
+    printf("imported %s (%s, column %s): n=%lld step=%g s unit=%s filled=%lld reordered=%lld "
+           "duplicates=%lld skipped=%lld -> %s\n",
+           file, t->format, t->column[0] ? t->column : "-", (long long)t->n, t->step_s, t->unit,
+           (long long)t->n_filled, (long long)t->n_reordered, (long long)t->n_duplicates,
+           (long long)t->n_skipped, out);
+    rc = 0;
+done:
+    rls_trace_destroy(&t);
+    rls_trace_destroy(&r);
+    return rc;
+}
+
+static int s_synth(int argc, char **argv)
+{
+    struct rls_trace_synth_params p = rls_trace_synth_default_params();
+    struct rls_trace *t = NULL;
+    struct rls_err err = {0};
+    const char *out = NULL;
+    uint64_t seed = 1;
+    int rc = 1;
+
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        double x = 0;
+        double *dst = NULL;
+        double scale = 1;
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            fputs(s_synth_usage, stdout);
+            return 0;
+        }
+        if (a[0] != '-' || a[1] != '-')
+            return s_usage_err("synth", "unexpected argument", a, s_synth_usage);
+        if (v == NULL)
+            return s_usage_err("synth", "missing value after", a, s_synth_usage);
+        i++;
+        if (strcmp(a, "--out") == 0) {
+            out = v;
+            continue;
+        }
+        if (strcmp(a, "--seed") == 0) {
+            char *end = NULL;
+            errno = 0;
+            unsigned long long s = strtoull(v, &end, 10);
+            if (*v == '\0' || *v == '-' || *end != '\0' || errno != 0)
+                return s_usage_err("synth", "--seed needs an unsigned integer, got", v,
+                                   s_synth_usage);
+            seed = s;
+            continue;
+        }
+        if (strcmp(a, "--days") == 0) {
+            dst = &p.duration_s;
+            scale = 86400;
+        } else if (strcmp(a, "--step") == 0)
+            dst = &p.step_s;
+        else if (strcmp(a, "--base") == 0)
+            dst = &p.base_rps;
+        else if (strcmp(a, "--diurnal-amp") == 0)
+            dst = &p.diurnal_amp;
+        else if (strcmp(a, "--peak-hour") == 0)
+            dst = &p.peak_hour;
+        else if (strcmp(a, "--weekly-amp") == 0)
+            dst = &p.weekly_amp;
+        else if (strcmp(a, "--trend") == 0)
+            dst = &p.trend_per_day;
+        else if (strcmp(a, "--noise") == 0)
+            dst = &p.noise;
+        else if (strcmp(a, "--flash-per-day") == 0)
+            dst = &p.flash_per_day;
+        else if (strcmp(a, "--flash-mult") == 0)
+            dst = &p.flash_mult;
+        else if (strcmp(a, "--flash-dur") == 0)
+            dst = &p.flash_dur_s;
+        else if (strcmp(a, "--outage-per-day") == 0)
+            dst = &p.outage_per_day;
+        else if (strcmp(a, "--outage-dur") == 0)
+            dst = &p.outage_dur_s;
+        else if (strcmp(a, "--start-epoch") == 0)
+            dst = &p.start_epoch_s;
+        else
+            return s_usage_err("synth", "unknown option", a, s_synth_usage);
+        if (s_num(v, &x) != 0)
+            return s_usage_err("synth", "not a number:", v, s_synth_usage);
+        *dst = x * scale;
+    }
+    if (out == NULL)
+        return s_usage_err("synth", "missing --out OUT", NULL, s_synth_usage);
+    if (rls_trace_synth(&p, seed, &t, &err) != RLS_OK) {
+        fprintf(stderr, "rlsched trace synth: %s\n", err.msg);
+        return 2;
+    }
+    if (rls_trace_save(t, out, &err) != RLS_OK) {
+        fprintf(stderr, "rlsched trace synth: %s\n", err.msg);
+        goto done;
+    }
+    printf("synthesized seed=%llu: n=%lld step=%g s unit=rps -> %s\n", (unsigned long long)seed,
+           (long long)t->n, t->step_s, out);
+    rc = 0;
+done:
+    rls_trace_destroy(&t);
+    return rc;
+}
+
+static int s_info_json(const struct rls_trace *t)
+{
+    struct rls_trace_stats st;
+    json_t *o = NULL;
+    int rc = 1;
+    if (rls_trace_stats(t, &st) != RLS_OK)
+        return 1;
+    o = json_pack("{s:s, s:s, s:s, s:s, s:f, s:I, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, "
+                  "s:f, s:f, s:I, s:I, s:I, s:I, s:I}",
+                  "source", t->source, "format", t->format, "column", t->column, "unit", t->unit,
+                  "step_s", t->step_s, "n", (json_int_t)t->n, "duration_s", st.duration_s,
+                  "start_epoch_s", t->start_epoch_s, "mean", st.mean, "min", st.min, "max", st.max,
+                  "p50", st.p50, "p95", st.p95, "p99", st.p99, "peak_to_mean", st.peak_to_mean,
+                  "cv", st.cv, "max_step_jump", st.max_step_jump, "n_zero", (json_int_t)st.n_zero,
+                  "filled", (json_int_t)t->n_filled, "reordered", (json_int_t)t->n_reordered,
+                  "duplicates", (json_int_t)t->n_duplicates, "skipped", (json_int_t)t->n_skipped);
+    if (o == NULL)
+        return 1;
+    if (json_dumpf(o, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(10)) == 0) {
+        fputc('\n', stdout);
+        rc = 0;
+    }
+    json_decref(o);
+    return rc;
+}
+
+static int s_info(int argc, char **argv)
+{
+    struct rls_trace_import_params p = rls_trace_import_default_params();
+    struct rls_trace *t = NULL;
+    struct rls_err err = {0};
+    const char *file = NULL;
+    int json = 0, rc = 1;
+
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            fputs(s_info_usage, stdout);
+            return 0;
+        } else if (strcmp(a, "--json") == 0) {
+            json = 1;
+        } else if (strcmp(a, "--value-col") == 0 || strcmp(a, "--format") == 0) {
+            if (v == NULL)
+                return s_usage_err("info", "missing value after", a, s_info_usage);
+            i++;
+            if (strcmp(a, "--value-col") == 0) {
+                p.value_col = v;
+            } else {
+                int f = rls_trace_format_parse(v);
+                if (f < 0)
+                    return s_usage_err("info", "unknown format", v, s_info_usage);
+                p.format = (enum rls_trace_format)f;
+            }
+        } else if (a[0] == '-' && a[1] == '-') {
+            return s_usage_err("info", "unknown option", a, s_info_usage);
+        } else if (file == NULL) {
+            file = a;
+        } else {
+            return s_usage_err("info", "unexpected argument", a, s_info_usage);
+        }
+    }
+    if (file == NULL)
+        return s_usage_err("info", "missing FILE", NULL, s_info_usage);
+    if (rls_trace_import(file, &p, &t, &err) != RLS_OK) {
+        fprintf(stderr, "rlsched trace info: %s\n", err.msg);
+        return 1;
+    }
+    if (json) {
+        rc = s_info_json(t);
+    } else {
+        rls_trace_print_info(t, stdout);
+        rc = 0;
+    }
+    rls_trace_destroy(&t);
+    return rc;
+}
+
+int rls_cmd_trace(int argc, char **argv)
+{
+    if (argc < 2) {
+        fputs(s_usage, stderr);
+        return 2;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        fputs(s_usage, stdout);
+        return 0;
+    }
+    if (strcmp(argv[1], "import") == 0)
+        return s_import(argc - 1, argv + 1);
+    if (strcmp(argv[1], "synth") == 0)
+        return s_synth(argc - 1, argv + 1);
+    if (strcmp(argv[1], "info") == 0)
+        return s_info(argc - 1, argv + 1);
+    fprintf(stderr, "rlsched trace: unknown subcommand '%s'\n%s", argv[1], s_usage);
+    return 2;
+}
