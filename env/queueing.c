@@ -39,6 +39,8 @@ void rls_queueing_dist(double lambda, int32_t m, double mu, double shift_s,
 {
     d->mu = mu > 0.0 ? mu : 1e-9;
     d->shift_s = shift_s > 0.0 ? shift_s : 0.0;
+    d->p_shift = d->shift_s > 0.0 ? 1.0 : 0.0;
+    d->shift_span_s = 0.0;
     if (m <= 0) {
         d->p_wait = 1.0;
         d->theta = 1e-9;
@@ -52,9 +54,47 @@ void rls_queueing_dist(double lambda, int32_t m, double mu, double shift_s,
     d->theta = cap - lam;
 }
 
-double rls_queueing_ccdf(const struct rls_queue_dist *d, double t_s)
+void rls_queueing_dist_step(double lambda, int32_t m, double mu, double b0, double b1,
+                            double drain_rps, double dt, struct rls_queue_dist *d)
 {
-    double u = t_s - d->shift_s;
+    rls_queueing_dist(lambda, m, mu, 0.0, d);
+    if (!(b0 > 0.0) && !(b1 > 0.0))
+        return;
+    if (!(drain_rps > 0.0)) {   /* nothing serves: everyone waits past the step */
+        d->p_shift = 1.0;
+        d->shift_s = dt;
+        d->shift_span_s = 0.0;
+        return;
+    }
+    if (b1 > 0.0) {
+        double lo = b0 / drain_rps, hi = b1 / drain_rps;
+        d->p_shift = 1.0;
+        d->shift_s = lo < hi ? lo : hi;
+        /* a span > 0 selects the delayed form even when b0 == b1 */
+        d->shift_span_s = fabs(hi - lo) > 1e-7 ? fabs(hi - lo) : 1e-7;
+        return;
+    }
+    double clear_s = drain_rps > lambda ? b0 / (drain_rps - lambda) : dt;
+    d->p_shift = clear_s >= dt ? 1.0 : clear_s / dt;
+    d->shift_s = 0.0;
+    d->shift_span_s = b0 / drain_rps;
+}
+
+/* P(U + S > t), U uniform on [a, a + w] (a point when w == 0), S ~ Exp(mu). */
+static double s_ccdf_delayed(double a, double w, double mu, double t)
+{
+    if (t <= a)
+        return 1.0;
+    if (w <= 1e-6)
+        return exp(-mu * (t - a));
+    if (t < a + w)
+        return ((1.0 - exp(-mu * (t - a))) / mu + (a + w - t)) / w;
+    return (exp(-mu * (t - a - w)) - exp(-mu * (t - a))) / (mu * w);
+}
+
+/* P(W + S > t) of the undelayed M/M/m part. */
+static double s_ccdf_mmm(const struct rls_queue_dist *d, double u)
+{
     if (u <= 0.0)
         return 1.0;
     double mu = d->mu, th = d->theta, c = d->p_wait;
@@ -66,7 +106,20 @@ double rls_queueing_ccdf(const struct rls_queue_dist *d, double t_s)
         h = (1.0 + mu * u) * e_mu;
     else
         h = (th * e_mu - mu * exp(-th * u)) / (th - mu);
-    double p = (1.0 - c) * e_mu + c * h;
+    return (1.0 - c) * e_mu + c * h;
+}
+
+double rls_queueing_ccdf(const struct rls_queue_dist *d, double t_s)
+{
+    double p;
+    if (d->p_shift >= 1.0)
+        p = d->shift_span_s > 0.0 ? s_ccdf_delayed(d->shift_s, d->shift_span_s, d->mu, t_s)
+                                  : s_ccdf_mmm(d, t_s - d->shift_s);
+    else if (d->p_shift <= 0.0)
+        p = s_ccdf_mmm(d, t_s);
+    else
+        p = d->p_shift * s_ccdf_delayed(d->shift_s, d->shift_span_s, d->mu, t_s) +
+            (1.0 - d->p_shift) * s_ccdf_mmm(d, t_s);
     if (p < 0.0)
         p = 0.0;
     if (p > 1.0)
@@ -76,22 +129,25 @@ double rls_queueing_ccdf(const struct rls_queue_dist *d, double t_s)
 
 double rls_queueing_mean(const struct rls_queue_dist *d)
 {
-    return d->shift_s + d->p_wait / d->theta + 1.0 / d->mu;
+    double service = 1.0 / d->mu;
+    double mmm = d->p_wait / d->theta + service;
+    if (d->p_shift >= 1.0 && !(d->shift_span_s > 0.0))
+        return d->shift_s + mmm;
+    double delayed = d->shift_s + 0.5 * d->shift_span_s + service;
+    return d->p_shift * delayed + (1.0 - d->p_shift) * mmm;
 }
 
 /* Solves mean ccdf(t) == q by bisection; ccdf is non-increasing in t. */
 static double s_solve(const struct rls_queue_dist *d, const double *w, int64_t n, double q)
 {
-    double wsum = 0.0, lo = INFINITY, hi = 0.0;
+    double wsum = 0.0, lo = 0.0, hi = 0.0;
     for (int64_t i = 0; i < n; i++) {
         double wi = w ? w[i] : 1.0;
         if (!(wi > 0.0))
             continue;
         wsum += wi;
-        if (d[i].shift_s < lo)
-            lo = d[i].shift_s;
         double slow = 1.0 / fmin(d[i].mu, d[i].theta);
-        double reach = d[i].shift_s + slow * 50.0;
+        double reach = d[i].shift_s + d[i].shift_span_s + slow * 50.0;
         if (reach > hi)
             hi = reach;
     }

@@ -3,10 +3,12 @@
  * A service with r ready replicas is an M/M/m queue with m = r * k servers,
  * k = round(capacity_rps * service_time_ms / 1000) (>= 1) concurrent requests
  * per replica, each server of rate mu = capacity_rps / k requests/s. A
- * request's response time is T = D + W + S: D a deterministic delay to drain
- * the backlog carried between steps, W the M/M/m waiting time (0 with
- * probability 1 - C, Exp(theta) with probability C, C the Erlang C formula,
- * theta = m*mu - lambda) and S ~ Exp(mu) the service time. Everything here is
+ * request's response time is T = W + S without a backlog: W the M/M/m
+ * waiting time (0 with probability 1 - C, Exp(theta) with probability C, C
+ * the Erlang C formula, theta = m*mu - lambda) and S ~ Exp(mu) the service
+ * time. A fraction p_shift of the step's requests meets a backlog carried
+ * from earlier steps instead: T = U + S with U uniform over the backlog's
+ * linear drain [shift_s, shift_s + shift_span_s] (the backlog is their wait). Everything here is
  * closed form, so the step model stays cheap; env/des.c checks it against a
  * request-level simulation.
  */
@@ -19,10 +21,12 @@
 
 /* Response-time distribution of one service over one step. */
 struct rls_queue_dist {
-    double p_wait;   /* probability a request waits for a server (Erlang C), 0..1 */
+    double p_wait;   /* probability an undelayed request waits for a server (Erlang C), 0..1 */
     double theta;    /* rate of the waiting time when it waits, 1/s (> 0) */
     double mu;       /* service rate of one server, 1/s (> 0) */
-    double shift_s;  /* deterministic delay from draining the backlog, s (>= 0) */
+    double p_shift;  /* fraction of requests delayed by the backlog, 0..1 */
+    double shift_s;  /* shortest backlog delay, s (>= 0) */
+    double shift_span_s; /* the backlog delay is uniform on [shift_s, shift_s + span], s (>= 0) */
 };
 
 /* Concurrent requests per replica, k >= 1, for a service. */
@@ -33,11 +37,22 @@ int32_t rls_queueing_servers_per_replica(const struct rls_service_spec *s);
 double rls_queueing_erlang_c(int32_t m, double a);
 
 /* Fills d for arrival rate lambda (1/s), m servers of rate mu (1/s) and a
- * backlog drain delay shift_s. Utilization above rho_max (0.98) is clipped:
- * the overload itself shows as backlog, hence shift_s. With m == 0, every
- * request waits "forever" (p_wait 1, theta tiny). */
+ * deterministic delay shift_s for every request (0: plain M/M/m).
+ * Utilization above rho_max (0.98) is clipped: overload shows as backlog
+ * (rls_queueing_dist_step). With m == 0, every request waits "forever"
+ * (p_wait 1, theta tiny). */
 void rls_queueing_dist(double lambda, int32_t m, double mu, double shift_s,
                        struct rls_queue_dist *d);
+
+/* The distribution of one simulator step: arrival rate lambda (1/s), m
+ * servers of rate mu, the backlog b0 at the start and b1 at the end of the
+ * step (requests), drain_rps the ready capacity (requests/s), dt the step (s).
+ * b1 > 0: the backlog lasts the whole step, every request waits for it,
+ * uniformly between b0/drain and b1/drain. b0 > 0 = b1: only the requests of
+ * the first b0/(drain - lambda) seconds meet it (uniform on [0, b0/drain]),
+ * the rest see M/M/m. No backlog: M/M/m. */
+void rls_queueing_dist_step(double lambda, int32_t m, double mu, double b0, double b1,
+                            double drain_rps, double dt, struct rls_queue_dist *d);
 
 /* P(T > t_s), the fraction of requests with response time above t_s seconds. */
 double rls_queueing_ccdf(const struct rls_queue_dist *d, double t_s);

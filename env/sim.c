@@ -632,11 +632,8 @@ static void s_serve(struct rls_sim *sim, int32_t i, double dt, struct rls_step_i
     st->dropped_rps = dropped / dt;
     st->backlog = b1;
     st->utilization = cap > 0.0 ? served / cap : (arrivals > 0.0 ? 1.0 : 0.0);
-    double drain_rate = (double)st->ready * s->capacity_rps;
-    double shift = 0.0;
-    if (b0 + b1 > 0.0)
-        shift = drain_rate > 0.0 ? 0.5 * (b0 + b1) / drain_rate : dt;
-    rls_queueing_dist(arrivals / dt, st->ready * v->k, v->mu, shift, &st->dist);
+    rls_queueing_dist_step(arrivals / dt, st->ready * v->k, v->mu, b0, b1,
+                           (double)st->ready * s->capacity_rps, dt, &st->dist);
     st->frac_over_slo = served > 0.0 || arrivals > 0.0 ? rls_queueing_ccdf(&st->dist, v->slo_s) : 0.0;
     info->arrivals += arrivals;
     info->served += served;

@@ -47,6 +47,31 @@ static void test_backlog_shift_delays_every_request(void **state)
     assert_float_equal(rls_queueing_quantile(&b, 0.95), rls_queueing_quantile(&a, 0.95) + 0.5, 1e-5);
 }
 
+/* A backlog through the whole step delays every request uniformly over its
+ * drain; one that clears early delays only the requests before it clears. */
+static void test_step_backlog_delays_the_right_requests(void **state)
+{
+    (void)state;
+    struct rls_queue_dist d, plain;
+    /* 100 rps capacity, backlog 200 -> 400: delays uniform on [2 s, 4 s] */
+    rls_queueing_dist_step(120.0, 2, 50.0, 200.0, 400.0, 100.0, 15.0, &d);
+    assert_float_equal(rls_queueing_ccdf(&d, 1.99), 1.0, 0.0);
+    assert_true(rls_queueing_ccdf(&d, 3.0) > 0.45 && rls_queueing_ccdf(&d, 3.0) < 0.55);
+    assert_true(rls_queueing_ccdf(&d, 4.5) < 1e-6);
+    assert_float_equal(rls_queueing_mean(&d), 3.0 + 1.0 / 50.0, 1e-9);
+    /* backlog 150 cleared at 100 - 50 = 50 rps net: 3 s of a 15 s step */
+    rls_queueing_dist_step(50.0, 2, 50.0, 150.0, 0.0, 100.0, 15.0, &d);
+    assert_float_equal(d.p_shift, 0.2, 1e-12);
+    rls_queueing_dist(50.0, 2, 50.0, 0.0, &plain);
+    double t = 0.5; /* the undelayed 80% see plain M/M/m, the rest mostly wait */
+    double want = 0.8 * rls_queueing_ccdf(&plain, t);
+    assert_true(rls_queueing_ccdf(&d, t) > want + 0.1);
+    assert_true(rls_queueing_ccdf(&d, t) < want + 0.2 + 1e-9);
+    /* no backlog: exactly M/M/m */
+    rls_queueing_dist_step(50.0, 2, 50.0, 0.0, 0.0, 100.0, 15.0, &d);
+    assert_float_equal(rls_queueing_ccdf(&d, t), rls_queueing_ccdf(&plain, t), 0.0);
+}
+
 /* The mixture quantile of identical parts is the part's quantile; of two
  * parts it lies between them. */
 static void test_mixture_quantile_between_parts(void **state)
@@ -96,6 +121,7 @@ int main(void)
         cmocka_unit_test(test_erlang_c_matches_textbook_values),
         cmocka_unit_test(test_mm1_response_time_is_exponential),
         cmocka_unit_test(test_backlog_shift_delays_every_request),
+        cmocka_unit_test(test_step_backlog_delays_the_right_requests),
         cmocka_unit_test(test_mixture_quantile_between_parts),
         cmocka_unit_test(test_demand_is_minimal_and_monotone),
     };
