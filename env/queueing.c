@@ -22,10 +22,15 @@ double rls_queueing_erlang_c(int32_t m, double a)
         return 0.0;
     if (m <= 0 || a >= (double)m)
         return 1.0;
-    /* Erlang B by the stable recurrence, then C from B. */
-    double b = 1.0;
-    for (int32_t i = 1; i <= m; i++)
-        b = a * b / ((double)i + a * b);
+    /* Erlang B by the stable recurrence on its inverse, 1/B(i) = 1 + i/a *
+     * 1/B(i-1) (no division in the loop), then C from B. */
+    double inv_a = 1.0 / a, ib = 1.0;
+    for (int32_t i = 1; i <= m; i++) {
+        ib = 1.0 + (double)i * inv_a * ib;
+        if (ib > 1e280)
+            return 0.0;   /* B ~ 0: waiting is negligible */
+    }
+    double b = 1.0 / ib;
     double c = (double)m * b / ((double)m - a * (1.0 - b));
     if (c > 1.0)
         c = 1.0;

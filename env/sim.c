@@ -44,6 +44,12 @@ struct s_service {
     int32_t k;              /* servers per replica */
     double mu;              /* service rate per server, 1/s */
     double slo_s;
+    /* hot copies of the spec, so a step touches one small struct per service */
+    int32_t min_rep, max_rep;
+    double cap_rps;         /* capacity_rps */
+    double queue_limit;
+    double cold_s;          /* cold_start_s */
+    double cpu, mem;        /* requested per replica */
     int32_t rep_off;        /* replicas live in reps[rep_off .. rep_off + n_reps) */
     int32_t rep_cap;
     int32_t n_reps;
@@ -71,6 +77,12 @@ struct rls_sim {
     int reset_done;
     struct s_rng rng_load, rng_fail;
     double max_boot_s;
+    int any_killed;         /* some killed counter is non-zero */
+    /* Placement index: a segment tree over nodes, leaves tree_size + j. */
+    int32_t tree_size;      /* leaves, a power of two >= n_nodes */
+    double *t_cpu, *t_mem;  /* [2 * tree_size] most free cores / GiB in the subtree (-1: none usable) */
+    double *t_hi, *t_lo;    /* [2 * tree_size] highest / lowest free share in the subtree */
+    int32_t *pool_usable;   /* [n_pools] nodes on or booting, counted per step */
 };
 
 /* ---------------------------------------------------------------- rng */
@@ -240,6 +252,11 @@ void rls_sim_destroy(struct rls_sim **psim)
     free(sim->nodes);
     free(sim->node_low_s);
     free(sim->reps);
+    free(sim->t_cpu);
+    free(sim->t_mem);
+    free(sim->t_hi);
+    free(sim->t_lo);
+    free(sim->pool_usable);
     rls_scenario_destroy(&sim->sc);
     free(sim);
     *psim = NULL;
@@ -280,7 +297,16 @@ struct rls_sim *rls_sim_new(const struct rls_scenario *sc_in, struct rls_err *er
     while (tsize < 2 * (int64_t)sim->n_svc)
         tsize *= 2;
     table = malloc((size_t)tsize * sizeof *table);
-    if (!sim->svc || !sim->state || !sim->nodes || !sim->node_low_s || !sim->series || !keys || !table)
+    sim->tree_size = 1;
+    while (sim->tree_size < sim->n_nodes)
+        sim->tree_size *= 2;
+    sim->t_cpu = malloc(2 * (size_t)sim->tree_size * sizeof(double));
+    sim->t_mem = malloc(2 * (size_t)sim->tree_size * sizeof(double));
+    sim->t_hi = malloc(2 * (size_t)sim->tree_size * sizeof(double));
+    sim->t_lo = malloc(2 * (size_t)sim->tree_size * sizeof(double));
+    sim->pool_usable = calloc((size_t)(sc->n_pools > 0 ? sc->n_pools : 1), sizeof(int32_t));
+    if (!sim->svc || !sim->state || !sim->nodes || !sim->node_low_s || !sim->series || !keys || !table ||
+        !sim->t_cpu || !sim->t_mem || !sim->t_hi || !sim->t_lo || !sim->pool_usable)
         goto nomem;
     for (int64_t i = 0; i < tsize; i++)
         table[i] = -1;
@@ -325,6 +351,13 @@ struct rls_sim *rls_sim_new(const struct rls_scenario *sc_in, struct rls_err *er
         else
             v->scale = 1.0;
         v->offset = (int64_t)llround(s->load.shift_s / dt);
+        v->min_rep = s->min_replicas;
+        v->max_rep = s->max_replicas;
+        v->cap_rps = s->capacity_rps;
+        v->queue_limit = (double)s->queue_limit;
+        v->cold_s = s->cold_start_s;
+        v->cpu = s->cpu;
+        v->mem = s->mem_gb;
         v->k = rls_queueing_servers_per_replica(s);
         v->mu = s->capacity_rps / v->k;
         v->slo_s = s->slo_ms / 1000.0;
@@ -364,30 +397,100 @@ static inline int s_node_usable(const struct rls_node_state *n)
     return n->status == RLS_NODE_ON || n->status == RLS_NODE_BOOTING;
 }
 
+/* Refreshes node j's leaf of the placement index and its ancestors. Call
+ * after any change to the node's usage or status. O(log nodes). */
+static void s_tree_set(struct rls_sim *sim, int32_t j)
+{
+    const struct rls_node_state *n = &sim->nodes[j];
+    int32_t x = sim->tree_size + j;
+    if (s_node_usable(n)) {
+        const struct rls_node_pool *p = &sim->sc->pools[n->pool];
+        double fc = p->cpu - n->cpu_used, fm = p->mem_gb - n->mem_used;
+        double share = 0.5 * (fc / p->cpu + (p->mem_gb > 0 ? fm / p->mem_gb : 0.0));
+        sim->t_cpu[x] = fc;
+        sim->t_mem[x] = fm;
+        sim->t_hi[x] = sim->t_lo[x] = share;
+    } else {
+        sim->t_cpu[x] = sim->t_mem[x] = -1.0;
+        sim->t_hi[x] = -INFINITY;
+        sim->t_lo[x] = INFINITY;
+    }
+    for (x /= 2; x >= 1; x /= 2) {
+        int32_t l = 2 * x, r = l + 1;
+        sim->t_cpu[x] = sim->t_cpu[l] > sim->t_cpu[r] ? sim->t_cpu[l] : sim->t_cpu[r];
+        sim->t_mem[x] = sim->t_mem[l] > sim->t_mem[r] ? sim->t_mem[l] : sim->t_mem[r];
+        sim->t_hi[x] = sim->t_hi[l] > sim->t_hi[r] ? sim->t_hi[l] : sim->t_hi[r];
+        sim->t_lo[x] = sim->t_lo[l] < sim->t_lo[r] ? sim->t_lo[l] : sim->t_lo[r];
+    }
+}
+
+static void s_tree_build(struct rls_sim *sim)
+{
+    for (int32_t x = 1; x < 2 * sim->tree_size; x++) {
+        sim->t_cpu[x] = sim->t_mem[x] = -1.0;
+        sim->t_hi[x] = -INFINITY;
+        sim->t_lo[x] = INFINITY;
+    }
+    for (int32_t j = 0; j < sim->n_nodes; j++)
+        s_tree_set(sim, j);
+}
+
+struct s_query {
+    double cpu, mem;        /* what the replica requests */
+    double pen_min, pen_max; /* least / most free share one replica takes, over pools */
+    int binpack;
+    int32_t skip;
+    int32_t best;
+    double best_score;
+};
+
+/* Depth-first in node order, pruning subtrees where nothing fits or nothing
+ * can beat the best so far: the same answer as scanning every node. */
+static void s_tree_search(const struct rls_sim *sim, int32_t x, struct s_query *q)
+{
+    if (sim->t_cpu[x] < q->cpu - 1e-9 || sim->t_mem[x] < q->mem - 1e-9)
+        return;
+    double bound = q->binpack ? -sim->t_lo[x] + q->pen_max : sim->t_hi[x] - q->pen_min;
+    if (q->best >= 0 && bound <= q->best_score + 1e-12)
+        return;
+    if (x < sim->tree_size) {
+        s_tree_search(sim, 2 * x, q);
+        s_tree_search(sim, 2 * x + 1, q);
+        return;
+    }
+    int32_t j = x - sim->tree_size;
+    if (j == q->skip)
+        return;
+    const struct rls_node_state *n = &sim->nodes[j];
+    const struct rls_node_pool *p = &sim->sc->pools[n->pool];
+    double fc = p->cpu - n->cpu_used - q->cpu, fm = p->mem_gb - n->mem_used - q->mem;
+    if (fc < -1e-9 || fm < -1e-9)
+        return;
+    double free_share = 0.5 * (fc / p->cpu + (p->mem_gb > 0 ? fm / p->mem_gb : 0.0));
+    double score = q->binpack ? -free_share : free_share;
+    if (q->best < 0 || score > q->best_score + 1e-12) {
+        q->best = j;
+        q->best_score = score;
+    }
+}
+
 /* Kubernetes scoring: LeastAllocated (spread) takes the node with the most
- * free share after placing; MostAllocated (binpack) the least. Among on or
- * booting nodes; `skip` is excluded. Returns the node or -1. */
+ * free share after placing; MostAllocated (binpack) the least; ties go to the
+ * lowest node index. Among on or booting nodes; `skip` is excluded. Returns
+ * the node or -1. */
 static int32_t s_pick_node(const struct rls_sim *sim, double cpu, double mem, int placement,
                            int32_t skip)
 {
-    int32_t best = -1;
-    double best_score = 0.0;
-    for (int32_t j = 0; j < sim->n_nodes; j++) {
-        const struct rls_node_state *n = &sim->nodes[j];
-        if (j == skip || !s_node_usable(n))
-            continue;
-        const struct rls_node_pool *p = &sim->sc->pools[n->pool];
-        double fc = p->cpu - n->cpu_used - cpu, fm = p->mem_gb - n->mem_used - mem;
-        if (fc < -1e-9 || fm < -1e-9)
-            continue;
-        double free_share = 0.5 * (fc / p->cpu + (p->mem_gb > 0 ? fm / p->mem_gb : 0.0));
-        double score = placement == RLS_PLACE_BINPACK ? -free_share : free_share;
-        if (best < 0 || score > best_score + 1e-12) {
-            best = j;
-            best_score = score;
-        }
+    struct s_query q = {cpu, mem, INFINITY, -INFINITY, placement == RLS_PLACE_BINPACK, skip, -1, 0.0};
+    for (int32_t k = 0; k < sim->sc->n_pools; k++) {
+        const struct rls_node_pool *p = &sim->sc->pools[k];
+        double pen = 0.5 * (cpu / p->cpu + (p->mem_gb > 0 ? mem / p->mem_gb : 0.0));
+        q.pen_min = fmin(q.pen_min, pen);
+        q.pen_max = fmax(q.pen_max, pen);
     }
-    return best;
+    if (sim->n_nodes > 0)
+        s_tree_search(sim, 1, &q);
+    return q.best;
 }
 
 /* The cluster autoscaler's scale-up: boot the first off node that fits. */
@@ -398,9 +501,13 @@ static int32_t s_boot_node(struct rls_sim *sim, double cpu, double mem, int imme
         const struct rls_node_pool *p = &sim->sc->pools[n->pool];
         if (n->status != RLS_NODE_OFF || p->cpu < cpu - 1e-9 || p->mem_gb < mem - 1e-9)
             continue;
-        n->status = immediate ? RLS_NODE_ON : RLS_NODE_BOOTING;
-        n->timer_s = immediate ? 0.0 : p->boot_s;
+        /* nodes already booting progress before the services act, so a node
+         * booted now takes this step's progress at once */
+        int on_now = immediate || p->boot_s <= 1e-9;
+        n->status = on_now ? RLS_NODE_ON : RLS_NODE_BOOTING;
+        n->timer_s = on_now ? 0.0 : p->boot_s - sim->sc->step_s;
         sim->node_low_s[j] = 0.0;
+        s_tree_set(sim, j);
         return j;
     }
     return -1;
@@ -416,6 +523,7 @@ static void s_attach(struct rls_sim *sim, struct s_replica *r, int32_t node,
     n->cpu_used += s->cpu;
     n->mem_used += s->mem_gb;
     n->replicas++;
+    s_tree_set(sim, node);
 }
 
 static void s_detach(struct rls_sim *sim, struct s_replica *r, const struct rls_service_spec *s)
@@ -430,6 +538,7 @@ static void s_detach(struct rls_sim *sim, struct s_replica *r, const struct rls_
     if (n->mem_used < 1e-9)
         n->mem_used = 0.0;
     n->replicas--;
+    s_tree_set(sim, r->node);
     r->node = -1;
 }
 
@@ -525,10 +634,69 @@ static int32_t s_evict_node(struct rls_sim *sim, int32_t j)
             reps[r].state = S_REP_PENDING;
             reps[r].timer_s = 0.0;
             sim->state[i].killed++;
+            sim->any_killed = 1;
             n_killed++;
         }
     }
     return n_killed;
+}
+
+/* The cluster autoscaler's drain of node j: only if every replica on it fits
+ * on another node that is on (checked by placing them tentatively,
+ * bin-pack). A drain that respects a PodDisruptionBudget with surge (the
+ * replacement is ready before the old replica goes) costs no capacity, so
+ * replicas move keeping their state and cold-start timer. Returns 1 if
+ * drained (node j empty), 0 if not. */
+static int s_drain(struct rls_sim *sim, int32_t j)
+{
+    const struct rls_scenario *sc = sim->sc;
+    int fits = 1;
+    double save_cpu[64], save_mem[64];   /* usage before the tentative placement */
+    int32_t touched[64], n_touched = 0;
+    for (int32_t i = 0; i < sim->n_svc && fits; i++) {
+        const struct s_service *v = &sim->svc[i];
+        const struct s_replica *reps = sim->reps + v->rep_off;
+        for (int32_t r = 0; r < v->n_reps && fits; r++) {
+            if (reps[r].node != j)
+                continue;
+            int32_t to = s_pick_node(sim, v->cpu, v->mem, RLS_PLACE_BINPACK, j);
+            if (to < 0 || sim->nodes[to].status != RLS_NODE_ON || n_touched >= 64) {
+                fits = 0;
+                break;
+            }
+            touched[n_touched] = to;
+            save_cpu[n_touched] = sim->nodes[to].cpu_used;
+            save_mem[n_touched] = sim->nodes[to].mem_used;
+            n_touched++;
+            sim->nodes[to].cpu_used += v->cpu;   /* tentative */
+            sim->nodes[to].mem_used += v->mem;
+            s_tree_set(sim, to);
+        }
+    }
+    for (int32_t t = n_touched - 1; t >= 0; t--) {
+        sim->nodes[touched[t]].cpu_used = save_cpu[t];
+        sim->nodes[touched[t]].mem_used = save_mem[t];
+        s_tree_set(sim, touched[t]);
+    }
+    if (!fits)
+        return 0;
+    for (int32_t i = 0; i < sim->n_svc && sim->nodes[j].replicas > 0; i++) {
+        const struct rls_service_spec *s = &sc->services[i];
+        struct s_service *v = &sim->svc[i];
+        struct s_replica *reps = sim->reps + v->rep_off;
+        for (int32_t r = 0; r < v->n_reps; r++) {
+            if (reps[r].node != j)
+                continue;
+            int32_t to = s_pick_node(sim, v->cpu, v->mem, RLS_PLACE_BINPACK, j);
+            int32_t state = reps[r].state;
+            double timer = reps[r].timer_s;
+            s_detach(sim, &reps[r], s);
+            s_attach(sim, &reps[r], to, s);
+            reps[r].state = state;
+            reps[r].timer_s = timer;
+        }
+    }
+    return 1;
 }
 
 /* ---------------------------------------------------------------- episode */
@@ -558,6 +726,8 @@ int rls_sim_reset(struct rls_sim *sim, uint64_t seed)
         n->replicas = 0;
         sim->node_low_s[j] = 0.0;
     }
+    s_tree_build(sim);
+    sim->any_killed = 0;
     for (int32_t i = 0; i < sim->n_svc; i++) {
         const struct rls_service_spec *s = &sc->services[i];
         struct s_service *v = &sim->svc[i];
@@ -612,19 +782,19 @@ double rls_sim_rate_at(const struct rls_sim *sim, int32_t svc, int64_t step)
 /* Serves one step of service i; accumulates into info. */
 static void s_serve(struct rls_sim *sim, int32_t i, double dt, struct rls_step_info *info)
 {
-    const struct rls_service_spec *s = &sim->sc->services[i];
     const struct s_service *v = &sim->svc[i];
     struct rls_svc_state *st = &sim->state[i];
     double rate = rls_sim_rate_at(sim, i, sim->steps);
     double mean = rate * dt;
-    double noisy = s_poisson(&sim->rng_load, mean);
-    double arrivals = sim->sc->poisson_noise ? noisy : mean;
-    double cap = (double)st->ready * s->capacity_rps * dt;
+    /* noise on: exactly two uniforms per service per step, whatever happens */
+    double arrivals = sim->sc->poisson_noise ? s_poisson(&sim->rng_load, mean) : mean;
+    double drain = (double)st->ready * v->cap_rps;
+    double cap = drain * dt;
     double b0 = st->backlog;
     double total = b0 + arrivals;
     double served = total < cap ? total : cap;
     double rest = total - served;
-    double dropped = rest > (double)s->queue_limit ? rest - (double)s->queue_limit : 0.0;
+    double dropped = rest > v->queue_limit ? rest - v->queue_limit : 0.0;
     double b1 = rest - dropped;
     st->rate_rps = rate;
     st->arrival_rps = arrivals / dt;
@@ -632,14 +802,50 @@ static void s_serve(struct rls_sim *sim, int32_t i, double dt, struct rls_step_i
     st->dropped_rps = dropped / dt;
     st->backlog = b1;
     st->utilization = cap > 0.0 ? served / cap : (arrivals > 0.0 ? 1.0 : 0.0);
-    rls_queueing_dist_step(arrivals / dt, st->ready * v->k, v->mu, b0, b1,
-                           (double)st->ready * s->capacity_rps, dt, &st->dist);
+    rls_queueing_dist_step(arrivals / dt, st->ready * v->k, v->mu, b0, b1, drain, dt, &st->dist);
     st->frac_over_slo = served > 0.0 || arrivals > 0.0 ? rls_queueing_ccdf(&st->dist, v->slo_s) : 0.0;
     info->arrivals += arrivals;
     info->served += served;
     info->dropped += dropped;
     info->over_slo += served * st->frac_over_slo;
     info->replica_seconds += (double)(st->ready + st->starting) * dt;
+}
+
+/* Applies service i's action: grow or shrink its replica set, place what is
+ * pending, advance cold starts. */
+static void s_act(struct rls_sim *sim, int32_t i, int32_t want, int place, struct rls_step_info *info)
+{
+    struct s_service *v = &sim->svc[i];
+    struct rls_svc_state *st = &sim->state[i];
+    int32_t d = want < v->min_rep ? v->min_rep : (want > v->max_rep ? v->max_rep : want);
+    st->change = d - v->prev_desired;
+    if (st->change != 0)
+        info->churn += fabs((double)st->change) / (double)v->max_rep;
+    v->prev_desired = d;
+    st->desired = d;
+    struct s_replica *reps = sim->reps + v->rep_off;
+    while (v->n_reps < d) {
+        struct s_replica *r = &reps[v->n_reps++];
+        r->node = -1;
+        r->state = S_REP_PENDING;
+        r->timer_s = 0.0;
+    }
+    while (v->n_reps > d)
+        s_remove(sim, i, s_victim(sim, i, place));
+    if (st->pending > 0 || st->change > 0 || st->killed > 0)
+        s_place_pending(sim, i, place, 0);
+    if (st->starting > 0 || st->pending > 0 || st->change != 0 || st->killed > 0) {
+        double dt = sim->sc->step_s;
+        for (int32_t r = 0; r < v->n_reps; r++) {
+            if (reps[r].state != S_REP_STARTING || sim->nodes[reps[r].node].status != RLS_NODE_ON)
+                continue;
+            if (reps[r].timer_s <= 1e-9)
+                reps[r].state = S_REP_READY;
+            else
+                reps[r].timer_s -= dt;
+        }
+        s_count(sim, i);
+    }
 }
 
 int rls_sim_step(struct rls_sim *sim, const int32_t *desired, const uint8_t *placement)
@@ -660,8 +866,11 @@ int rls_sim_step(struct rls_sim *sim, const int32_t *desired, const uint8_t *pla
     memset(&info, 0, sizeof info);
     info.step = sim->steps;
 
-    for (int32_t i = 0; i < sim->n_svc; i++)
-        sim->state[i].killed = 0;
+    if (sim->any_killed) {
+        for (int32_t i = 0; i < sim->n_svc; i++)
+            sim->state[i].killed = 0;
+        sim->any_killed = 0;
+    }
 
     /* 1. failures: one draw per node per step */
     for (int32_t j = 0; j < sim->n_nodes; j++) {
@@ -675,39 +884,12 @@ int rls_sim_step(struct rls_sim *sim, const int32_t *desired, const uint8_t *pla
             n->status = RLS_NODE_FAILED;
             n->timer_s = p->repair_s;
             n->cpu_used = n->mem_used = 0.0;
+            s_tree_set(sim, j);
             info.failures++;
         }
     }
 
-    /* 2.-3. actions and placement */
-    for (int32_t i = 0; i < sim->n_svc; i++) {
-        const struct rls_service_spec *s = &sc->services[i];
-        struct s_service *v = &sim->svc[i];
-        struct rls_svc_state *st = &sim->state[i];
-        int place = placement && placement[i] < RLS_PLACE_COUNT ? placement[i] : RLS_PLACE_SPREAD;
-        int32_t d = desired[i];
-        if (d < s->min_replicas)
-            d = s->min_replicas;
-        if (d > s->max_replicas)
-            d = s->max_replicas;
-        st->change = d - v->prev_desired;
-        info.churn += fabs((double)st->change) / (double)s->max_replicas;
-        v->prev_desired = d;
-        st->desired = d;
-        struct s_replica *reps = sim->reps + v->rep_off;
-        while (v->n_reps < d) {
-            struct s_replica *r = &reps[v->n_reps++];
-            r->node = -1;
-            r->state = S_REP_PENDING;
-            r->timer_s = 0.0;
-        }
-        while (v->n_reps > d)
-            s_remove(sim, i, s_victim(sim, i, place));
-        if (st->pending > 0 || st->change > 0 || st->killed > 0)
-            s_place_pending(sim, i, place, 0);
-    }
-
-    /* 4. boot and cold start progress */
+    /* 2. boot progress (nodes booted during this step start at boot_s - dt) */
     for (int32_t j = 0; j < sim->n_nodes; j++) {
         struct rls_node_state *n = &sim->nodes[j];
         if (n->status == RLS_NODE_BOOTING) {
@@ -717,29 +899,17 @@ int rls_sim_step(struct rls_sim *sim, const int32_t *desired, const uint8_t *pla
                 n->timer_s -= dt;
         }
     }
+
+    /* 3. per service, in order: action, placement, cold starts, serving */
     for (int32_t i = 0; i < sim->n_svc; i++) {
-        struct s_service *v = &sim->svc[i];
-        struct s_replica *reps = sim->reps + v->rep_off;
-        struct rls_svc_state *st = &sim->state[i];
-        if (st->starting > 0 || st->pending > 0 || st->change != 0 || st->killed > 0) {
-            for (int32_t r = 0; r < v->n_reps; r++) {
-                if (reps[r].state != S_REP_STARTING || sim->nodes[reps[r].node].status != RLS_NODE_ON)
-                    continue;
-                if (reps[r].timer_s <= 1e-9)
-                    reps[r].state = S_REP_READY;
-                else
-                    reps[r].timer_s -= dt;
-            }
-            s_count(sim, i);
-        }
+        int place = placement && placement[i] < RLS_PLACE_COUNT ? placement[i] : RLS_PLACE_SPREAD;
+        s_act(sim, i, desired[i], place, &info);
+        s_serve(sim, i, dt, &info);
     }
 
-    /* 5. serve */
-    for (int32_t i = 0; i < sim->n_svc; i++)
-        s_serve(sim, i, dt, &info);
-
-    /* 6. cluster autoscaler scale-down, repairs, cost */
-    int drained = 0;
+    /* 4. cluster autoscaler scale-down, repairs, cost */
+    for (int32_t k = 0; k < sc->n_pools; k++)
+        sim->pool_usable[k] = 0;
     for (int32_t j = 0; j < sim->n_nodes; j++) {
         struct rls_node_state *n = &sim->nodes[j];
         const struct rls_node_pool *p = &sc->pools[n->pool];
@@ -751,6 +921,8 @@ int rls_sim_step(struct rls_sim *sim, const int32_t *desired, const uint8_t *pla
             }
             continue;
         }
+        if (s_node_usable(n))
+            sim->pool_usable[n->pool]++;
         if (n->status != RLS_NODE_ON)
             continue;
         if (n->cpu_used / p->cpu < 0.5 && n->mem_used / (p->mem_gb > 0 ? p->mem_gb : 1.0) < 0.5)
@@ -758,73 +930,20 @@ int rls_sim_step(struct rls_sim *sim, const int32_t *desired, const uint8_t *pla
         else
             sim->node_low_s[j] = 0.0;
     }
-    for (int32_t j = 0; j < sim->n_nodes && !drained; j++) {
+    for (int32_t j = 0; j < sim->n_nodes; j++) {
         struct rls_node_state *n = &sim->nodes[j];
         const struct rls_node_pool *p = &sc->pools[n->pool];
-        if (n->status != RLS_NODE_ON || sim->node_low_s[j] < sc->node_idle_s)
+        if (n->status != RLS_NODE_ON || sim->node_low_s[j] < sc->node_idle_s ||
+            sim->pool_usable[n->pool] <= p->min_on)
             continue;
-        int32_t on_in_pool = 0;
-        for (int32_t q = 0; q < sim->n_nodes; q++)
-            if (sim->nodes[q].pool == n->pool && s_node_usable(&sim->nodes[q]))
-                on_in_pool++;
-        if (on_in_pool <= p->min_on)
+        if (n->replicas > 0 && !s_drain(sim, j))
             continue;
-        if (n->replicas > 0) {
-            /* drain only if every replica fits on another on node: check by
-             * placing them tentatively (bin-pack), then undo or commit */
-            int fits = 1;
-            double save_cpu[64], save_mem[64];
-            int32_t touched[64], n_touched = 0;
-            for (int32_t i = 0; i < sim->n_svc && fits; i++) {
-                const struct rls_service_spec *s = &sc->services[i];
-                struct s_service *v = &sim->svc[i];
-                struct s_replica *reps = sim->reps + v->rep_off;
-                for (int32_t r = 0; r < v->n_reps && fits; r++) {
-                    if (reps[r].node != j)
-                        continue;
-                    int32_t to = s_pick_node(sim, s->cpu, s->mem_gb, RLS_PLACE_BINPACK, j);
-                    if (to < 0 || sim->nodes[to].status != RLS_NODE_ON || n_touched >= 64) {
-                        fits = 0;
-                        break;
-                    }
-                    touched[n_touched] = to;
-                    save_cpu[n_touched] = s->cpu;
-                    save_mem[n_touched] = s->mem_gb;
-                    n_touched++;
-                    sim->nodes[to].cpu_used += s->cpu;   /* tentative */
-                    sim->nodes[to].mem_used += s->mem_gb;
-                }
-            }
-            for (int32_t t = 0; t < n_touched; t++) {
-                sim->nodes[touched[t]].cpu_used -= save_cpu[t];
-                sim->nodes[touched[t]].mem_used -= save_mem[t];
-            }
-            if (!fits)
-                continue;
-            /* commit: a drain that respects a PodDisruptionBudget with surge
-             * (the replacement is ready before the old replica goes) costs
-             * no capacity, so replicas move keeping their state and timer */
-            for (int32_t i = 0; i < sim->n_svc && n->replicas > 0; i++) {
-                const struct rls_service_spec *s = &sc->services[i];
-                struct s_service *v = &sim->svc[i];
-                struct s_replica *reps = sim->reps + v->rep_off;
-                for (int32_t r = 0; r < v->n_reps; r++) {
-                    if (reps[r].node != j)
-                        continue;
-                    int32_t to = s_pick_node(sim, s->cpu, s->mem_gb, RLS_PLACE_BINPACK, j);
-                    int32_t state = reps[r].state;
-                    double timer = reps[r].timer_s;
-                    s_detach(sim, &reps[r], s);
-                    s_attach(sim, &reps[r], to, s);
-                    reps[r].state = state;
-                    reps[r].timer_s = timer;
-                }
-            }
-        }
         n->status = RLS_NODE_OFF;
         n->cpu_used = n->mem_used = 0.0;
         sim->node_low_s[j] = 0.0;
-        drained = 1;
+        sim->pool_usable[n->pool]--;
+        s_tree_set(sim, j);
+        break;   /* one node per step, as the cluster autoscaler drains */
     }
     for (int32_t j = 0; j < sim->n_nodes; j++) {
         const struct rls_node_state *n = &sim->nodes[j];

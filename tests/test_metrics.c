@@ -173,8 +173,8 @@ static void test_mixture_quantile_sanity(void **state)
 {
     (void)state;
     /* pure service time: T ~ Exp(mu), quantile -ln(1-p)/mu */
-    struct rls_queue_dist a = {0.0, 1.0, 10.0, 0.0};    /* mean 100 ms */
-    struct rls_queue_dist b = {0.0, 1.0, 2.0, 0.0};     /* mean 500 ms */
+    struct rls_queue_dist a = {.p_wait = 0.0, .theta = 1.0, .mu = 10.0};  /* mean 100 ms */
+    struct rls_queue_dist b = {.p_wait = 0.0, .theta = 1.0, .mu = 2.0};   /* mean 500 ms */
     struct rls_queue_dist ab[2] = {a, b};
     double w1[1] = {7.0};
     double qa = rls_queueing_quantile(&a, 0.95);

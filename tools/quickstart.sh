@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PACKAGES="build-essential cmake pkg-config libyaml-dev libjansson-dev libcmocka-dev python3-numpy"
+PACKAGES="build-essential cmake pkg-config libyaml-dev libjansson-dev libcmocka-dev libhdf5-dev python3-numpy python3-h5py"
 
 install_missing() {
     local missing=""

@@ -14,6 +14,8 @@ static const struct s_command s_commands[] = {
     {"trace", rls_cmd_trace, "import, synthesize and summarize load traces"},
     {"scenario", rls_cmd_scenario, "show or check a cluster scenario"},
     {"eval", rls_cmd_eval, "evaluate policies on a scenario, side by side"},
+    {"record", rls_cmd_record, "record experience from behaviour policies into a replay file"},
+    {"replay", rls_cmd_replay, "summarize a replay file (replay info)"},
     {"bench", rls_cmd_bench, "measure performance (bench sim --json)"},
 };
 
