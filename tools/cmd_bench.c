@@ -531,7 +531,8 @@ static int s_verify(void)
             {"served_rps", st[i].served_rps},   {"dropped_rps", st[i].dropped_rps},
             {"backlog", st[i].backlog},         {"utilization", st[i].utilization},
             {"frac_over_slo", st[i].frac_over_slo}, {"p_wait", st[i].dist.p_wait},
-            {"theta", st[i].dist.theta},        {"shift_s", st[i].dist.shift_s},
+            {"theta", st[i].dist.theta},        {"p_shift", st[i].dist.p_shift},
+            {"shift_s", st[i].dist.shift_s},    {"shift_span_s", st[i].dist.shift_span_s},
             {"ready", (double)st[i].ready},     {"starting", (double)st[i].starting},
         };
         for (size_t k = 0; k < sizeof f / sizeof f[0]; k++) {
@@ -543,7 +544,7 @@ static int s_verify(void)
             }
         }
     }
-    printf("verify: %s (%d services, %d steps without noise: 6 totals and 12 fields per service, "
+    printf("verify: %s (%d services, %d steps without noise: 6 totals and 14 fields per service, "
            "relative tolerance 1e-9; %d differences)\n", bad ? "DIFFERENT" : "same", N, T, bad);
     status = bad ? 1 : 0;
 done:

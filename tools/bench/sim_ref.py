@@ -147,17 +147,63 @@ class StepModel:
         return np.where(a > 0.0, c, 0.0)
 
     @staticmethod
-    def ccdf(p_wait, theta, mu, shift, t_s):
-        """queueing.c rls_queueing_ccdf: P(D + W + S > t_s)."""
-        u = t_s - shift
+    def ccdf_mmm(p_wait, theta, mu, u):
+        """queueing.c s_ccdf_mmm: P(W + S > u) of the undelayed M/M/m part."""
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             e_mu = np.exp(-mu * u)
             same = np.abs(theta - mu) <= 1e-9 * mu
             h = np.where(same, (1.0 + mu * u) * e_mu,
                          (theta * e_mu - mu * np.exp(-theta * u)) / np.where(same, 1.0, theta - mu))
             p = np.where(p_wait <= 0.0, e_mu, (1.0 - p_wait) * e_mu + p_wait * h)
-        p = np.clip(p, 0.0, 1.0)
         return np.where(u <= 0.0, 1.0, p)
+
+    @staticmethod
+    def ccdf_delayed(a, w, mu, t):
+        """queueing.c s_ccdf_delayed: P(U + S > t), U uniform on [a, a + w]."""
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            wz = np.where(w > 0.0, w, 1.0)
+            point = np.exp(-mu * (t - a))
+            inside = ((1.0 - np.exp(-mu * (t - a))) / mu + (a + w - t)) / wz
+            after = (np.exp(-mu * (t - a - w)) - np.exp(-mu * (t - a))) / (mu * wz)
+            p = np.where(w <= 1e-6, point, np.where(t < a + w, inside, after))
+        return np.where(t <= a, 1.0, p)
+
+    def ccdf(self, d, t_s):
+        """queueing.c rls_queueing_ccdf: P(T > t_s) of the step's distribution."""
+        p_wait, theta, mu = d["p_wait"], d["theta"], d["mu"]
+        p_shift, shift, span = d["p_shift"], d["shift_s"], d["shift_span_s"]
+        delayed = self.ccdf_delayed(shift, span, mu, t_s)
+        plain = self.ccdf_mmm(p_wait, theta, mu, t_s)
+        shifted = self.ccdf_mmm(p_wait, theta, mu, t_s - shift)
+        p = np.where(p_shift >= 1.0, np.where(span > 0.0, delayed, shifted),
+                     np.where(p_shift <= 0.0, plain,
+                              p_shift * delayed + (1.0 - p_shift) * plain))
+        return np.clip(p, 0.0, 1.0)
+
+    def dist_step(self, lam_in, m, mu, b0, b1, drain, dt):
+        """queueing.c rls_queueing_dist_step: M/M/m (rls_queueing_dist with no
+        shift) plus the backlog delay of the step."""
+        mu = np.where(mu > 0.0, mu, 1e-9)
+        capq = m * mu
+        lam = np.minimum(np.maximum(lam_in, 0.0), RHO_MAX * capq)
+        p_wait = np.where(m > 0, self.erlang_c(m, lam / mu), 1.0)
+        theta = np.where(m > 0, capq - lam, 1e-9)
+        zero = np.zeros_like(b0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            dz = np.where(drain > 0.0, drain, 1.0)
+            lo, hi = b0 / dz, b1 / dz
+            span_b1 = np.where(np.abs(hi - lo) > 1e-7, np.abs(hi - lo), 1e-7)
+            clear = np.where(drain > lam_in, b0 / np.where(drain > lam_in, drain - lam_in, 1.0), dt)
+        some = (b0 > 0.0) | (b1 > 0.0)
+        none_ready = some & ~(drain > 0.0)
+        carried = some & (drain > 0.0) & (b1 > 0.0)
+        cleared = some & (drain > 0.0) & ~(b1 > 0.0)
+        p_shift = np.where(none_ready | carried, 1.0,
+                           np.where(cleared, np.where(clear >= dt, 1.0, clear / dt), 0.0))
+        shift = np.where(none_ready, dt, np.where(carried, np.minimum(lo, hi), zero))
+        span = np.where(carried, span_b1, np.where(cleared, lo, zero))
+        return {"p_wait": p_wait, "theta": theta, "mu": mu, "p_shift": p_shift,
+                "shift_s": shift, "shift_span_s": span}
 
     def serve(self):
         sv, dt = self.sv, self.dt
@@ -175,25 +221,15 @@ class StepModel:
         b1 = rest - dropped
         with np.errstate(divide="ignore", invalid="ignore"):
             util = np.where(cap > 0.0, served / cap, np.where(arrivals > 0.0, 1.0, 0.0))
-            drain = ready * sv["capacity_rps"]
-            shift = np.where(b0 + b1 > 0.0,
-                             np.where(drain > 0.0, 0.5 * (b0 + b1) / drain, dt), 0.0)
-        # rls_queueing_dist(arrivals / dt, ready * k, mu, shift)
-        lam_in = arrivals / dt
-        m = self.ready * sv["k"]
-        mu = np.where(sv["mu"] > 0.0, sv["mu"], 1e-9)
-        shift = np.maximum(shift, 0.0)
-        capq = m * mu
-        lam = np.minimum(np.maximum(lam_in, 0.0), RHO_MAX * capq)
-        p_wait = np.where(m > 0, self.erlang_c(m, lam / mu), 1.0)
-        theta = np.where(m > 0, capq - lam, 1e-9)
-        frac = np.where((served > 0.0) | (arrivals > 0.0),
-                        self.ccdf(p_wait, theta, mu, shift, sv["slo_s"]), 0.0)
+        drain = ready * sv["capacity_rps"]
+        d = self.dist_step(arrivals / dt, self.ready * sv["k"], sv["mu"], b0, b1, drain, dt)
+        frac = np.where((served > 0.0) | (arrivals > 0.0), self.ccdf(d, sv["slo_s"]), 0.0)
         self.backlog = b1
         self.state = {
             "rate_rps": rate, "arrival_rps": arrivals / dt, "served_rps": served / dt,
             "dropped_rps": dropped / dt, "backlog": b1, "utilization": util,
-            "frac_over_slo": frac, "p_wait": p_wait, "theta": theta, "shift_s": shift,
+            "frac_over_slo": frac, "p_wait": d["p_wait"], "theta": d["theta"],
+            "p_shift": d["p_shift"], "shift_s": d["shift_s"], "shift_span_s": d["shift_span_s"],
         }
         tot = self.totals
         tot["arrivals"] += float(arrivals.sum())
