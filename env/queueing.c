@@ -27,8 +27,8 @@ double rls_queueing_erlang_c(int32_t m, double a)
     double inv_a = 1.0 / a, ib = 1.0;
     for (int32_t i = 1; i <= m; i++) {
         ib = 1.0 + (double)i * inv_a * ib;
-        if (ib > 1e280)
-            return 0.0;   /* B ~ 0: waiting is negligible */
+        if ((i & 31) == 0 && ib > 1e250)
+            return 0.0;   /* B ~ 0: waiting is negligible (32 more steps cannot overflow) */
     }
     double b = 1.0 / ib;
     double c = (double)m * b / ((double)m - a * (1.0 - b));
