@@ -1,7 +1,8 @@
 /* env.c - the gym-like environment (env.h): the simulator backend behind the
  * ops table, observation features, action decoding and masks, reward,
- * termination and truncation. Formulas are documented in docs/ENV.md; keep
- * the two in step.
+ * termination and truncation. The observation features and the delta mask
+ * rule live in features.c (shared with the learned policy and the agent).
+ * Formulas are documented in docs/ENV.md; keep the two in step.
  */
 #include "env.h"
 
@@ -11,11 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "queueing.h"
-
-#ifndef M_PI
-#define M_PI 3.14159265358979323846
-#endif
+#include "features.h"
 
 /* ---------------------------------------------------------------------------
  * The simulator backend: thin casts over rls_sim_*. */
@@ -93,40 +90,6 @@ static const struct rls_env_backend_ops s_sim_ops = {
     .destroy = s_sim_destroy,
 };
 
-/* ---------------------------------------------------------------------------
- * Features: names and bounds in observation order (docs/ENV.md). */
-
-enum {
-    F_LOAD, F_LOAD_LOG, F_TREND_1, F_TREND_4, F_TREND_20, F_READY, F_STARTING, F_PENDING,
-    F_DESIRED, F_MIN_REPLICAS, F_UTILIZATION, F_BACKLOG, F_QUEUE_FILL, F_LATENCY, F_OVER_SLO,
-    F_DROP, F_SUPPLY_GAP, F_TOD_SIN, F_TOD_COS, F_COLD_START, F_CLUSTER_FREE_CPU,
-    F_TENANT_SHARE, F_CAN_PLACE, F_COUNT
-};
-
-_Static_assert(F_COUNT == RLS_ENV_N_FEATURES, "feature table and RLS_ENV_N_FEATURES differ");
-
-static const char *const s_feature_names[RLS_ENV_N_FEATURES] = {
-    "load", "load_log", "trend_1", "trend_4", "trend_20", "ready", "starting", "pending",
-    "desired", "min_replicas", "utilization", "backlog", "queue_fill", "latency", "over_slo",
-    "drop", "supply_gap", "tod_sin", "tod_cos", "cold_start", "cluster_free_cpu",
-    "tenant_share", "can_place",
-};
-
-static const float s_feature_low[RLS_ENV_N_FEATURES] = {
-    0, 0, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, -1, -1, -1, 0, 0, 0, 0,
-};
-
-static const float s_feature_high[RLS_ENV_N_FEATURES] = {
-    2, 2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-};
-
-#define S_TREND_EPS 0.01          /* replicas' worth of load added to trend ratios */
-#define S_GAP_EPS 0.5             /* replicas added to both sides of the supply gap */
-#define S_BACKLOG_SCALE_S 300.0   /* backlog feature is 1 at this many seconds of capacity */
-#define S_COLD_SCALE_STEPS 20.0   /* cold_start feature is 1 at this many steps */
-#define S_DAY_S 86400.0
-#define S_FIT_EPS 1e-9
-
 static const int32_t s_default_deltas[] = {-8, -4, -2, -1, 0, 1, 2, 4, 8};
 
 /* ---------------------------------------------------------------------------
@@ -139,13 +102,9 @@ struct rls_env {
     void *self;
     struct rls_reward_weights w;
     int32_t n_svc;
-    int32_t n_tenants;
     int32_t n_deltas;
     int32_t deltas[RLS_ENV_MAX_DELTAS];
-    int32_t hist_len;          /* H: lags up to H are available */
-    double *hist;              /* [(H + 1), n_svc] ring of arrivals in replica units */
-    int32_t hist_head;         /* row of the latest entry */
-    int64_t hist_count;        /* rows filled (<= H + 1) */
+    struct rls_features *feat; /* features, arrival history, can_place (features.h) */
     double terminate_drop_frac;
     int32_t terminate_steps;
     int32_t drop_streak;       /* consecutive steps above terminate_drop_frac */
@@ -155,8 +114,6 @@ struct rls_env {
     double *svc_reward;        /* [n_svc] */
     int32_t *desired;          /* [n_svc] scratch for the step */
     uint8_t *placement;        /* [n_svc] scratch for the step */
-    uint8_t *fits;             /* [n_svc] 1: some non-failed node has room for one more replica */
-    double *tenant_reps;       /* [n_tenants] scratch */
     struct rls_env_reward_terms terms;
     double reward;
     struct rls_space *obs_space;
@@ -206,9 +163,7 @@ struct rls_env_params rls_env_default_params(void)
 
 const char *const *rls_env_feature_names(int32_t *n)
 {
-    if (n)
-        *n = RLS_ENV_N_FEATURES;
-    return s_feature_names;
+    return rls_features_names(n);
 }
 
 static int s_check_params(const struct rls_env_params *p, struct rls_err *err)
@@ -262,8 +217,8 @@ static int s_build_spaces(struct rls_env *env, struct rls_err *err)
         goto done;
     }
     for (int64_t i = 0; i < n; i++) {
-        memcpy(lo + i * RLS_ENV_N_FEATURES, s_feature_low, sizeof(s_feature_low));
-        memcpy(hi + i * RLS_ENV_N_FEATURES, s_feature_high, sizeof(s_feature_high));
+        memcpy(lo + i * RLS_ENV_N_FEATURES, rls_features_low(), RLS_ENV_N_FEATURES * sizeof(float));
+        memcpy(hi + i * RLS_ENV_N_FEATURES, rls_features_high(), RLS_ENV_N_FEATURES * sizeof(float));
         nvec[i * RLS_ENV_ACTION_DIMS + 0] = env->n_deltas;
         nvec[i * RLS_ENV_ACTION_DIMS + 1] = RLS_ENV_N_PLACEMENTS;
     }
@@ -315,7 +270,6 @@ struct rls_env *rls_env_new_with_backend(const struct rls_env_params *p,
     self = NULL;   /* owned by env from here */
     env->w = p->reward ? *p->reward : sc->reward;
     env->n_svc = sc->n_services;
-    env->n_tenants = sc->n_tenants > 0 ? sc->n_tenants : 0;
     if (p->n_deltas > 0) {
         env->n_deltas = p->n_deltas;
         memcpy(env->deltas, p->deltas, (size_t)p->n_deltas * sizeof(int32_t));
@@ -323,20 +277,18 @@ struct rls_env *rls_env_new_with_backend(const struct rls_env_params *p,
         env->n_deltas = (int32_t)(sizeof(s_default_deltas) / sizeof(s_default_deltas[0]));
         memcpy(env->deltas, s_default_deltas, sizeof(s_default_deltas));
     }
-    env->hist_len = p->history_len;
     env->terminate_drop_frac = p->terminate_drop_frac;
     env->terminate_steps = p->terminate_steps;
     n = (size_t)env->n_svc;
-    env->hist = calloc((size_t)(env->hist_len + 1) * n, sizeof(double));
     env->obs = calloc(n * RLS_ENV_N_FEATURES, sizeof(float));
     env->svc_reward = calloc(n, sizeof(double));
     env->desired = calloc(n, sizeof(int32_t));
     env->placement = calloc(n, sizeof(uint8_t));
-    env->fits = calloc(n, sizeof(uint8_t));
-    env->tenant_reps = calloc((size_t)env->n_tenants + 1, sizeof(double));
-    if (!env->hist || !env->obs || !env->svc_reward || !env->desired || !env->placement ||
-        !env->fits || !env->tenant_reps)
+    if (!env->obs || !env->svc_reward || !env->desired || !env->placement)
         goto nomem;
+    env->feat = rls_features_new(sc, p->history_len, err);
+    if (!env->feat)
+        goto fail;
     if (s_build_spaces(env, err) != RLS_OK)
         goto fail;
     return env;
@@ -382,13 +334,11 @@ void rls_env_destroy(struct rls_env **env)
     e = *env;
     if (e->self && e->ops && e->ops->destroy)
         e->ops->destroy(e->self);
-    free(e->hist);
+    rls_features_destroy(&e->feat);
     free(e->obs);
     free(e->svc_reward);
     free(e->desired);
     free(e->placement);
-    free(e->fits);
-    free(e->tenant_reps);
     rls_space_destroy(&e->obs_space);
     rls_space_destroy(&e->act_space);
     free(e);
@@ -401,142 +351,15 @@ const char *rls_env_errmsg(const struct rls_env *env)
 }
 
 /* ---------------------------------------------------------------------------
- * Observation. */
+ * Observation (features.c). */
 
-static double s_hist_at(const struct rls_env *env, int32_t lag, int32_t svc)
-{
-    int32_t rows = env->hist_len + 1;
-    int32_t row = ((env->hist_head - lag) % rows + rows) % rows;
-    return env->hist[(size_t)row * (size_t)env->n_svc + (size_t)svc];
-}
-
-static void s_hist_push(struct rls_env *env, const struct rls_scenario *sc,
-                        const struct rls_svc_state *sv)
-{
-    int32_t rows = env->hist_len + 1;
-    env->hist_head = (env->hist_head + 1) % rows;
-    for (int32_t i = 0; i < env->n_svc; i++) {
-        double cap = sc->services[i].capacity_rps > 0 ? sc->services[i].capacity_rps : 1.0;
-        double a = sv[i].arrival_rps / cap;
-        env->hist[(size_t)env->hist_head * (size_t)env->n_svc + (size_t)i] =
-            isfinite(a) && a > 0 ? a : 0.0;
-    }
-    if (env->hist_count < rows)
-        env->hist_count++;
-}
-
-/* (a - a_lag) / (a + a_lag + eps) with the lag clamped to the history there is. */
-static double s_trend(const struct rls_env *env, int32_t svc, int32_t k)
-{
-    int64_t avail = env->hist_count - 1;
-    int32_t lag = k < env->hist_len ? k : env->hist_len;
-    double a, b;
-    if (lag > avail)
-        lag = (int32_t)avail;
-    if (lag <= 0)
-        return 0.0;
-    a = s_hist_at(env, 0, svc);
-    b = s_hist_at(env, lag, svc);
-    return s_clip((a - b) / (a + b + S_TREND_EPS), -1.0, 1.0);
-}
-
+/* Pushes the backend's state into the history and writes env->obs. */
 static void s_observe(struct rls_env *env)
 {
-    const struct rls_scenario *sc = env->ops->scenario(env->self);
-    const struct rls_svc_state *sv = env->ops->services(env->self);
     int32_t n_nodes = 0;
     const struct rls_node_state *nodes = env->ops->nodes(env->self, &n_nodes);
-    double t = env->ops->time_s(env->self);
-    double tod = 2.0 * M_PI * fmod(isfinite(t) && t > 0 ? t : 0.0, S_DAY_S) / S_DAY_S;
-    double total_cpu = 0.0, free_cpu = 0.0, total_reps = 0.0;
-    double cluster_free = 0.0;
-
-    if (!nodes)
-        n_nodes = 0;
-    for (int32_t k = 0; k < n_nodes; k++) {
-        int32_t p = nodes[k].pool;
-        if (p < 0 || p >= sc->n_pools)
-            continue;
-        total_cpu += sc->pools[p].cpu;
-        if (nodes[k].status != RLS_NODE_FAILED)
-            free_cpu += fmax(sc->pools[p].cpu - nodes[k].cpu_used, 0.0);
-    }
-    cluster_free = total_cpu > 0 ? s_clip(free_cpu / total_cpu, 0.0, 1.0) : 0.0;
-
-    for (int32_t t2 = 0; t2 <= env->n_tenants; t2++)
-        env->tenant_reps[t2] = 0.0;
-    for (int32_t i = 0; i < env->n_svc; i++) {
-        int32_t tn = sc->services[i].tenant;
-        double reps = (double)sv[i].ready + (double)sv[i].starting;
-        if (tn < 0 || tn >= env->n_tenants)
-            tn = env->n_tenants;   /* the spare slot: services with a bad tenant index */
-        env->tenant_reps[tn] += reps;
-        total_reps += reps;
-    }
-
-    for (int32_t i = 0; i < env->n_svc; i++) {
-        const struct rls_service_spec *s = &sc->services[i];
-        const struct rls_svc_state *v = &sv[i];
-        float *o = env->obs + (size_t)i * RLS_ENV_N_FEATURES;
-        double cap = s->capacity_rps > 0 ? s->capacity_rps : 1.0;
-        double maxr = s->max_replicas >= 1 ? (double)s->max_replicas : 1.0;
-        double arr = isfinite(v->arrival_rps) && v->arrival_rps > 0 ? v->arrival_rps : 0.0;
-        double a = arr / cap;
-        double ready = v->ready > 0 ? (double)v->ready : 0.0;
-        double starting = v->starting > 0 ? (double)v->starting : 0.0;
-        double backlog = isfinite(v->backlog) && v->backlog > 0 ? v->backlog : 0.0;
-        double backlog_s = backlog / (cap * fmax(ready, 1.0));
-        double slo_s = s->slo_ms > 0 ? s->slo_ms / 1000.0 : 1.0;
-        double pct = s->slo_percentile > 0 && s->slo_percentile < 1 ? s->slo_percentile : 0.95;
-        double latency = 0.0;
-        int tn = s->tenant >= 0 && s->tenant < env->n_tenants ? s->tenant : env->n_tenants;
-        int fits = 0;
-
-        if ((arr > 0 || v->served_rps > 0) && v->dist.mu > 0 && isfinite(v->dist.mu)) {
-            double q = rls_queueing_quantile(&v->dist, pct);
-            double x = q / slo_s;
-            if (!(x >= 0))   /* NaN or negative: no usable estimate */
-                x = 0.0;
-            latency = isfinite(x) ? x / (1.0 + x) : 1.0;
-        }
-        for (int32_t k = 0; k < n_nodes && !fits; k++) {
-            int32_t p = nodes[k].pool;
-            if (p < 0 || p >= sc->n_pools || nodes[k].status == RLS_NODE_FAILED)
-                continue;
-            fits = sc->pools[p].cpu - nodes[k].cpu_used >= s->cpu - S_FIT_EPS &&
-                   sc->pools[p].mem_gb - nodes[k].mem_used >= s->mem_gb - S_FIT_EPS;
-        }
-        env->fits[i] = (uint8_t)fits;
-
-        o[F_LOAD] = (float)s_clip(a / maxr, 0.0, 2.0);
-        o[F_LOAD_LOG] = (float)s_clip(log1p(a) / log1p(maxr), 0.0, 2.0);
-        o[F_TREND_1] = (float)s_trend(env, i, 1);
-        o[F_TREND_4] = (float)s_trend(env, i, 4);
-        o[F_TREND_20] = (float)s_trend(env, i, 20);
-        o[F_READY] = (float)s_clip(ready / maxr, 0.0, 1.0);
-        o[F_STARTING] = (float)s_clip(starting / maxr, 0.0, 1.0);
-        o[F_PENDING] = (float)s_clip((double)v->pending / maxr, 0.0, 1.0);
-        o[F_DESIRED] = (float)s_clip((double)v->desired / maxr, 0.0, 1.0);
-        o[F_MIN_REPLICAS] = (float)s_clip((double)s->min_replicas / maxr, 0.0, 1.0);
-        o[F_UTILIZATION] = (float)s_clip(v->utilization, 0.0, 1.0);
-        o[F_BACKLOG] = (float)s_clip(log1p(backlog_s) / log1p(S_BACKLOG_SCALE_S), 0.0, 1.0);
-        o[F_QUEUE_FILL] = (float)(s->queue_limit > 0
-                                      ? s_clip(backlog / (double)s->queue_limit, 0.0, 1.0)
-                                      : (backlog > 0 ? 1.0 : 0.0));
-        o[F_LATENCY] = (float)s_clip(latency, 0.0, 1.0);
-        o[F_OVER_SLO] = (float)s_clip(v->frac_over_slo, 0.0, 1.0);
-        o[F_DROP] = (float)(arr > 0 ? s_clip(v->dropped_rps / arr, 0.0, 1.0) : 0.0);
-        o[F_SUPPLY_GAP] =
-            (float)s_clip(log2((a + S_GAP_EPS) / (ready + starting + S_GAP_EPS)) / 4.0, -1.0, 1.0);
-        o[F_TOD_SIN] = (float)s_clip(sin(tod), -1.0, 1.0);
-        o[F_TOD_COS] = (float)s_clip(cos(tod), -1.0, 1.0);
-        o[F_COLD_START] = (float)s_clip(
-            s->cold_start_s / (S_COLD_SCALE_STEPS * (sc->step_s > 0 ? sc->step_s : 1.0)), 0.0, 1.0);
-        o[F_CLUSTER_FREE_CPU] = (float)cluster_free;
-        o[F_TENANT_SHARE] =
-            (float)(total_reps > 0 ? s_clip(env->tenant_reps[tn] / total_reps, 0.0, 1.0) : 0.0);
-        o[F_CAN_PLACE] = (float)fits;
-    }
+    rls_features_compute(env->feat, env->ops->services(env->self), nodes, nodes ? n_nodes : 0,
+                         env->ops->time_s(env->self), env->obs);
 }
 
 /* ---------------------------------------------------------------------------
@@ -641,15 +464,13 @@ int rls_env_reset(struct rls_env *env, uint64_t seed, float *obs)
         env->state = S_FRESH;
         return s_backend_fail(env, status, "reset");
     }
-    env->hist_head = 0;
-    env->hist_count = 0;
+    rls_features_reset(env->feat);
     env->drop_streak = 0;
     env->terminated = 0;
     env->truncated = 0;
     env->reward = 0.0;
     memset(&env->terms, 0, sizeof(env->terms));
     memset(env->svc_reward, 0, (size_t)env->n_svc * sizeof(double));
-    s_hist_push(env, env->ops->scenario(env->self), env->ops->services(env->self));
     s_observe(env);
     env->state = S_RUNNING;
     if (obs)
@@ -669,7 +490,6 @@ static int s_step(struct rls_env *env, struct rls_step_result *r)
     sc = env->ops->scenario(env->self);
     sv = env->ops->services(env->self);
     info = env->ops->last(env->self);
-    s_hist_push(env, sc, sv);
     s_observe(env);
     s_reward(env, sc, sv, info);
     s_episode_end(env, info);
@@ -762,7 +582,6 @@ int rls_env_step_replicas(struct rls_env *env, const int32_t *desired, const uin
 
 int rls_env_action_mask(struct rls_env *env, uint8_t *mask)
 {
-    const struct rls_scenario *sc = NULL;
     const struct rls_svc_state *sv = NULL;
     int32_t width;
     if (!env)
@@ -771,24 +590,11 @@ int rls_env_action_mask(struct rls_env *env, uint8_t *mask)
         return s_fail(env, RLS_ERR_INVALID, "env: mask is NULL");
     if (env->state == S_FRESH)
         return s_fail(env, RLS_ERR_STATE, "env: action mask before reset");
-    sc = env->ops->scenario(env->self);
     sv = env->ops->services(env->self);
     width = env->n_deltas + RLS_ENV_N_PLACEMENTS;
+    rls_features_delta_mask(env->feat, sv, env->deltas, env->n_deltas, mask, width);
     for (int32_t i = 0; i < env->n_svc; i++) {
-        const struct rls_service_spec *s = &sc->services[i];
         uint8_t *m = mask + (size_t)i * (size_t)width;
-        for (int32_t j = 0; j < env->n_deltas; j++) {
-            int32_t d = env->deltas[j];
-            int64_t target = (int64_t)sv[i].desired + d;
-            int ok = 1;
-            if (d != 0) {
-                if (target < s->min_replicas || target > s->max_replicas)
-                    ok = 0;
-                if (d > 0 && !env->fits[i])
-                    ok = 0;
-            }
-            m[j] = (uint8_t)ok;
-        }
         for (int32_t k = 0; k < RLS_ENV_N_PLACEMENTS; k++)
             m[env->n_deltas + k] = 1;
     }

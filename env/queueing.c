@@ -143,7 +143,8 @@ double rls_queueing_mean(const struct rls_queue_dist *d)
 }
 
 /* Solves mean ccdf(t) == q by bisection; ccdf is non-increasing in t. */
-static double s_solve(const struct rls_queue_dist *d, const double *w, int64_t n, double q)
+static double s_solve(const struct rls_queue_dist *d, const double *w, int64_t n, double q,
+                      double rel_tol)
 {
     double wsum = 0.0, lo = 0.0, hi = 0.0;
     for (int64_t i = 0; i < n; i++) {
@@ -151,12 +152,15 @@ static double s_solve(const struct rls_queue_dist *d, const double *w, int64_t n
         if (!(wi > 0.0))
             continue;
         wsum += wi;
+        /* past the delay, T is at most Exp + Exp of the slower rate m, whose
+         * tail e^-x (1 + x) (x = m t) is below q for x >= 2 (-ln q) + 2: the
+         * mixture's quantile is below the largest component's bound */
         double slow = 1.0 / fmin(d[i].mu, d[i].theta);
-        double reach = d[i].shift_s + d[i].shift_span_s + slow * 50.0;
+        double reach = d[i].shift_s + d[i].shift_span_s + slow * (2.0 * -log(q) + 2.0);
         if (reach > hi)
             hi = reach;
     }
-    if (!(wsum > 0.0))
+    if (!(wsum > 0.0) || !(q > 0.0))
         return 0.0;
     if (hi > 1e9)
         hi = 1e9;
@@ -171,7 +175,7 @@ static double s_solve(const struct rls_queue_dist *d, const double *w, int64_t n
             lo = mid;
         else
             hi = mid;
-        if (hi - lo <= 1e-7 * hi)
+        if (hi - lo <= rel_tol * hi)
             break;
     }
     return 0.5 * (lo + hi);
@@ -179,13 +183,18 @@ static double s_solve(const struct rls_queue_dist *d, const double *w, int64_t n
 
 double rls_queueing_quantile(const struct rls_queue_dist *d, double p)
 {
-    return s_solve(d, NULL, 1, 1.0 - p);
+    return s_solve(d, NULL, 1, 1.0 - p, 1e-7);
+}
+
+double rls_queueing_quantile_tol(const struct rls_queue_dist *d, double p, double rel_tol)
+{
+    return s_solve(d, NULL, 1, 1.0 - p, rel_tol > 1e-12 ? rel_tol : 1e-12);
 }
 
 double rls_queueing_mixture_quantile(const struct rls_queue_dist *d, const double *w,
                                      int64_t n, double p)
 {
-    return s_solve(d, w, n, 1.0 - p);
+    return s_solve(d, w, n, 1.0 - p, 1e-7);
 }
 
 int32_t rls_queueing_demand(const struct rls_service_spec *s, double rate_rps)

@@ -60,6 +60,10 @@ double rls_queueing_ccdf(const struct rls_queue_dist *d, double t_s);
 /* The p-quantile (0 < p < 1) of T in seconds (bisection on the ccdf, 1e-6 relative). */
 double rls_queueing_quantile(const struct rls_queue_dist *d, double p);
 
+/* The same to a relative tolerance rel_tol (e.g. 1e-4 for float32 features:
+ * about half the bisection steps). */
+double rls_queueing_quantile_tol(const struct rls_queue_dist *d, double p, double rel_tol);
+
 /* The p-quantile of a mixture: n distributions with weights w (request counts).
  * Returns seconds; 0 if the weights sum to 0. */
 double rls_queueing_mixture_quantile(const struct rls_queue_dist *d, const double *w,

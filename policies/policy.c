@@ -12,6 +12,7 @@
 
 #include "hpa.h"
 #include "kpa.h"
+#include "learned.h"
 #include "oracle.h"
 #include "predictive.h"
 
@@ -157,7 +158,7 @@ void rls_policy_set_placement(struct rls_policy *p, int placement)
 
 /* ---------------------------------------------------------------- registry */
 
-#define S_KNOWN "static, hpa, kpa, predictive, oracle, hpa-tuned"
+#define S_KNOWN "static, hpa, kpa, predictive, oracle, hpa-tuned, FILE.h5"
 
 /* Renames p to `name` (the display name with its placement suffix). */
 static int s_rename(struct rls_policy *p, const char *name)
@@ -185,6 +186,39 @@ struct rls_policy *rls_policy_new(const char *spec, const struct rls_scenario *s
     if (sc == NULL) {
         rls_err_set(err, RLS_ERR_INVALID, "policy '%s': NULL scenario", spec);
         return NULL;
+    }
+    {
+        /* "path/policy.h5[@placement]": a checkpoint (learned.h) */
+        const char *sep = strrchr(spec, '@');
+        size_t base = sep != NULL ? (size_t)(sep - spec) : strlen(spec);
+        if (base >= 3 && strncmp(spec + base - 3, ".h5", 3) == 0) {
+            char *path = strndup(spec, base);
+            if (path == NULL) {
+                rls_err_set(err, RLS_ERR_NOMEM, "policy '%s': out of memory", spec);
+                return NULL;
+            }
+            if (sep != NULL && strcmp(sep + 1, "spread") == 0) {
+                placement = RLS_PLACE_SPREAD;
+            } else if (sep != NULL && strcmp(sep + 1, "binpack") == 0) {
+                placement = RLS_PLACE_BINPACK;
+            } else if (sep != NULL) {
+                rls_err_set(err, RLS_ERR_INVALID,
+                            "policy '%s': unknown placement '@%s' (known: @spread, @binpack)", spec,
+                            sep + 1);
+                free(path);
+                return NULL;
+            }
+            p = rls_learned_new(path, sc, err);
+            free(path);
+            if (p != NULL && sep != NULL) {
+                rls_policy_set_placement(p, placement);
+                if (s_rename(p, spec) != RLS_OK) {
+                    rls_policy_destroy(&p);
+                    rls_err_set(err, RLS_ERR_NOMEM, "policy '%s': out of memory", spec);
+                }
+            }
+            return p;
+        }
     }
     if (strlen(spec) >= sizeof buf) {
         rls_err_set(err, RLS_ERR_INVALID, "policy spec too long (%zu chars)", strlen(spec));

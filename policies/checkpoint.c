@@ -1,0 +1,907 @@
+/* checkpoint.c - the versioned HDF5 checkpoint (checkpoint.h; the layout is
+ * written down once, in policies/CHECKPOINT.md): atomic save (temporary file,
+ * flush, fsync, rename, directory fsync) and a load that validates every
+ * attribute and dataset, naming the file and the one that is wrong. HDF5's own
+ * error printing is switched off around every call (library code never
+ * prints); its innermost message is appended to ours instead.
+ */
+#include "checkpoint.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <hdf5.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../env/env.h"
+
+static const int32_t s_default_deltas[] = {-8, -4, -2, -1, 0, 1, 2, 4, 8};
+
+/* ---------------------------------------------------------------------------
+ * HDF5 error handling: quiet, and the innermost message kept for ours. */
+
+struct s_quiet {
+    H5E_auto2_t func;
+    void *data;
+};
+
+static void s_quiet_begin(struct s_quiet *q)
+{
+    H5Eget_auto2(H5E_DEFAULT, &q->func, &q->data);
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    H5Eclear2(H5E_DEFAULT);
+}
+
+static void s_quiet_end(const struct s_quiet *q)
+{
+    H5Eclear2(H5E_DEFAULT);
+    H5Eset_auto2(H5E_DEFAULT, q->func, q->data);
+}
+
+static herr_t s_walk_cb(unsigned n, const H5E_error2_t *e, void *data)
+{
+    char *buf = data;
+    (void)n;
+    if (buf[0] == '\0' && e->desc && e->desc[0])
+        snprintf(buf, 200, "%s", e->desc);
+    return 0;
+}
+
+/* The most specific message on HDF5's error stack ("" if none). */
+static const char *s_h5_detail(char *buf)
+{
+    buf[0] = '\0';
+    H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, s_walk_cb, buf);
+    return buf;
+}
+
+/* ---------------------------------------------------------------------------
+ * Creation, destruction, validation. */
+
+const char *rls_checkpoint_build_feature_names(void)
+{
+    static char names[RLS_CHECKPOINT_NAMES_MAX];
+    if (names[0] == '\0') {
+        int32_t n = 0;
+        const char *const *v = rls_env_feature_names(&n);
+        size_t len = 0;
+        for (int32_t i = 0; i < n; i++)
+            len += (size_t)snprintf(names + len, sizeof(names) - len, "%s%s", i ? "," : "", v[i]);
+    }
+    return names;
+}
+
+static int s_check_sizes(int32_t n_layers, const int32_t *sizes, const char *what,
+                         struct rls_err *err)
+{
+    if (n_layers < 1 || n_layers > RLS_MLP_MAX_LAYERS)
+        return rls_err_set(err, RLS_ERR_RANGE, "%s: n_layers %d not in [1, %d]", what,
+                           (int)n_layers, RLS_MLP_MAX_LAYERS);
+    for (int32_t l = 0; l <= n_layers; l++)
+        if (sizes[l] < 1 || sizes[l] > RLS_CHECKPOINT_MAX_SIZE)
+            return rls_err_set(err, RLS_ERR_RANGE, "%s: sizes[%d] = %d not in [1, %d]", what,
+                               (int)l, (int)sizes[l], RLS_CHECKPOINT_MAX_SIZE);
+    return RLS_OK;
+}
+
+struct rls_checkpoint *rls_checkpoint_new(int32_t n_layers, const int32_t *sizes,
+                                          struct rls_err *err)
+{
+    struct rls_checkpoint *ck = NULL;
+    if (!sizes)
+        n_layers = 0;
+    if (s_check_sizes(n_layers, sizes, "checkpoint", err) != RLS_OK)
+        return NULL;
+    ck = calloc(1, sizeof(*ck));
+    if (!ck)
+        goto nomem;
+    ck->version = RLS_CHECKPOINT_VERSION;
+    snprintf(ck->activation, sizeof(ck->activation), "relu");
+    ck->n_layers = n_layers;
+    memcpy(ck->sizes, sizes, (size_t)(n_layers + 1) * sizeof(int32_t));
+    for (int32_t l = 0; l < n_layers; l++) {
+        ck->weight[l] = calloc((size_t)sizes[l + 1] * (size_t)sizes[l], sizeof(float));
+        ck->bias[l] = calloc((size_t)sizes[l + 1], sizeof(float));
+        if (!ck->weight[l] || !ck->bias[l])
+            goto nomem;
+    }
+    ck->obs_mean = calloc((size_t)sizes[0], sizeof(float));
+    ck->obs_std = malloc((size_t)sizes[0] * sizeof(float));
+    if (!ck->obs_mean || !ck->obs_std)
+        goto nomem;
+    for (int32_t i = 0; i < sizes[0]; i++)
+        ck->obs_std[i] = 1.0f;
+    ck->n_heads = 1;
+    ck->n_deltas = (int32_t)(sizeof(s_default_deltas) / sizeof(s_default_deltas[0]));
+    memcpy(ck->deltas, s_default_deltas, sizeof(s_default_deltas));
+    ck->n_placements = RLS_ENV_N_PLACEMENTS;
+    ck->n_actions = ck->n_deltas * ck->n_placements;
+    snprintf(ck->feature_names, sizeof(ck->feature_names), "%s",
+             rls_checkpoint_build_feature_names());
+    ck->eval_cost = NAN;
+    ck->eval_cost_vs_oracle = NAN;
+    ck->eval_slo_violation_pct = NAN;
+    ck->eval_score = NAN;
+    ck->eval_step = -1;
+    return ck;
+nomem:
+    rls_err_set(err, RLS_ERR_NOMEM, "checkpoint: out of memory");
+    rls_checkpoint_destroy(&ck);
+    return NULL;
+}
+
+void rls_checkpoint_destroy(struct rls_checkpoint **ck)
+{
+    if (!ck || !*ck)
+        return;
+    for (int l = 0; l < RLS_MLP_MAX_LAYERS; l++) {
+        free((*ck)->weight[l]);
+        free((*ck)->bias[l]);
+    }
+    free((*ck)->obs_mean);
+    free((*ck)->obs_std);
+    free(*ck);
+    *ck = NULL;
+}
+
+int64_t rls_checkpoint_macs(const struct rls_checkpoint *ck)
+{
+    int64_t m = 0;
+    if (!ck)
+        return 0;
+    for (int32_t l = 0; l < ck->n_layers && l < RLS_MLP_MAX_LAYERS; l++)
+        m += (int64_t)ck->sizes[l] * ck->sizes[l + 1];
+    return m;
+}
+
+/* Index of the first non-finite value of a[n], or -1. */
+static int64_t s_first_bad(const float *a, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++)
+        if (!isfinite(a[i]))
+            return i;
+    return -1;
+}
+
+int rls_checkpoint_validate(const struct rls_checkpoint *ck, const char *what,
+                            struct rls_err *err)
+{
+    int status;
+    int32_t outs;
+    if (!what)
+        what = "checkpoint";
+    if (!ck)
+        return rls_err_set(err, RLS_ERR_INVALID, "%s: NULL checkpoint", what);
+    if (ck->version != RLS_CHECKPOINT_VERSION)
+        return rls_err_set(err, RLS_ERR_VERSION,
+                           "%s: attribute 'format_version' is %d, this build reads version %d",
+                           what, (int)ck->version, RLS_CHECKPOINT_VERSION);
+    status = s_check_sizes(ck->n_layers, ck->sizes, what, err);
+    if (status != RLS_OK)
+        return status;
+    if (strcmp(ck->activation, "relu") != 0)
+        return rls_err_set(err, RLS_ERR_UNSUPPORTED,
+                           "%s: attribute 'activation' is '%s' (only 'relu' is supported)", what,
+                           ck->activation);
+    if (ck->n_deltas < 1 || ck->n_deltas > RLS_CHECKPOINT_MAX_DELTAS)
+        return rls_err_set(err, RLS_ERR_RANGE, "%s: attribute 'n_deltas' %d not in [1, %d]", what,
+                           (int)ck->n_deltas, RLS_CHECKPOINT_MAX_DELTAS);
+    if (ck->n_placements < 1 || ck->n_placements > RLS_ENV_N_PLACEMENTS)
+        return rls_err_set(err, RLS_ERR_RANGE, "%s: attribute 'n_placements' %d not in [1, %d]",
+                           what, (int)ck->n_placements, RLS_ENV_N_PLACEMENTS);
+    if (ck->n_actions != ck->n_deltas * ck->n_placements)
+        return rls_err_set(err, RLS_ERR_RANGE,
+                           "%s: attribute 'n_actions' %d != n_deltas %d * n_placements %d", what,
+                           (int)ck->n_actions, (int)ck->n_deltas, (int)ck->n_placements);
+    if (ck->n_heads < 1 || ck->n_heads > 2)
+        return rls_err_set(err, RLS_ERR_RANGE, "%s: attribute 'n_heads' %d not in [1, 2]", what,
+                           (int)ck->n_heads);
+    outs = ck->sizes[ck->n_layers];
+    if (outs != ck->n_heads * ck->n_actions)
+        return rls_err_set(err, RLS_ERR_RANGE,
+                           "%s: attribute 'sizes': %d outputs != n_heads %d * n_actions %d", what,
+                           (int)outs, (int)ck->n_heads, (int)ck->n_actions);
+    if (strcmp(ck->feature_names, rls_checkpoint_build_feature_names()) != 0)
+        return rls_err_set(err, RLS_ERR_INVALID,
+                           "%s: attribute 'feature_names' differs from this build's features "
+                           "(checkpoint: '%.200s'; build: '%.200s')",
+                           what, ck->feature_names, rls_checkpoint_build_feature_names());
+    if (ck->sizes[0] != RLS_ENV_N_FEATURES)
+        return rls_err_set(err, RLS_ERR_RANGE, "%s: sizes[0] = %d inputs, the features are %d",
+                           what, (int)ck->sizes[0], RLS_ENV_N_FEATURES);
+    for (int32_t l = 0; l < ck->n_layers; l++) {
+        int64_t bad;
+        if (!ck->weight[l] || !ck->bias[l])
+            return rls_err_set(err, RLS_ERR_INVALID, "%s: layer %d has no weights", what, (int)l);
+        bad = s_first_bad(ck->weight[l], (int64_t)ck->sizes[l + 1] * ck->sizes[l]);
+        if (bad >= 0)
+            return rls_err_set(err, RLS_ERR_RANGE,
+                               "%s: dataset '/weights/layer_%d/weight' element %lld is %g", what,
+                               (int)l, (long long)bad, (double)ck->weight[l][bad]);
+        bad = s_first_bad(ck->bias[l], ck->sizes[l + 1]);
+        if (bad >= 0)
+            return rls_err_set(err, RLS_ERR_RANGE,
+                               "%s: dataset '/weights/layer_%d/bias' element %lld is %g", what,
+                               (int)l, (long long)bad, (double)ck->bias[l][bad]);
+    }
+    if (!ck->obs_mean || !ck->obs_std)
+        return rls_err_set(err, RLS_ERR_INVALID, "%s: no normalization arrays", what);
+    for (int32_t i = 0; i < ck->sizes[0]; i++) {
+        if (!isfinite(ck->obs_mean[i]))
+            return rls_err_set(err, RLS_ERR_RANGE,
+                               "%s: dataset '/normalization/obs_mean' element %d is %g", what,
+                               (int)i, (double)ck->obs_mean[i]);
+        if (!isfinite(ck->obs_std[i]) || !(ck->obs_std[i] > 0))
+            return rls_err_set(err, RLS_ERR_RANGE,
+                               "%s: dataset '/normalization/obs_std' element %d is %g (must be "
+                               "finite and > 0)",
+                               what, (int)i, (double)ck->obs_std[i]);
+    }
+    return RLS_OK;
+}
+
+/* ---------------------------------------------------------------------------
+ * Save. */
+
+static int s_put_attr(hid_t file, const char *name, hid_t ftype, hid_t mtype, hsize_t n,
+                      const void *data)
+{
+    hid_t space = n == 0 ? H5Screate(H5S_SCALAR) : H5Screate_simple(1, &n, NULL);
+    hid_t attr = H5I_INVALID_HID;
+    herr_t rc = -1;
+    if (space < 0)
+        return -1;
+    attr = H5Acreate2(file, name, ftype, space, H5P_DEFAULT, H5P_DEFAULT);
+    if (attr >= 0)
+        rc = H5Awrite(attr, mtype, data);
+    if (attr >= 0)
+        H5Aclose(attr);
+    H5Sclose(space);
+    return rc < 0 ? -1 : 0;
+}
+
+static int s_put_i32(hid_t f, const char *name, int32_t v)
+{
+    return s_put_attr(f, name, H5T_STD_I32LE, H5T_NATIVE_INT32, 0, &v);
+}
+
+static int s_put_str(hid_t f, const char *name, const char *s)
+{
+    hid_t t = H5Tcopy(H5T_C_S1);
+    int rc;
+    if (t < 0)
+        return -1;
+    H5Tset_size(t, strlen(s) + 1);
+    H5Tset_strpad(t, H5T_STR_NULLTERM);
+    rc = s_put_attr(f, name, t, t, 0, s);
+    H5Tclose(t);
+    return rc;
+}
+
+/* A float32 dataset at path with checksums (fletcher32, one chunk). */
+static int s_put_f32(hid_t loc, const char *path, int rank, const hsize_t *dims, const float *data)
+{
+    hid_t space = H5Screate_simple(rank, dims, NULL);
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    hid_t ds = H5I_INVALID_HID;
+    herr_t rc = -1;
+    if (space >= 0 && dcpl >= 0 && H5Pset_chunk(dcpl, rank, dims) >= 0 &&
+        H5Pset_fletcher32(dcpl) >= 0)
+        ds = H5Dcreate2(loc, path, H5T_IEEE_F32LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    if (ds >= 0)
+        rc = H5Dwrite(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, data);
+    if (ds >= 0)
+        H5Dclose(ds);
+    if (dcpl >= 0)
+        H5Pclose(dcpl);
+    if (space >= 0)
+        H5Sclose(space);
+    return rc < 0 ? -1 : 0;
+}
+
+static int s_put_group(hid_t loc, const char *path)
+{
+    hid_t g = H5Gcreate2(loc, path, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    if (g < 0)
+        return -1;
+    H5Gclose(g);
+    return 0;
+}
+
+/* Everything into an open file; returns the name of what failed or NULL. */
+static const char *s_write_all(hid_t f, const struct rls_checkpoint *ck, const char *created)
+{
+    char path[64];
+    hsize_t n = 0;
+    if (s_put_str(f, "format", RLS_CHECKPOINT_FORMAT) < 0)
+        return "attribute 'format'";
+    if (s_put_i32(f, "format_version", ck->version) < 0)
+        return "attribute 'format_version'";
+    if (s_put_str(f, "algorithm", ck->algorithm) < 0)
+        return "attribute 'algorithm'";
+    if (s_put_str(f, "activation", ck->activation) < 0)
+        return "attribute 'activation'";
+    if (s_put_i32(f, "n_layers", ck->n_layers) < 0)
+        return "attribute 'n_layers'";
+    n = (hsize_t)ck->n_layers + 1;
+    if (s_put_attr(f, "sizes", H5T_STD_I32LE, H5T_NATIVE_INT32, n, ck->sizes) < 0)
+        return "attribute 'sizes'";
+    if (s_put_i32(f, "n_heads", ck->n_heads) < 0)
+        return "attribute 'n_heads'";
+    if (s_put_i32(f, "n_deltas", ck->n_deltas) < 0)
+        return "attribute 'n_deltas'";
+    n = (hsize_t)ck->n_deltas;
+    if (s_put_attr(f, "deltas", H5T_STD_I32LE, H5T_NATIVE_INT32, n, ck->deltas) < 0)
+        return "attribute 'deltas'";
+    if (s_put_i32(f, "n_placements", ck->n_placements) < 0)
+        return "attribute 'n_placements'";
+    if (s_put_i32(f, "n_actions", ck->n_actions) < 0)
+        return "attribute 'n_actions'";
+    if (s_put_str(f, "feature_names", ck->feature_names) < 0)
+        return "attribute 'feature_names'";
+    if (s_put_str(f, "data_fingerprint", ck->data_fingerprint) < 0)
+        return "attribute 'data_fingerprint'";
+    if (s_put_attr(f, "steps", H5T_STD_I64LE, H5T_NATIVE_INT64, 0, &ck->steps) < 0)
+        return "attribute 'steps'";
+    if (s_put_attr(f, "seed", H5T_STD_U64LE, H5T_NATIVE_UINT64, 0, &ck->seed) < 0)
+        return "attribute 'seed'";
+    if (s_put_str(f, "scenario_name", ck->scenario_name) < 0)
+        return "attribute 'scenario_name'";
+    if (s_put_attr(f, "eval_cost", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 0, &ck->eval_cost) < 0)
+        return "attribute 'eval_cost'";
+    if (s_put_attr(f, "eval_cost_vs_oracle", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 0,
+                   &ck->eval_cost_vs_oracle) < 0)
+        return "attribute 'eval_cost_vs_oracle'";
+    if (s_put_attr(f, "eval_slo_violation_pct", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 0,
+                   &ck->eval_slo_violation_pct) < 0)
+        return "attribute 'eval_slo_violation_pct'";
+    if (s_put_attr(f, "eval_score", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 0, &ck->eval_score) < 0)
+        return "attribute 'eval_score'";
+    if (s_put_attr(f, "eval_step", H5T_STD_I64LE, H5T_NATIVE_INT64, 0, &ck->eval_step) < 0)
+        return "attribute 'eval_step'";
+    if (s_put_str(f, "created", created) < 0)
+        return "attribute 'created'";
+    if (s_put_group(f, "/weights") < 0)
+        return "group '/weights'";
+    for (int32_t l = 0; l < ck->n_layers; l++) {
+        hsize_t wd[2] = {(hsize_t)ck->sizes[l + 1], (hsize_t)ck->sizes[l]};
+        snprintf(path, sizeof(path), "/weights/layer_%d", (int)l);
+        if (s_put_group(f, path) < 0)
+            return "group '/weights/layer_<l>'";
+        snprintf(path, sizeof(path), "/weights/layer_%d/weight", (int)l);
+        if (s_put_f32(f, path, 2, wd, ck->weight[l]) < 0)
+            return "dataset '/weights/layer_<l>/weight'";
+        snprintf(path, sizeof(path), "/weights/layer_%d/bias", (int)l);
+        if (s_put_f32(f, path, 1, wd, ck->bias[l]) < 0)
+            return "dataset '/weights/layer_<l>/bias'";
+    }
+    if (s_put_group(f, "/normalization") < 0)
+        return "group '/normalization'";
+    n = (hsize_t)ck->sizes[0];
+    if (s_put_f32(f, "/normalization/obs_mean", 1, &n, ck->obs_mean) < 0)
+        return "dataset '/normalization/obs_mean'";
+    if (s_put_f32(f, "/normalization/obs_std", 1, &n, ck->obs_std) < 0)
+        return "dataset '/normalization/obs_std'";
+    return NULL;
+}
+
+static int s_fsync_path(const char *path, int dir)
+{
+    int fd = open(path, dir ? O_RDONLY | O_DIRECTORY : O_RDONLY);
+    int rc = 0;
+    if (fd < 0)
+        return -1;
+    rc = fsync(fd);
+    close(fd);
+    return rc;
+}
+
+int rls_checkpoint_save(const struct rls_checkpoint *ck, const char *path, struct rls_err *err)
+{
+    struct s_quiet q;
+    char tmp[RLS_ERRMSG_MAX];
+    char dir[RLS_ERRMSG_MAX];
+    char created[32];
+    char detail[256];
+    const char *failed = NULL;
+    hid_t f = H5I_INVALID_HID, fapl = H5I_INVALID_HID;
+    int status = RLS_OK;
+    int made = 0;
+    char *slash = NULL;
+
+    if (!path || !path[0])
+        return rls_err_set(err, RLS_ERR_INVALID, "checkpoint save: empty path");
+    status = rls_checkpoint_validate(ck, path, err);
+    if (status != RLS_OK)
+        return status;
+    if (strlen(path) + 32 >= sizeof(tmp))
+        return rls_err_set(err, RLS_ERR_INVALID, "checkpoint save: path too long");
+    snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
+    if (ck->created[0]) {
+        snprintf(created, sizeof(created), "%s", ck->created);
+    } else {
+        time_t now = time(NULL);
+        struct tm tm;
+        gmtime_r(&now, &tm);
+        strftime(created, sizeof(created), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    }
+
+    s_quiet_begin(&q);
+    /* the most compatible file format (readable by every h5py; the 1.8+
+       format with checksummed headers made HDF5 1.10.8 leak memory under
+       ASan); the data is checksummed anyway (fletcher32) */
+    fapl = H5Pcreate(H5P_FILE_ACCESS);
+    if (fapl >= 0)
+        H5Pset_libver_bounds(fapl, H5F_LIBVER_EARLIEST, H5F_LIBVER_LATEST);
+    errno = 0;
+    f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl >= 0 ? fapl : H5P_DEFAULT);
+    if (f < 0) {
+        int e = errno;
+        status = rls_err_set(err, RLS_ERR_IO, "%s: cannot create '%s': %s", path, tmp,
+                             e ? strerror(e) : s_h5_detail(detail));
+        goto done;
+    }
+    made = 1;
+    failed = s_write_all(f, ck, created);
+    if (failed) {
+        status = rls_err_set(err, RLS_ERR_IO, "%s: writing %s failed: %s", tmp, failed,
+                             s_h5_detail(detail));
+        goto done;
+    }
+    if (H5Fflush(f, H5F_SCOPE_GLOBAL) < 0) {
+        status = rls_err_set(err, RLS_ERR_IO, "%s: flush failed: %s", tmp, s_h5_detail(detail));
+        goto done;
+    }
+    if (H5Fclose(f) < 0) {
+        f = H5I_INVALID_HID;
+        status = rls_err_set(err, RLS_ERR_IO, "%s: close failed: %s", tmp, s_h5_detail(detail));
+        goto done;
+    }
+    f = H5I_INVALID_HID;
+    if (s_fsync_path(tmp, 0) != 0) {
+        status = rls_err_set(err, RLS_ERR_IO, "%s: fsync failed: %s", tmp, strerror(errno));
+        goto done;
+    }
+    if (rename(tmp, path) != 0) {
+        status = rls_err_set(err, RLS_ERR_IO, "%s: cannot rename '%s' into place: %s", path, tmp,
+                             strerror(errno));
+        goto done;
+    }
+    made = 0;
+    snprintf(dir, sizeof(dir), "%s", path);
+    slash = strrchr(dir, '/');
+    if (slash == dir)
+        slash[1] = '\0';
+    else if (slash)
+        *slash = '\0';
+    else
+        snprintf(dir, sizeof(dir), ".");
+    s_fsync_path(dir, 1);   /* best effort: the rename is durable once the dir is synced */
+done:
+    if (f >= 0)
+        H5Fclose(f);
+    if (fapl >= 0)
+        H5Pclose(fapl);
+    if (made)
+        unlink(tmp);
+    s_quiet_end(&q);
+    return status;
+}
+
+/* ---------------------------------------------------------------------------
+ * Load. */
+
+struct s_loader {
+    const char *path;
+    hid_t f;
+    struct rls_err *err;
+    char detail[256];
+};
+
+/* Opens attribute `name` checking its class and element count (n = 0: scalar
+ * or one element). Returns the attribute id or a negative value with err set. */
+static hid_t s_attr_open(struct s_loader *ld, const char *name, H5T_class_t cls, hssize_t n,
+                         hssize_t *count)
+{
+    hid_t a = H5I_INVALID_HID, t = H5I_INVALID_HID, s = H5I_INVALID_HID;
+    hssize_t pts = 0;
+    htri_t ex = H5Aexists(ld->f, name);
+    if (ex <= 0) {
+        rls_err_set(ld->err, RLS_ERR_PARSE, "%s: attribute '%s' is missing", ld->path, name);
+        return -1;
+    }
+    a = H5Aopen(ld->f, name, H5P_DEFAULT);
+    if (a < 0) {
+        rls_err_set(ld->err, RLS_ERR_IO, "%s: attribute '%s' unreadable: %s", ld->path, name,
+                    s_h5_detail(ld->detail));
+        return -1;
+    }
+    t = H5Aget_type(a);
+    s = H5Aget_space(a);
+    pts = s >= 0 ? H5Sget_simple_extent_npoints(s) : -1;
+    if (t < 0 || H5Tget_class(t) != cls) {
+        rls_err_set(ld->err, RLS_ERR_PARSE, "%s: attribute '%s' has the wrong type (expected %s)",
+                    ld->path, name,
+                    cls == H5T_STRING ? "string" : cls == H5T_FLOAT ? "float" : "integer");
+        goto fail;
+    }
+    if ((n == 0 && pts != 1) || (n > 0 && pts != n) || pts < 0) {
+        rls_err_set(ld->err, RLS_ERR_PARSE, "%s: attribute '%s' has %lld elements, expected %lld",
+                    ld->path, name, (long long)pts, (long long)(n ? n : 1));
+        goto fail;
+    }
+    if (count)
+        *count = pts;
+    H5Tclose(t);
+    H5Sclose(s);
+    return a;
+fail:
+    if (t >= 0)
+        H5Tclose(t);
+    if (s >= 0)
+        H5Sclose(s);
+    H5Aclose(a);
+    return -1;
+}
+
+static int s_get_num(struct s_loader *ld, const char *name, H5T_class_t cls, hid_t mtype,
+                     hssize_t n, void *out)
+{
+    hid_t a = s_attr_open(ld, name, cls, n, NULL);
+    herr_t rc;
+    if (a < 0)
+        return ld->err ? ld->err->status : RLS_ERR_PARSE;
+    rc = H5Aread(a, mtype, out);
+    H5Aclose(a);
+    if (rc < 0)
+        return rls_err_set(ld->err, RLS_ERR_PARSE, "%s: attribute '%s' unreadable: %s", ld->path,
+                           name, s_h5_detail(ld->detail));
+    return RLS_OK;
+}
+
+static int s_get_i32(struct s_loader *ld, const char *name, int32_t *v)
+{
+    return s_get_num(ld, name, H5T_INTEGER, H5T_NATIVE_INT32, 0, v);
+}
+
+static int s_get_f64(struct s_loader *ld, const char *name, double *v)
+{
+    return s_get_num(ld, name, H5T_FLOAT, H5T_NATIVE_DOUBLE, 0, v);
+}
+
+/* A fixed-length or variable-length string attribute into out[cap]. */
+static int s_get_str(struct s_loader *ld, const char *name, char *out, size_t cap)
+{
+    hid_t a = s_attr_open(ld, name, H5T_STRING, 0, NULL);
+    hid_t t = H5I_INVALID_HID, m = H5I_INVALID_HID;
+    int status = RLS_OK;
+    if (a < 0)
+        return ld->err ? ld->err->status : RLS_ERR_PARSE;
+    t = H5Aget_type(a);
+    if (H5Tis_variable_str(t) > 0) {
+        char *s = NULL;
+        m = H5Tcopy(H5T_C_S1);
+        H5Tset_size(m, H5T_VARIABLE);
+        if (H5Aread(a, m, &s) < 0 || !s) {
+            status = rls_err_set(ld->err, RLS_ERR_PARSE, "%s: attribute '%s' unreadable: %s",
+                                 ld->path, name, s_h5_detail(ld->detail));
+        } else {
+            if (strlen(s) >= cap)
+                status = rls_err_set(ld->err, RLS_ERR_RANGE,
+                                     "%s: attribute '%s' is %zu bytes long, at most %zu", ld->path,
+                                     name, strlen(s), cap - 1);
+            else
+                snprintf(out, cap, "%s", s);
+            H5free_memory(s);
+        }
+    } else {
+        size_t sz = H5Tget_size(t);
+        char *buf = calloc(sz + 1, 1);
+        if (!buf) {
+            status = rls_err_set(ld->err, RLS_ERR_NOMEM, "%s: out of memory", ld->path);
+        } else if (H5Aread(a, t, buf) < 0) {
+            status = rls_err_set(ld->err, RLS_ERR_PARSE, "%s: attribute '%s' unreadable: %s",
+                                 ld->path, name, s_h5_detail(ld->detail));
+        } else if (strlen(buf) >= cap) {
+            status = rls_err_set(ld->err, RLS_ERR_RANGE,
+                                 "%s: attribute '%s' is %zu bytes long, at most %zu", ld->path,
+                                 name, strlen(buf), cap - 1);
+        } else {
+            snprintf(out, cap, "%s", buf);
+        }
+        free(buf);
+    }
+    if (m >= 0)
+        H5Tclose(m);
+    H5Tclose(t);
+    H5Aclose(a);
+    return status;
+}
+
+/* 1 when every component of an absolute path exists. */
+static int s_path_exists(hid_t f, const char *path)
+{
+    char buf[128];
+    size_t len = strlen(path);
+    if (len >= sizeof(buf))
+        return 0;
+    for (size_t i = 1; i <= len; i++) {
+        if (path[i] == '/' || path[i] == '\0') {
+            memcpy(buf, path, i);
+            buf[i] = '\0';
+            if (H5Lexists(f, buf, H5P_DEFAULT) <= 0)
+                return 0;
+        }
+    }
+    return 1;
+}
+
+/* Reads float32 dataset `path` of shape dims[rank] into out (allocated here). */
+static int s_get_f32(struct s_loader *ld, const char *path, int rank, const hsize_t *dims,
+                     float **out)
+{
+    hid_t ds = H5I_INVALID_HID, sp = H5I_INVALID_HID, t = H5I_INVALID_HID;
+    hsize_t got[4] = {0, 0, 0, 0};
+    int grank = 0;
+    int status = RLS_OK;
+    size_t n = 1;
+    float *buf = NULL;
+    int64_t bad;
+
+    if (!s_path_exists(ld->f, path))
+        return rls_err_set(ld->err, RLS_ERR_PARSE, "%s: dataset '%s' is missing", ld->path, path);
+    ds = H5Dopen2(ld->f, path, H5P_DEFAULT);
+    if (ds < 0) {
+        status = rls_err_set(ld->err, RLS_ERR_PARSE, "%s: '%s' is not a readable dataset: %s",
+                             ld->path, path, s_h5_detail(ld->detail));
+        goto done;
+    }
+    t = H5Dget_type(ds);
+    sp = H5Dget_space(ds);
+    if (t < 0 || H5Tget_class(t) != H5T_FLOAT) {
+        status = rls_err_set(ld->err, RLS_ERR_PARSE, "%s: dataset '%s' is not floating point",
+                             ld->path, path);
+        goto done;
+    }
+    grank = sp >= 0 ? H5Sget_simple_extent_ndims(sp) : -1;
+    if (grank >= 0 && grank <= 4)
+        H5Sget_simple_extent_dims(sp, got, NULL);
+    if (grank != rank || got[0] != dims[0] || (rank == 2 && got[1] != dims[1])) {
+        if (rank == 2)
+            status = rls_err_set(ld->err, RLS_ERR_RANGE,
+                                 "%s: dataset '%s' has shape [%llu, %llu] (rank %d), the "
+                                 "'sizes' attribute needs [%llu, %llu]",
+                                 ld->path, path, (unsigned long long)got[0],
+                                 (unsigned long long)got[1], grank, (unsigned long long)dims[0],
+                                 (unsigned long long)dims[1]);
+        else
+            status = rls_err_set(ld->err, RLS_ERR_RANGE,
+                                 "%s: dataset '%s' has shape [%llu] (rank %d), the 'sizes' "
+                                 "attribute needs [%llu]",
+                                 ld->path, path, (unsigned long long)got[0], grank,
+                                 (unsigned long long)dims[0]);
+        goto done;
+    }
+    for (int k = 0; k < rank; k++)
+        n *= (size_t)dims[k];
+    buf = malloc(n * sizeof(float));
+    if (!buf) {
+        status = rls_err_set(ld->err, RLS_ERR_NOMEM, "%s: out of memory", ld->path);
+        goto done;
+    }
+    if (H5Dread(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0) {
+        status = rls_err_set(ld->err, RLS_ERR_IO,
+                             "%s: dataset '%s' cannot be read (corrupt or truncated file?): %s",
+                             ld->path, path, s_h5_detail(ld->detail));
+        goto done;
+    }
+    bad = s_first_bad(buf, (int64_t)n);
+    if (bad >= 0) {
+        status = rls_err_set(ld->err, RLS_ERR_RANGE, "%s: dataset '%s' element %lld is %g",
+                             ld->path, path, (long long)bad, (double)buf[bad]);
+        goto done;
+    }
+    *out = buf;
+    buf = NULL;
+done:
+    free(buf);
+    if (t >= 0)
+        H5Tclose(t);
+    if (sp >= 0)
+        H5Sclose(sp);
+    if (ds >= 0)
+        H5Dclose(ds);
+    return status;
+}
+
+static int s_load_all(struct s_loader *ld, struct rls_checkpoint *ck)
+{
+    char fmt[64];
+    char path[64];
+    int status;
+    int64_t i64 = 0;
+    uint64_t u64 = 0;
+    hssize_t n = 0;
+    hid_t a;
+
+    status = s_get_str(ld, "format", fmt, sizeof(fmt));
+    if (status != RLS_OK)
+        return status;
+    if (strcmp(fmt, RLS_CHECKPOINT_FORMAT) != 0)
+        return rls_err_set(ld->err, RLS_ERR_PARSE,
+                           "%s: attribute 'format' is '%s', not '" RLS_CHECKPOINT_FORMAT
+                           "' (not a checkpoint)",
+                           ld->path, fmt);
+    if ((status = s_get_i32(ld, "format_version", &ck->version)) != RLS_OK)
+        return status;
+    if (ck->version != RLS_CHECKPOINT_VERSION)
+        return rls_err_set(ld->err, RLS_ERR_VERSION,
+                           "%s: attribute 'format_version' is %d, this build reads version %d",
+                           ld->path, (int)ck->version, RLS_CHECKPOINT_VERSION);
+    if ((status = s_get_str(ld, "algorithm", ck->algorithm, sizeof(ck->algorithm))) != RLS_OK ||
+        (status = s_get_str(ld, "activation", ck->activation, sizeof(ck->activation))) != RLS_OK ||
+        (status = s_get_i32(ld, "n_layers", &ck->n_layers)) != RLS_OK)
+        return status;
+    if (ck->n_layers < 1 || ck->n_layers > RLS_MLP_MAX_LAYERS)
+        return rls_err_set(ld->err, RLS_ERR_RANGE, "%s: attribute 'n_layers' %d not in [1, %d]",
+                           ld->path, (int)ck->n_layers, RLS_MLP_MAX_LAYERS);
+    if ((status = s_get_num(ld, "sizes", H5T_INTEGER, H5T_NATIVE_INT32, ck->n_layers + 1,
+                            ck->sizes)) != RLS_OK)
+        return status;
+    if ((status = s_check_sizes(ck->n_layers, ck->sizes, ld->path, ld->err)) != RLS_OK)
+        return status;
+    if ((status = s_get_i32(ld, "n_heads", &ck->n_heads)) != RLS_OK ||
+        (status = s_get_i32(ld, "n_deltas", &ck->n_deltas)) != RLS_OK)
+        return status;
+    a = s_attr_open(ld, "deltas", H5T_INTEGER, -1, &n);
+    if (a < 0)
+        return ld->err ? ld->err->status : RLS_ERR_PARSE;
+    H5Aclose(a);
+    if (n != ck->n_deltas || n < 1 || n > RLS_CHECKPOINT_MAX_DELTAS)
+        return rls_err_set(ld->err, RLS_ERR_RANGE,
+                           "%s: attribute 'deltas' has %lld entries, 'n_deltas' says %d (1..%d)",
+                           ld->path, (long long)n, (int)ck->n_deltas, RLS_CHECKPOINT_MAX_DELTAS);
+    if ((status = s_get_num(ld, "deltas", H5T_INTEGER, H5T_NATIVE_INT32, n, ck->deltas)) !=
+            RLS_OK ||
+        (status = s_get_i32(ld, "n_placements", &ck->n_placements)) != RLS_OK ||
+        (status = s_get_i32(ld, "n_actions", &ck->n_actions)) != RLS_OK ||
+        (status = s_get_str(ld, "feature_names", ck->feature_names, sizeof(ck->feature_names))) !=
+            RLS_OK ||
+        (status = s_get_str(ld, "data_fingerprint", ck->data_fingerprint,
+                            sizeof(ck->data_fingerprint))) != RLS_OK ||
+        (status = s_get_num(ld, "steps", H5T_INTEGER, H5T_NATIVE_INT64, 0, &i64)) != RLS_OK ||
+        (status = s_get_num(ld, "seed", H5T_INTEGER, H5T_NATIVE_UINT64, 0, &u64)) != RLS_OK ||
+        (status = s_get_str(ld, "scenario_name", ck->scenario_name, sizeof(ck->scenario_name))) !=
+            RLS_OK ||
+        (status = s_get_f64(ld, "eval_cost", &ck->eval_cost)) != RLS_OK ||
+        (status = s_get_f64(ld, "eval_cost_vs_oracle", &ck->eval_cost_vs_oracle)) != RLS_OK ||
+        (status = s_get_f64(ld, "eval_slo_violation_pct", &ck->eval_slo_violation_pct)) !=
+            RLS_OK ||
+        (status = s_get_f64(ld, "eval_score", &ck->eval_score)) != RLS_OK ||
+        (status = s_get_num(ld, "eval_step", H5T_INTEGER, H5T_NATIVE_INT64, 0, &ck->eval_step)) !=
+            RLS_OK ||
+        (status = s_get_str(ld, "created", ck->created, sizeof(ck->created))) != RLS_OK)
+        return status;
+    ck->steps = i64;
+    ck->seed = u64;
+    for (int32_t l = 0; l < ck->n_layers; l++) {
+        hsize_t wd[2] = {(hsize_t)ck->sizes[l + 1], (hsize_t)ck->sizes[l]};
+        snprintf(path, sizeof(path), "/weights/layer_%d/weight", (int)l);
+        if ((status = s_get_f32(ld, path, 2, wd, &ck->weight[l])) != RLS_OK)
+            return status;
+        snprintf(path, sizeof(path), "/weights/layer_%d/bias", (int)l);
+        if ((status = s_get_f32(ld, path, 1, wd, &ck->bias[l])) != RLS_OK)
+            return status;
+    }
+    {
+        hsize_t nf = (hsize_t)ck->sizes[0];
+        if ((status = s_get_f32(ld, "/normalization/obs_mean", 1, &nf, &ck->obs_mean)) != RLS_OK ||
+            (status = s_get_f32(ld, "/normalization/obs_std", 1, &nf, &ck->obs_std)) != RLS_OK)
+            return status;
+    }
+    return rls_checkpoint_validate(ck, ld->path, ld->err);
+}
+
+static uint64_t s_le64(const unsigned char *b)
+{
+    uint64_t v = 0;
+    for (int k = 7; k >= 0; k--)
+        v = (v << 8) | b[k];
+    return v;
+}
+
+/* Compares the end-of-file address in the superblock (at offset 0, any
+ * version, 8-byte offsets) with the file's size: HDF5 1.10 leaks memory when
+ * it refuses a truncated file, so truncation is caught here first. Returns
+ * RLS_OK when the file is long enough or the superblock is not one we parse
+ * (then H5Fopen decides), RLS_ERR_IO when truncated. */
+static int s_check_length(const char *path, int64_t size, struct rls_err *err)
+{
+    static const unsigned char sig[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
+    unsigned char b[64];
+    size_t got = 0;
+    size_t at = 0;
+    uint64_t base = 0, eof = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return RLS_OK;
+    got = fread(b, 1, sizeof(b), f);
+    fclose(f);
+    if (got < 56 || memcmp(b, sig, 8) != 0)
+        return RLS_OK;
+    switch (b[8]) {
+    case 0: at = 24; break;            /* then base, free-space, eof */
+    case 1: at = 28; break;
+    case 2: case 3: at = 12; break;    /* then base, extension, eof */
+    default: return RLS_OK;
+    }
+    if ((b[8] <= 1 && b[13] != 8) || (b[8] >= 2 && b[9] != 8))
+        return RLS_OK;   /* offsets are not 8 bytes */
+    base = s_le64(b + at);
+    eof = s_le64(b + at + 16);
+    if (base + eof > (uint64_t)size)
+        return rls_err_set(err, RLS_ERR_IO,
+                           "%s: truncated file: %lld bytes, the superblock says %llu", path,
+                           (long long)size, (unsigned long long)(base + eof));
+    return RLS_OK;
+}
+
+int rls_checkpoint_load(const char *path, struct rls_checkpoint **out, struct rls_err *err)
+{
+    struct s_quiet q;
+    struct s_loader ld;
+    struct rls_checkpoint *ck = NULL;
+    struct stat st;
+    int status = RLS_OK;
+    htri_t is;
+
+    if (out)
+        *out = NULL;
+    if (!path || !out)
+        return rls_err_set(err, RLS_ERR_INVALID, "checkpoint load: NULL path or out");
+    if (stat(path, &st) != 0)
+        return rls_err_set(err, RLS_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    if (!S_ISREG(st.st_mode))
+        return rls_err_set(err, RLS_ERR_IO, "%s: not a regular file", path);
+    memset(&ld, 0, sizeof(ld));
+    ld.path = path;
+    ld.err = err;
+    ld.f = H5I_INVALID_HID;
+    s_quiet_begin(&q);
+    status = s_check_length(path, (int64_t)st.st_size, err);
+    if (status != RLS_OK)
+        goto done;
+    is = H5Fis_hdf5(path);
+    if (is <= 0) {
+        status = rls_err_set(err, RLS_ERR_IO, "%s: not an HDF5 file (%lld bytes; corrupt?)", path,
+                             (long long)st.st_size);
+        goto done;
+    }
+    ld.f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (ld.f < 0) {
+        status = rls_err_set(err, RLS_ERR_IO, "%s: cannot open as HDF5 (truncated or corrupt?): %s",
+                             path, s_h5_detail(ld.detail));
+        goto done;
+    }
+    ck = calloc(1, sizeof(*ck));
+    if (!ck) {
+        status = rls_err_set(err, RLS_ERR_NOMEM, "%s: out of memory", path);
+        goto done;
+    }
+    status = s_load_all(&ld, ck);
+    if (status == RLS_OK) {
+        *out = ck;
+        ck = NULL;
+    }
+done:
+    if (ld.f >= 0)
+        H5Fclose(ld.f);
+    rls_checkpoint_destroy(&ck);
+    s_quiet_end(&q);
+    return status;
+}

@@ -1,0 +1,201 @@
+/* learned.c - a checkpoint as a policy (learned.h): features -> native MLP ->
+ * masked argmax -> (desired, placement) for every service at once.
+ */
+#include "learned.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../env/env.h"
+#include "../env/features.h"
+#include "mlp.h"
+
+#define S_HISTORY_LEN 20   /* the env's default arrival history (trend features) */
+
+struct s_learned {
+    struct rls_mlp *mlp;
+    struct rls_features *feat;   /* built at reset for the scenario */
+    int32_t n_svc;
+    int32_t n_deltas, n_placements, n_actions, n_outputs;
+    int32_t deltas[RLS_CHECKPOINT_MAX_DELTAS];
+    float *obs;                  /* [n_svc, F] */
+    float *q;                    /* [n_svc, n_outputs] */
+    uint8_t *mask;               /* [n_svc, n_actions] */
+    char err[RLS_ERRMSG_MAX];
+};
+
+static void s_free_buffers(struct s_learned *s)
+{
+    rls_features_destroy(&s->feat);
+    free(s->obs);
+    free(s->q);
+    free(s->mask);
+    s->obs = NULL;
+    s->q = NULL;
+    s->mask = NULL;
+    s->n_svc = 0;
+}
+
+static void s_destroy(void *self)
+{
+    struct s_learned *s = self;
+    if (!s)
+        return;
+    s_free_buffers(s);
+    rls_mlp_destroy(&s->mlp);
+    free(s);
+}
+
+static const char *s_errmsg(const void *self)
+{
+    return self ? ((const struct s_learned *)self)->err : NULL;
+}
+
+static int s_reset(void *self, const struct rls_scenario *sc)
+{
+    struct s_learned *s = self;
+    struct rls_err err;
+    size_t n = 0;
+    rls_err_clear(&err);
+    s_free_buffers(s);
+    s->feat = rls_features_new(sc, S_HISTORY_LEN, &err);
+    if (!s->feat) {
+        snprintf(s->err, sizeof(s->err), "%s", err.msg);
+        return err.status ? err.status : RLS_ERR_INVALID;
+    }
+    s->n_svc = sc->n_services;
+    n = (size_t)s->n_svc;
+    s->obs = malloc(n * RLS_ENV_N_FEATURES * sizeof(float));
+    s->q = malloc(n * (size_t)s->n_outputs * sizeof(float));
+    s->mask = malloc(n * (size_t)s->n_actions);
+    if (!s->obs || !s->q || !s->mask) {
+        s_free_buffers(s);
+        snprintf(s->err, sizeof(s->err), "learned: out of memory");
+        return RLS_ERR_NOMEM;
+    }
+    return RLS_OK;
+}
+
+static int s_decide(void *self, const struct rls_policy_input *in, int32_t *desired,
+                    uint8_t *placement)
+{
+    struct s_learned *s = self;
+    int rc;
+    if (!s->feat || in->scenario->n_services != s->n_svc) {
+        snprintf(s->err, sizeof(s->err),
+                 "learned: decide for %d services without a reset for them (reset first)",
+                 (int)in->scenario->n_services);
+        return RLS_ERR_STATE;
+    }
+    rc = rls_features_compute(s->feat, in->services, in->nodes, in->n_nodes, in->time_s, s->obs);
+    if (rc == RLS_OK)
+        rc = rls_mlp_forward(s->mlp, s->obs, s->n_svc, s->q);
+    if (rc == RLS_OK)
+        rc = rls_features_flat_mask(s->feat, in->services, s->deltas, s->n_deltas,
+                                    s->n_placements, s->mask);
+    if (rc != RLS_OK) {
+        snprintf(s->err, sizeof(s->err), "learned: %s", rls_status_str(rc));
+        return rc;
+    }
+    for (int32_t i = 0; i < s->n_svc; i++) {
+        const float *q = s->q + (size_t)i * (size_t)s->n_outputs;
+        const uint8_t *m = s->mask + (size_t)i * (size_t)s->n_actions;
+        int32_t best = -1;
+        for (int32_t a = 0; a < s->n_actions; a++)
+            if (m[a] && (best < 0 || q[a] > q[best]))
+                best = a;
+        if (best < 0) {   /* nothing allowed (cannot happen with a 0 delta): keep */
+            desired[i] = in->services[i].desired;
+            placement[i] = RLS_PLACE_SPREAD;
+            continue;
+        }
+        desired[i] = in->services[i].desired + s->deltas[best / s->n_placements];
+        placement[i] = (uint8_t)(best % s->n_placements);
+    }
+    return RLS_OK;
+}
+
+static const struct rls_policy_ops s_learned_ops = {
+    .kind = "learned",
+    .needs_future = 0,
+    .reset = s_reset,
+    .decide = s_decide,
+    .errmsg = s_errmsg,
+    .destroy = s_destroy,
+};
+
+struct rls_policy *rls_learned_from_checkpoint(const struct rls_checkpoint *ck, const char *name,
+                                               const struct rls_scenario *sc,
+                                               struct rls_err *err)
+{
+    struct s_learned *s = NULL;
+    struct rls_policy *p = NULL;
+    const char *what = name ? name : "learned";
+    int has_zero = 0;
+    if (!sc || sc->n_services < 1) {
+        rls_err_set(err, RLS_ERR_INVALID, "%s: NULL scenario or no services", what);
+        return NULL;
+    }
+    if (rls_checkpoint_validate(ck, what, err) != RLS_OK)
+        return NULL;
+    if (ck->sizes[0] != RLS_ENV_N_FEATURES) {
+        rls_err_set(err, RLS_ERR_INVALID, "%s: the network takes %d inputs, this build has %d features",
+                    what, (int)ck->sizes[0], RLS_ENV_N_FEATURES);
+        return NULL;
+    }
+    if (ck->n_placements > RLS_PLACE_COUNT) {
+        rls_err_set(err, RLS_ERR_UNSUPPORTED, "%s: %d placements, this build knows %d", what,
+                    (int)ck->n_placements, RLS_PLACE_COUNT);
+        return NULL;
+    }
+    for (int32_t j = 0; j < ck->n_deltas; j++) {
+        has_zero |= ck->deltas[j] == 0;
+        for (int32_t k = 0; k < j; k++)
+            if (ck->deltas[k] == ck->deltas[j]) {
+                rls_err_set(err, RLS_ERR_INVALID, "%s: attribute 'deltas': %d repeats", what,
+                            (int)ck->deltas[j]);
+                return NULL;
+            }
+    }
+    if (!has_zero) {
+        rls_err_set(err, RLS_ERR_INVALID, "%s: attribute 'deltas' has no 0 (no-op) entry", what);
+        return NULL;
+    }
+    s = calloc(1, sizeof(*s));
+    if (!s) {
+        rls_err_set(err, RLS_ERR_NOMEM, "%s: out of memory", what);
+        return NULL;
+    }
+    s->mlp = rls_mlp_new(ck, sc->n_services, err);
+    if (!s->mlp) {
+        s_destroy(s);
+        return NULL;
+    }
+    s->n_deltas = ck->n_deltas;
+    memcpy(s->deltas, ck->deltas, sizeof(s->deltas));
+    s->n_placements = ck->n_placements;
+    s->n_actions = ck->n_actions;
+    s->n_outputs = ck->sizes[ck->n_layers];
+    if (s_reset(s, sc) != RLS_OK) {
+        rls_err_set(err, RLS_ERR_NOMEM, "%s: %s", what, s->err);
+        s_destroy(s);
+        return NULL;
+    }
+    p = rls_policy_wrap(&s_learned_ops, s, what);   /* frees s on failure */
+    if (!p)
+        rls_err_set(err, RLS_ERR_NOMEM, "%s: out of memory", what);
+    return p;
+}
+
+struct rls_policy *rls_learned_new(const char *path, const struct rls_scenario *sc,
+                                   struct rls_err *err)
+{
+    struct rls_checkpoint *ck = NULL;
+    struct rls_policy *p = NULL;
+    if (rls_checkpoint_load(path, &ck, err) != RLS_OK)
+        return NULL;
+    p = rls_learned_from_checkpoint(ck, path, sc, err);
+    rls_checkpoint_destroy(&ck);
+    return p;
+}

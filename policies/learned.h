@@ -1,0 +1,35 @@
+/* learned.h - a trained checkpoint (policies/checkpoint.h) behind the policy
+ * interface (policies/policy.h): each decision computes the env's features
+ * (env/features.h) from the cluster state, runs the native forward pass
+ * (policies/mlp.h) for all services in one batch, and per service takes the
+ * allowed action (the env's mask rule) with the highest output among the
+ * first n_actions, decoded as a = delta_index * n_placements + placement.
+ *
+ * The registry builds it for specs ending in ".h5":
+ *     rls_policy_new("policies/default.h5@binpack", sc, &err);
+ */
+#ifndef RLS_LEARNED_H
+#define RLS_LEARNED_H
+
+#include "../env/scenario.h"
+#include "../env/status.h"
+#include "checkpoint.h"
+#include "policy.h"
+
+/* Loads the checkpoint at path (rls_checkpoint_load) and wraps it as a policy
+ * named `path` (kind "learned") for scenario sc. Returns an owned policy
+ * (rls_policy_destroy) or NULL with err: the load's message, or a checkpoint
+ * whose inputs are not this build's features or whose action space cannot
+ * be decoded (deltas not distinct, no 0 delta, more placements than
+ * RLS_PLACE_COUNT). */
+struct rls_policy *rls_learned_new(const char *path, const struct rls_scenario *sc,
+                                   struct rls_err *err);
+
+/* The same from a checkpoint in memory (copied into the forward pass; ck need
+ * not outlive the policy), e.g. for the trainer's periodic evaluation. name
+ * NULL = "learned". Same returns. */
+struct rls_policy *rls_learned_from_checkpoint(const struct rls_checkpoint *ck, const char *name,
+                                               const struct rls_scenario *sc,
+                                               struct rls_err *err);
+
+#endif
