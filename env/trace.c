@@ -350,6 +350,26 @@ void rls_trace_print_info(const struct rls_trace *t, FILE *f)
 /* ------------------------------------------------------------------ */
 /* resampling                                                          */
 
+struct rls_trace *rls_trace_slice(const struct rls_trace *t, int64_t from, int64_t to)
+{
+    if (!t || from < 0 || to > t->n || from >= to)
+        return NULL;
+    struct rls_trace *r = rls_trace_new(to - from, t->step_s);
+    if (!r)
+        return NULL;
+    memcpy(r->rate, t->rate + from, (size_t)(to - from) * sizeof *r->rate);
+    r->start_epoch_s = t->start_epoch_s > 0 ? t->start_epoch_s + (double)from * t->step_s : 0.0;
+    memcpy(r->unit, t->unit, sizeof r->unit);
+    memcpy(r->format, t->format, sizeof r->format);
+    memcpy(r->source, t->source, sizeof r->source);
+    memcpy(r->column, t->column, sizeof r->column);
+    r->n_filled = t->n_filled;
+    r->n_reordered = t->n_reordered;
+    r->n_duplicates = t->n_duplicates;
+    r->n_skipped = t->n_skipped;
+    return r;
+}
+
 struct rls_trace *rls_trace_resample(const struct rls_trace *t, double step_s)
 {
     struct rls_trace *o = NULL;

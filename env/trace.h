@@ -133,6 +133,11 @@ void rls_trace_print_info(const struct rls_trace *t, FILE *f);
  * memory. */
 struct rls_trace *rls_trace_resample(const struct rls_trace *t, double step_s);
 
+/* Copies samples [from, to) (0 <= from < to <= n) into a new trace whose
+ * clock starts at sample `from`; the importer's counts are kept. Caller owns
+ * it. NULL on a bad range or no memory. */
+struct rls_trace *rls_trace_slice(const struct rls_trace *t, int64_t from, int64_t to);
+
 /* Allocates a zero-filled trace of n samples; caller owns it. NULL on no memory. */
 struct rls_trace *rls_trace_new(int64_t n, double step_s);
 

@@ -3,6 +3,7 @@
  */
 #include "learned.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,10 @@
 #include "mlp.h"
 
 #define S_HISTORY_LEN 20   /* the env's default arrival history (trend features) */
+
+/* discrete BCQ's threshold on the relative behaviour probability (d3rlpy's
+ * default action_flexibility 0.3; the trainer's TorchScript act() uses it too) */
+#define S_BCQ_TAU 0.3f
 
 struct s_learned {
     struct rls_mlp *mlp;
@@ -102,9 +107,24 @@ static int s_decide(void *self, const struct rls_policy_input *in, int32_t *desi
         const float *q = s->q + (size_t)i * (size_t)s->n_outputs;
         const uint8_t *m = s->mask + (size_t)i * (size_t)s->n_actions;
         int32_t best = -1;
-        for (int32_t a = 0; a < s->n_actions; a++)
-            if (m[a] && (best < 0 || q[a] > q[best]))
-                best = a;
+        if (s->n_outputs >= 2 * s->n_actions) {
+            /* discrete BCQ (two heads: Q, then behaviour logits): only actions
+             * whose behaviour probability is at least tau of the likeliest
+             * allowed one compete on Q; in logits, b[a] >= max b + log(tau) */
+            const float *b = q + s->n_actions;
+            float bmax = -INFINITY;
+            for (int32_t a = 0; a < s->n_actions; a++)
+                if (m[a] && b[a] > bmax)
+                    bmax = b[a];
+            float cut = bmax + logf(S_BCQ_TAU);
+            for (int32_t a = 0; a < s->n_actions; a++)
+                if (m[a] && b[a] >= cut && (best < 0 || q[a] > q[best]))
+                    best = a;
+        } else {
+            for (int32_t a = 0; a < s->n_actions; a++)
+                if (m[a] && (best < 0 || q[a] > q[best]))
+                    best = a;
+        }
         if (best < 0) {   /* nothing allowed (cannot happen with a 0 delta): keep */
             desired[i] = in->services[i].desired;
             placement[i] = RLS_PLACE_SPREAD;

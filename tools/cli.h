@@ -10,5 +10,13 @@ int rls_cmd_eval(int argc, char **argv);      /* eval */
 int rls_cmd_bench(int argc, char **argv);     /* bench sim|train */
 int rls_cmd_replay(int argc, char **argv);    /* replay info */
 int rls_cmd_record(int argc, char **argv);    /* record experience into a replay file */
+int rls_cmd_train(int argc, char **argv);     /* train a policy offline (needs libtorch) */
+int rls_cmd_export(int argc, char **argv);    /* export a checkpoint (torchscript) */
+int rls_bench_train(int argc, char **argv);   /* bench train (tools/cmd_bench_train.c) */
+
+/* Runs the sibling executable rlsched-train (which links libtorch) as
+ * `rlsched-train COMMAND argv[1..]`; returns only on failure (1, with one
+ * line on stderr, e.g. when built without libtorch). */
+int rls_cli_exec_trainer(const char *command, int argc, char **argv);
 
 #endif

@@ -592,11 +592,13 @@ int rls_cmd_bench(int argc, char **argv)
         return 0;
     }
     if (argc < 2) {
-        fprintf(stderr, "rlsched bench: which benchmark? (only 'sim'; rlsched bench --help)\n");
+        fprintf(stderr, "rlsched bench: which benchmark? (sim or train; rlsched bench --help)\n");
         return 2;
     }
+    if (strcmp(argv[1], "train") == 0)
+        return rls_cli_exec_trainer("bench-train", argc - 1, argv + 1);
     if (strcmp(argv[1], "sim") != 0) {
-        fprintf(stderr, "rlsched bench: unknown benchmark '%s' (only 'sim'; rlsched bench --help)\n",
+        fprintf(stderr, "rlsched bench: unknown benchmark '%s' (sim or train; rlsched bench --help)\n",
                 argv[1]);
         return 2;
     }

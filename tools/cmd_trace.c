@@ -24,7 +24,9 @@ static const char *s_import_usage =
     "  --count-step S     values are counts per S seconds (turned into requests/s)\n"
     "  --skip-bad         skip malformed rows and count them instead of refusing the file\n"
     "  --max-gap N        longest gap (in steps) filled by interpolation (10000)\n"
-    "  --resample S       resample the result to a step of S seconds\n";
+    "  --resample S       resample the result to a step of S seconds\n"
+    "  --span A:B         keep the part from fraction A to fraction B of the trace\n"
+    "                     (e.g. 0:0.5 for a training half, 0.5:1 for the test half)\n";
 
 static const char *s_synth_usage =
     "usage: rlsched trace synth --out OUT [options]\n"
@@ -72,7 +74,7 @@ static int s_import(int argc, char **argv)
     struct rls_trace *t = NULL, *r = NULL;
     struct rls_err err = {0};
     const char *file = NULL, *out = NULL;
-    double resample = 0;
+    double resample = 0, span_a = 0.0, span_b = 1.0;
     int rc = 1;
 
     for (int i = 1; i < argc; i++) {
@@ -119,6 +121,12 @@ static int s_import(int argc, char **argv)
                     return s_usage_err("import", "--resample needs seconds > 0, got", v,
                                        s_import_usage);
                 resample = x;
+            } else if (strcmp(a, "--span") == 0) {
+                char extra;
+                if (sscanf(v, "%lf:%lf%c", &span_a, &span_b, &extra) != 2 || !(span_a >= 0.0) ||
+                    !(span_b <= 1.0) || !(span_a < span_b))
+                    return s_usage_err("import", "--span needs A:B with 0 <= A < B <= 1, got", v,
+                                       s_import_usage);
             } else {
                 return s_usage_err("import", "unknown option", a, s_import_usage);
             }
@@ -135,6 +143,18 @@ static int s_import(int argc, char **argv)
     if (rls_trace_import(file, &p, &t, &err) != RLS_OK) {
         fprintf(stderr, "rlsched trace import: %s\n", err.msg);
         goto done;
+    }
+    if (span_a > 0.0 || span_b < 1.0) {
+        int64_t from = (int64_t)floor(span_a * (double)t->n), to = (int64_t)ceil(span_b * (double)t->n);
+        r = rls_trace_slice(t, from, to > t->n ? t->n : to);
+        if (r == NULL) {
+            fprintf(stderr, "rlsched trace import: %s: span %g:%g of %lld samples is empty\n", file,
+                    span_a, span_b, (long long)t->n);
+            goto done;
+        }
+        rls_trace_destroy(&t);
+        t = r;
+        r = NULL;
     }
     if (resample > 0) {
         r = rls_trace_resample(t, resample);

@@ -4,6 +4,16 @@
 
 #include "cli.h"
 
+static int s_train(int argc, char **argv)
+{
+    return rls_cli_exec_trainer("train", argc, argv);
+}
+
+static int s_export(int argc, char **argv)
+{
+    return rls_cli_exec_trainer("export", argc, argv);
+}
+
 struct s_command {
     const char *name;
     int (*run)(int argc, char **argv);
@@ -16,7 +26,9 @@ static const struct s_command s_commands[] = {
     {"eval", rls_cmd_eval, "evaluate policies on a scenario, side by side"},
     {"record", rls_cmd_record, "record experience from behaviour policies into a replay file"},
     {"replay", rls_cmd_replay, "summarize a replay file (replay info)"},
-    {"bench", rls_cmd_bench, "measure performance (bench sim --json)"},
+    {"train", s_train, "train a scaling/placement policy offline from a replay file"},
+    {"export", s_export, "export a checkpoint (--format torchscript)"},
+    {"bench", rls_cmd_bench, "measure performance (bench sim|train --json)"},
 };
 
 static void s_usage(FILE *f)

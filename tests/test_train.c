@@ -1,0 +1,319 @@
+/* test_train.c - the offline training loops (trainer/train.h) on a small
+ * replay file written here with the replay writer: every algorithm lowers
+ * its loss, behaviour cloning learns a deterministic behaviour policy (and
+ * the native C forward pass of its checkpoint agrees), training is
+ * deterministic given a seed, resume continues the step count, FQE
+ * estimates a known value, bad inputs fail with a message and no output.
+ * Skips when built without libtorch.
+ */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#ifdef RLS_WITH_TORCH
+
+#include "env/env.h"
+#include "env/status.h"
+#include "policies/checkpoint.h"
+#include "policies/mlp.h"
+#include "replay/replay.h"
+#include "trainer/train.h"
+
+#define S_SERVICES 4
+#define S_EPISODES 6
+#define S_STEPS 50
+#define S_F RLS_ENV_N_FEATURES
+#define S_A 18
+
+static char s_dir[] = "/tmp/rls_test_train_XXXXXX";
+static char s_data[256];
+
+/* A value in [-1, 1) from a 64-bit LCG. */
+static float s_rand(uint64_t *x)
+{
+    *x = *x * 6364136223846793005ULL + 1442695040888963407ULL;
+    return (float)((double)(*x >> 11) / 9007199254740992.0 * 2.0 - 1.0);
+}
+
+/* The behaviour policy: a deterministic function of features 0 and 1. */
+static int32_t s_behaviour(const float *obs)
+{
+    static const int32_t actions[4] = {0, 5, 10, 17};
+    return actions[2 * (obs[0] > 0.0f) + (obs[1] > 0.0f)];
+}
+
+/* Writes the replay file: random features, the behaviour's actions, reward
+ * 1 per service and step, never terminated, masks that block two actions
+ * the behaviour does not take. */
+static int s_setup(void **state)
+{
+    (void)state;
+    struct rls_replay_meta meta;
+    struct rls_err err = {0, ""};
+    float obs[S_SERVICES * S_F], svc_reward[S_SERVICES];
+    int32_t act[S_SERVICES];
+    uint8_t mask[S_SERVICES * S_A];
+    uint64_t x = 12345;
+    if (!mkdtemp(s_dir))
+        return -1;
+    snprintf(s_data, sizeof s_data, "%s/data.h5", s_dir);
+    memset(&meta, 0, sizeof meta);
+    meta.n_services = S_SERVICES;
+    meta.n_features = S_F;
+    meta.n_deltas = 9;
+    int32_t deltas[9] = {-8, -4, -2, -1, 0, 1, 2, 4, 8};
+    memcpy(meta.deltas, deltas, sizeof deltas);
+    meta.n_placements = 2;
+    meta.n_actions = S_A;
+    snprintf(meta.scenario_name, sizeof meta.scenario_name, "test");
+    snprintf(meta.behavior, sizeof meta.behavior, "test-deterministic");
+    struct rls_replay_writer *w = rls_replay_writer_open(s_data, &meta, &err);
+    if (!w) {
+        fprintf(stderr, "writer: %s\n", err.msg);
+        return -1;
+    }
+    for (int e = 0; e < S_EPISODES; e++) {
+        if (rls_replay_writer_begin_episode(w, (uint64_t)e, "test") != RLS_OK)
+            return -1;
+        for (int t = 0; t <= S_STEPS; t++) {
+            for (int s = 0; s < S_SERVICES; s++) {
+                for (int f = 0; f < S_F; f++)
+                    obs[s * S_F + f] = s_rand(&x);
+                act[s] = s_behaviour(obs + s * S_F);
+                svc_reward[s] = 1.0f;
+                for (int a = 0; a < S_A; a++)
+                    mask[s * S_A + a] = !(a == (act[s] + 3) % S_A || a == (act[s] + 7) % S_A);
+            }
+            int rc = t < S_STEPS ? rls_replay_writer_add_step(w, obs, act, 1.0, svc_reward, mask, 0, t == S_STEPS - 1)
+                                 : rls_replay_writer_end_episode(w, obs, mask);
+            if (rc != RLS_OK) {
+                fprintf(stderr, "writer: %s\n", rls_replay_writer_errmsg(w));
+                return -1;
+            }
+        }
+    }
+    return rls_replay_writer_close(&w, &err) == RLS_OK ? 0 : -1;
+}
+
+static int s_teardown(void **state)
+{
+    (void)state;
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", s_dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static struct rls_train_params s_params(const char *algo, int64_t steps, const char *out)
+{
+    struct rls_train_params p = rls_train_default_params();
+    static char path[256];
+    snprintf(path, sizeof path, "%s/%s", s_dir, out);
+    p.data_path = s_data;
+    p.algo = algo;
+    p.steps = steps;
+    p.out_path = path;
+    p.n_hidden = 2;
+    p.hidden[0] = 64;
+    p.hidden[1] = 64;
+    return p;
+}
+
+/* ----------------------------------------------------------------- tests */
+
+static void test_every_algorithm_lowers_its_loss(void **state)
+{
+    (void)state;
+    const char *algos[] = {"double-dqn", "discrete-cql", "discrete-bcq", "discrete-iql", "bc"};
+    for (size_t i = 0; i < sizeof algos / sizeof algos[0]; i++) {
+        struct rls_train_params p = s_params(algos[i], 300, "loss.h5");
+        struct rls_train_result r;
+        struct rls_err err = {0, ""};
+        p.lr = 1e-3;
+        p.batch = 64;
+        p.target_update = 100;
+        if (rls_train_run(&p, &r, &err) != RLS_OK)
+            fail_msg("%s: %s", algos[i], err.msg);
+        assert_int_equal(r.steps, 300);
+        if (!(r.last_loss < r.first_loss))
+            fail_msg("%s: loss %g -> %g", algos[i], r.first_loss, r.last_loss);
+        struct rls_checkpoint *ck = NULL;
+        assert_int_equal(rls_checkpoint_load(p.out_path, &ck, &err), RLS_OK);
+        assert_string_equal(ck->algorithm, algos[i]);
+        assert_int_equal(ck->steps, 300);
+        assert_int_equal(ck->n_heads, strcmp(algos[i], "discrete-bcq") == 0 ? 2 : 1);
+        assert_int_equal(ck->sizes[ck->n_layers], ck->n_heads * S_A);
+        rls_checkpoint_destroy(&ck);
+    }
+}
+
+/* BC on a deterministic behaviour: the checkpoint's native forward pass
+ * picks the behaviour's action on fresh observations. */
+static void test_bc_learns_deterministic_behaviour(void **state)
+{
+    (void)state;
+    struct rls_train_params p = s_params("bc", 600, "bc.h5");
+    struct rls_train_result r;
+    struct rls_err err = {0, ""};
+    struct rls_checkpoint *ck = NULL;
+    float obs[200 * S_F], out[200 * S_A];
+    uint64_t x = 999;
+    int agree = 0;
+    assert_int_equal(rls_train_run(&p, &r, &err), RLS_OK);
+    assert_true(r.last_accuracy > 0.9);
+    assert_int_equal(rls_checkpoint_load(p.out_path, &ck, &err), RLS_OK);
+    struct rls_mlp *m = rls_mlp_new(ck, 200, &err);
+    assert_non_null(m);
+    for (int i = 0; i < 200 * S_F; i++)
+        obs[i] = s_rand(&x);
+    assert_int_equal(rls_mlp_forward(m, obs, 200, out), RLS_OK);
+    for (int i = 0; i < 200; i++) {
+        int best = 0;
+        for (int a = 1; a < S_A; a++)
+            if (out[i * S_A + a] > out[i * S_A + best])
+                best = a;
+        agree += best == s_behaviour(obs + i * S_F);
+    }
+    if (agree < 180)
+        fail_msg("native forward agrees with the behaviour on %d of 200", agree);
+    rls_mlp_destroy(&m);
+    rls_checkpoint_destroy(&ck);
+}
+
+static void s_expect_same_weights(const char *a, const char *b, int same)
+{
+    struct rls_checkpoint *ca = NULL, *cb = NULL;
+    struct rls_err err = {0, ""};
+    int equal = 1;
+    assert_int_equal(rls_checkpoint_load(a, &ca, &err), RLS_OK);
+    assert_int_equal(rls_checkpoint_load(b, &cb, &err), RLS_OK);
+    for (int32_t l = 0; l < ca->n_layers; l++) {
+        size_t n = (size_t)ca->sizes[l] * (size_t)ca->sizes[l + 1];
+        equal &= memcmp(ca->weight[l], cb->weight[l], n * sizeof(float)) == 0;
+    }
+    assert_int_equal(equal, same);
+    rls_checkpoint_destroy(&ca);
+    rls_checkpoint_destroy(&cb);
+}
+
+static void test_same_seed_gives_same_weights(void **state)
+{
+    (void)state;
+    char a[256], b[256], c[256];
+    struct rls_err err = {0, ""};
+    struct rls_train_params p = s_params("discrete-cql", 80, "seed_a.h5");
+    snprintf(a, sizeof a, "%s", p.out_path);
+    assert_int_equal(rls_train_run(&p, NULL, &err), RLS_OK);
+    p = s_params("discrete-cql", 80, "seed_b.h5");
+    snprintf(b, sizeof b, "%s", p.out_path);
+    assert_int_equal(rls_train_run(&p, NULL, &err), RLS_OK);
+    p = s_params("discrete-cql", 80, "seed_c.h5");
+    p.seed = 2;
+    snprintf(c, sizeof c, "%s", p.out_path);
+    assert_int_equal(rls_train_run(&p, NULL, &err), RLS_OK);
+    s_expect_same_weights(a, b, 1);
+    s_expect_same_weights(a, c, 0);
+}
+
+static void test_resume_continues_step_count(void **state)
+{
+    (void)state;
+    char first[256];
+    struct rls_err err = {0, ""};
+    struct rls_train_result r;
+    struct rls_checkpoint *ck = NULL;
+    struct rls_train_params p = s_params("double-dqn", 100, "resume1.h5");
+    snprintf(first, sizeof first, "%s", p.out_path);
+    assert_int_equal(rls_train_run(&p, &r, &err), RLS_OK);
+    p = s_params("double-dqn", 150, "resume2.h5");
+    p.resume_path = first;
+    assert_int_equal(rls_train_run(&p, &r, &err), RLS_OK);
+    assert_int_equal(r.start_step, 100);
+    assert_int_equal(r.steps, 150);
+    assert_int_equal(rls_checkpoint_load(p.out_path, &ck, &err), RLS_OK);
+    assert_int_equal(ck->steps, 150);
+    rls_checkpoint_destroy(&ck);
+    /* another algorithm cannot resume it */
+    p = s_params("discrete-cql", 150, "resume3.h5");
+    p.resume_path = first;
+    assert_int_not_equal(rls_train_run(&p, &r, &err), RLS_OK);
+    assert_non_null(strstr(err.msg, "cannot resume"));
+    assert_int_equal(access(p.out_path, F_OK), -1);
+}
+
+/* Reward 1 every step, never done: Q^pi = 1 / (1 - gamma) = 2 at gamma 0.5. */
+static void test_fqe_estimates_known_value(void **state)
+{
+    (void)state;
+    struct rls_err err = {0, ""};
+    struct rls_train_params p = s_params("bc", 50, "fqe_policy.h5");
+    struct rls_fqe_params fp = rls_fqe_default_params();
+    struct rls_fqe_result fr;
+    assert_int_equal(rls_train_run(&p, NULL, &err), RLS_OK);
+    fp.data_path = s_data;
+    fp.policy_path = p.out_path;
+    fp.gamma = 0.5;
+    fp.steps = 600;
+    fp.lr = 1e-3;
+    fp.target_update = 50;
+    if (rls_fqe_run(&fp, &fr, &err) != RLS_OK)
+        fail_msg("fqe: %s", err.msg);
+    if (!(fabs(fr.initial_value - 2.0) < 0.3 && fabs(fr.mean_value - 2.0) < 0.3))
+        fail_msg("fqe values %g / %g, expected 2", fr.initial_value, fr.mean_value);
+}
+
+static void test_bad_inputs_fail_with_message_and_no_output(void **state)
+{
+    (void)state;
+    struct rls_err err = {0, ""};
+    struct rls_train_params p = s_params("discrete-cql", 10, "bad.h5");
+    p.data_path = "/nonexistent/data.h5";
+    assert_int_not_equal(rls_train_run(&p, NULL, &err), RLS_OK);
+    assert_non_null(strstr(err.msg, "/nonexistent/data.h5"));
+    assert_int_equal(access(p.out_path, F_OK), -1);
+
+    p = s_params("discrete-sac", 10, "bad.h5");
+    assert_int_equal(rls_train_run(&p, NULL, &err), RLS_ERR_INVALID);
+    assert_non_null(strstr(err.msg, "discrete-sac"));
+
+    p = s_params("bc", 10, "bad.h5");
+    p.out_path = "/nonexistent-dir/policy.h5";
+    assert_int_not_equal(rls_train_run(&p, NULL, &err), RLS_OK);
+    assert_non_null(strstr(err.msg, "/nonexistent-dir/policy.h5"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_every_algorithm_lowers_its_loss),
+        cmocka_unit_test(test_bc_learns_deterministic_behaviour),
+        cmocka_unit_test(test_same_seed_gives_same_weights),
+        cmocka_unit_test(test_resume_continues_step_count),
+        cmocka_unit_test(test_fqe_estimates_known_value),
+        cmocka_unit_test(test_bad_inputs_fail_with_message_and_no_output),
+    };
+    return cmocka_run_group_tests(tests, s_setup, s_teardown);
+}
+
+#else /* built without libtorch */
+
+static void test_skipped_without_libtorch(void **state)
+{
+    (void)state;
+    skip();
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_skipped_without_libtorch)};
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
+
+#endif

@@ -1,0 +1,152 @@
+/* train.h - offline training of a scaling policy from a replay file
+ * (replay/replay.h) with the libtorch shim (trainer/torch_shim.h), written
+ * as checkpoints (policies/checkpoint.h).
+ *
+ *     struct rls_train_params p = rls_train_default_params();
+ *     p.data_path = "data.h5"; p.algo = "discrete-cql"; p.steps = 100000; p.out_path = "policy.h5";
+ *     struct rls_train_result res;
+ *     if (rls_train_run(&p, &res, &err) != RLS_OK) ... err.msg ...
+ *
+ * Algorithms (trainer/TRAINER.md gives the losses and the d3rlpy defaults):
+ * bc, double-dqn, discrete-cql, discrete-bcq, discrete-iql; and fitted Q
+ * evaluation (rls_fqe_run) to rank checkpoints without a simulator.
+ * One network is shared by every service: each (step, service) pair of the
+ * replay file is one transition, its observation normalized with the file's
+ * obs_mean / obs_std (stored in the checkpoint).
+ *
+ * Library code: nothing is printed; progress goes to an optional callback.
+ */
+#ifndef RLS_TRAIN_H
+#define RLS_TRAIN_H
+
+#include <stdint.h>
+
+#include "../env/scenario.h"
+#include "../env/status.h"
+
+#define RLS_TRAIN_MAX_HIDDEN 6
+
+/* A progress report (every progress_every_s seconds and at the end). */
+struct rls_train_progress {
+    int64_t step;           /* gradient steps done (including resumed ones) */
+    int64_t total;          /* steps to reach */
+    double loss;            /* mean loss since the last report */
+    double mean_q;          /* mean Q(s, a) of the data's actions since the last report (NAN for bc) */
+    double accuracy;        /* bc / bcq / iql: argmax == data action, since the last report (NAN otherwise) */
+    double updates_per_s;   /* gradient steps per second since the last report */
+    double eta_s;           /* seconds to reach total at that rate */
+    int evaluated;          /* 1 when this report follows a simulator evaluation */
+    double eval_cost;       /* its cost, dollars */
+    double eval_slo_pct;    /* its SLO violations, % */
+    double eval_score;      /* its score (higher is better) */
+    double best_score;      /* best score so far (NAN before the first evaluation) */
+};
+
+typedef void (*rls_train_progress_fn)(void *ctx, const struct rls_train_progress *pr);
+
+/* How to train. 0 / NULL fields take the algorithm's default (TRAINER.md). */
+struct rls_train_params {
+    const char *data_path;      /* replay file (required) */
+    const char *algo;           /* "bc", "double-dqn", "discrete-cql", "discrete-bcq",
+                                   "discrete-iql" ("discrete-cql") */
+    int64_t steps;              /* gradient steps to reach, counting resumed ones (10000) */
+    const char *out_path;       /* checkpoint to write (required): the last weights, or with
+                                   evaluation on, the best-scoring ones */
+    const char *resume_path;    /* checkpoint to continue from (its weights and step count);
+                                   NULL = start fresh */
+    int32_t batch;              /* minibatch rows (0 = algorithm default: 32, bc 100, iql 256) */
+    double lr;                  /* Adam learning rate (0 = algorithm default) */
+    double adam_eps;            /* Adam epsilon (1e-8) */
+    uint64_t seed;              /* weights, sampling (1) */
+    int32_t n_hidden;           /* hidden layers (2) */
+    int32_t hidden[RLS_TRAIN_MAX_HIDDEN]; /* their widths ({256, 256}, d3rlpy's VectorEncoder) */
+    double gamma;               /* discount (0.99) */
+    int64_t target_update;      /* hard target sync every this many steps (0 = 8000, d3rlpy) */
+    double target_tau;          /* iql: Polyak rate per step (0.005) */
+    double cql_alpha;           /* discrete-cql: weight of the conservative term (1.0) */
+    double bcq_tau;             /* discrete-bcq: action flexibility (0.3) */
+    double bcq_beta;            /* discrete-bcq / bc: logit penalty (0.5) */
+    double iql_expectile;       /* discrete-iql (0.7) */
+    double iql_temperature;     /* discrete-iql (3.0) */
+    double iql_max_weight;      /* discrete-iql (100) */
+    int64_t cache_bytes;        /* replay reader cache (0 = whole file in RAM) */
+    int32_t threads;            /* libtorch intra-op threads (1: deterministic) */
+    /* evaluation in the simulator (off when eval_scenario is NULL or eval_every is 0) */
+    const struct rls_scenario *eval_scenario; /* not owned */
+    int64_t eval_every;         /* evaluate every this many steps, and at the end (0) */
+    int64_t eval_steps;         /* control steps per evaluation (0 = the scenario's horizon) */
+    uint64_t eval_seed;         /* simulator seed (1) */
+    double slo_penalty;         /* score = -cost * (1 + slo_penalty * slo_violation_pct) (0.1:
+                                   each % of requests violating the SLO costs 10%) */
+    /* reporting */
+    rls_train_progress_fn progress; /* NULL = silent */
+    void *progress_ctx;
+    double progress_every_s;    /* seconds between reports (1.0) */
+};
+
+/* What a run did. */
+struct rls_train_result {
+    int64_t steps;              /* step count reached */
+    int64_t start_step;         /* steps already done by the resumed checkpoint (0) */
+    double last_loss;           /* mean loss over the last report interval */
+    double first_loss;          /* mean loss over the first 50 steps of this run */
+    double last_accuracy;       /* argmax agreement with the data, last interval (NAN if none) */
+    double updates_per_s;       /* over the whole run, evaluation excluded */
+    double best_score;          /* NAN without evaluation */
+    int64_t best_step;          /* step of the best score (-1 without evaluation) */
+    char blas[256];             /* the BLAS library libtorch runs on */
+};
+
+/* Returns the defaults above. */
+struct rls_train_params rls_train_default_params(void);
+
+/* 1 if algo names a supported algorithm. */
+int rls_train_algo_known(const char *algo);
+
+/* Trains as p says and writes the checkpoint to p->out_path atomically
+ * (policies/checkpoint.h). Deterministic given p->seed with threads = 1.
+ * Resuming loads the weights (target = copy) and the step count and trains
+ * until p->steps; the Adam moments restart (the checkpoint does not keep
+ * them), and discrete-iql resumes its actor only. Fills *res (may be NULL).
+ * Returns RLS_OK or a negative status with err naming the file, dataset,
+ * parameter or libtorch's message. */
+int rls_train_run(const struct rls_train_params *p, struct rls_train_result *res,
+                  struct rls_err *err);
+
+/* Fitted Q evaluation of a checkpoint on a replay file. */
+struct rls_fqe_params {
+    const char *data_path;      /* replay file (required) */
+    const char *policy_path;    /* checkpoint to evaluate (required) */
+    int64_t steps;              /* gradient steps (10000) */
+    int32_t batch;              /* (100, d3rlpy FQE) */
+    double lr;                  /* (1e-4, d3rlpy FQE) */
+    int64_t target_update;      /* hard sync interval (100, d3rlpy FQE) */
+    double gamma;               /* (0.99) */
+    uint64_t seed;              /* (1) */
+    int64_t cache_bytes;        /* replay reader cache (0) */
+    double bcq_tau;             /* action flexibility of two-headed checkpoints (0.3) */
+    rls_train_progress_fn progress;
+    void *progress_ctx;
+    double progress_every_s;    /* (1.0) */
+};
+struct rls_fqe_params rls_fqe_default_params(void);
+
+struct rls_fqe_result {
+    double initial_value;       /* mean over episodes and services of Q(s_0, pi(s_0)):
+                                   the estimated discounted per-service return from an
+                                   episode's start (higher is better) */
+    double mean_value;          /* mean of Q(s, pi(s)) over a sample of the data's states */
+    double last_loss;
+    int64_t steps;
+};
+
+/* Runs FQE. Returns RLS_OK or a negative status with err. */
+int rls_fqe_run(const struct rls_fqe_params *p, struct rls_fqe_result *res, struct rls_err *err);
+
+/* Writes a checkpoint's network as TorchScript (rls_tnet_export_torchscript):
+ * forward(obs) -> outputs, act(obs, mask) -> actions. Returns RLS_OK or a
+ * negative status with err naming the file. */
+int rls_train_export_torchscript(const char *ckpt_path, const char *out_path, double bcq_tau,
+                                 struct rls_err *err);
+
+#endif
