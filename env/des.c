@@ -18,57 +18,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---------------------------------------------------------------- rng */
+#include "rng.h"
 
-/* xoshiro256** seeded by splitmix64 (the same generator as sim.c). */
-struct s_rng {
-    uint64_t s[4];
-};
-
-static uint64_t s_splitmix(uint64_t *x)
-{
-    uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
-static void s_rng_seed(struct s_rng *r, uint64_t seed)
-{
-    uint64_t x = seed;
-    for (int i = 0; i < 4; i++)
-        r->s[i] = s_splitmix(&x);
-}
-
-static inline uint64_t s_rotl(uint64_t x, int k)
-{
-    return (x << k) | (x >> (64 - k));
-}
-
-static inline uint64_t s_next(struct s_rng *r)
-{
-    uint64_t *s = r->s;
-    uint64_t result = s_rotl(s[1] * 5, 7) * 9;
-    uint64_t t = s[1] << 17;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = s_rotl(s[3], 45);
-    return result;
-}
-
-/* uniform in (0, 1) */
-static inline double s_unif(struct s_rng *r)
-{
-    return ((double)(s_next(r) >> 11) + 0.5) * (1.0 / 9007199254740992.0);
-}
+/* ---------------------------------------------------------------- random draws */
 
 /* Exp(rate), rate > 0 */
-static inline double s_exp(struct s_rng *r, double rate)
+static inline double s_exp(struct rls_rng *r, double rate)
 {
-    return -log(s_unif(r)) / rate;
+    return -log(rls_rng_unif(r)) / rate;
 }
 
 /* ---------------------------------------------------------------- histogram */
@@ -342,7 +299,7 @@ void rls_des_result_destroy(struct rls_des_result **r)
 struct s_svc_run {
     struct s_heap heap;
     struct s_ring queue;
-    struct s_rng rng;
+    struct rls_rng rng;
     int64_t *hist;          /* [S_NBINS] response times of served requests */
     double mu, slo_s, dt;
     int64_t qlimit;
@@ -429,7 +386,7 @@ static int s_run_service(const struct rls_service_spec *s, const struct rls_des_
     r->queue.head = r->queue.n = 0;
     r->heap.n = 0;
     uint64_t x = p->seed * 0x9e3779b97f4a7c15ULL + (uint64_t)i;
-    s_rng_seed(&r->rng, s_splitmix(&x));
+    rls_rng_seed(&r->rng, rls_splitmix64(&x));
 
     int64_t max_m = 0;
     for (int64_t t = 0; t < tl->n_steps; t++) {
@@ -467,10 +424,10 @@ static int s_run_service(const struct rls_service_spec *s, const struct rls_des_
             s_heap_push(&r->heap, t0);
         s_advance(r, t0);
         if (p->arrivals == RLS_DES_ARRIVALS_COUNTS) {
-            int64_t c = (int64_t)floor(d->arrivals + s_unif(&r->rng));
+            int64_t c = (int64_t)floor(d->arrivals + rls_rng_unif(&r->rng));
             double u = 0.0;  /* ascending order statistics of c uniforms */
             for (int64_t j = c; j >= 1; j--) {
-                u = 1.0 - (1.0 - u) * pow(s_unif(&r->rng), 1.0 / (double)j);
+                u = 1.0 - (1.0 - u) * pow(rls_rng_unif(&r->rng), 1.0 / (double)j);
                 if (s_arrive(r, t0 + u * dt) != RLS_OK)
                     return rls_err_set(err, RLS_ERR_NOMEM, "des: out of memory for the queue");
             }

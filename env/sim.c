@@ -22,6 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rng.h"
+
 enum { S_REP_PENDING = 0, S_REP_STARTING = 1, S_REP_READY = 2 };
 
 struct s_replica {
@@ -56,10 +58,6 @@ struct s_service {
     int32_t prev_desired;
 };
 
-struct s_rng {
-    uint64_t s[4];
-};
-
 struct rls_sim {
     struct rls_scenario *sc;
     char errmsg[RLS_ERRMSG_MAX];
@@ -75,7 +73,7 @@ struct rls_sim {
     int64_t steps;
     int64_t start_steps;    /* episode step 0 = this many steps into the loads */
     int reset_done;
-    struct s_rng rng_load, rng_fail;
+    struct rls_rng rng_load, rng_fail;  /* arrivals; failures (independent of actions) */
     double max_boot_s;
     int any_killed;         /* some killed counter is non-zero */
     /* Placement index: a segment tree over nodes, leaves tree_size + j. */
@@ -86,47 +84,7 @@ struct rls_sim {
     int32_t *pool_usable;   /* [n_pools] nodes on or booting, counted per step */
 };
 
-/* ---------------------------------------------------------------- rng */
-
-static uint64_t s_splitmix(uint64_t *x)
-{
-    uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
-static void s_rng_seed(struct s_rng *r, uint64_t seed)
-{
-    uint64_t x = seed;
-    for (int i = 0; i < 4; i++)
-        r->s[i] = s_splitmix(&x);
-}
-
-static inline uint64_t s_rotl(uint64_t x, int k)
-{
-    return (x << k) | (x >> (64 - k));
-}
-
-static inline uint64_t s_next(struct s_rng *r)
-{
-    uint64_t *s = r->s;
-    uint64_t result = s_rotl(s[1] * 5, 7) * 9;
-    uint64_t t = s[1] << 17;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = s_rotl(s[3], 45);
-    return result;
-}
-
-/* uniform in (0, 1) */
-static inline double s_unif(struct s_rng *r)
-{
-    return ((double)(s_next(r) >> 11) + 0.5) * (1.0 / 9007199254740992.0);
-}
+/* ---------------------------------------------------------------- random draws */
 
 /* Standard normal quantile (Acklam's rational approximation, relative error
  * below 1.2e-9): one uniform, no transcendental call in the central 95%. */
@@ -158,9 +116,9 @@ static double s_norm_inv(double p)
 /* Poisson(mean): exact inversion for small means, normal approximation above
  * 30 (continuous; arrivals are kept as real counts). Exactly two uniforms per
  * call whatever the mean, so the stream stays aligned across services. */
-static double s_poisson(struct s_rng *r, double mean)
+static double s_poisson(struct rls_rng *r, double mean)
 {
-    double u1 = s_unif(r), u2 = s_unif(r);
+    double u1 = rls_rng_unif(r), u2 = rls_rng_unif(r);
     if (!(mean > 0.0))
         return 0.0;
     if (mean > 30.0) {
@@ -757,13 +715,13 @@ int rls_sim_reset(struct rls_sim *sim, uint64_t seed)
     const struct rls_scenario *sc = sim->sc;
     double dt = sc->step_s;
     sim->errmsg[0] = '\0';
-    s_rng_seed(&sim->rng_load, seed * 2 + 1);
-    s_rng_seed(&sim->rng_fail, seed * 2 + 2);
-    struct s_rng jit;
-    s_rng_seed(&jit, seed ^ 0x5eedULL);
+    rls_rng_seed(&sim->rng_load, seed * 2 + 1);
+    rls_rng_seed(&sim->rng_fail, seed * 2 + 2);
+    struct rls_rng jit;
+    rls_rng_seed(&jit, seed ^ 0x5eedULL);
     int64_t jitter = 0;
     if (sc->start_jitter_s > 0.0)
-        jitter = (int64_t)floor(s_unif(&jit) * (sc->start_jitter_s / dt + 1.0));
+        jitter = (int64_t)floor(rls_rng_unif(&jit) * (sc->start_jitter_s / dt + 1.0));
     sim->start_steps = (int64_t)llround(sc->start_s / dt) + jitter;
     sim->steps = 0;
     memset(&sim->last, 0, sizeof sim->last);
@@ -925,7 +883,7 @@ int rls_sim_step(struct rls_sim *sim, const int32_t *desired, const uint8_t *pla
     for (int32_t j = 0; j < sim->n_nodes; j++) {
         struct rls_node_state *n = &sim->nodes[j];
         const struct rls_node_pool *p = &sc->pools[n->pool];
-        double u = s_unif(&sim->rng_fail);
+        double u = rls_rng_unif(&sim->rng_fail);
         if (p->mtbf_h <= 0.0 || !s_node_usable(n))
             continue;
         if (u < 1.0 - exp(-dt / (p->mtbf_h * 3600.0))) {

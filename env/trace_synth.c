@@ -10,63 +10,22 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rng.h"
+
 #define S_PI 3.14159265358979323846
 #define S_MAX_EVENTS 100000
 #define S_OUTAGE_LEVEL 0.02  /* fraction of the load left during an outage */
 #define S_FLASH_RISE 0.1     /* rise time as a fraction of the decay time */
 #define S_NOISE_TAU_S 600.0  /* correlation time of the AR(1) noise, seconds */
 
-struct s_rng {
-    uint64_t s[4];
-};
-
-static uint64_t s_splitmix64(uint64_t *x)
+static double s_exp(struct rls_rng *r, double mean)
 {
-    uint64_t z = (*x += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
+    return -mean * log(rls_rng_unif(r));
 }
 
-static void s_rng_seed(struct s_rng *r, uint64_t seed)
+static double s_normal(struct rls_rng *r)
 {
-    for (int i = 0; i < 4; i++)
-        r->s[i] = s_splitmix64(&seed);
-}
-
-static uint64_t s_rotl(uint64_t x, int k)
-{
-    return (x << k) | (x >> (64 - k));
-}
-
-static uint64_t s_next(struct s_rng *r)
-{
-    uint64_t *s = r->s;
-    uint64_t out = s_rotl(s[1] * 5, 7) * 9;
-    uint64_t t = s[1] << 17;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = s_rotl(s[3], 45);
-    return out;
-}
-
-/* Uniform in (0, 1). */
-static double s_unif(struct s_rng *r)
-{
-    return ((double)(s_next(r) >> 11) + 0.5) * (1.0 / 9007199254740992.0);
-}
-
-static double s_exp(struct s_rng *r, double mean)
-{
-    return -mean * log(s_unif(r));
-}
-
-static double s_normal(struct s_rng *r)
-{
-    double u = s_unif(r), v = s_unif(r);
+    double u = rls_rng_unif(r), v = rls_rng_unif(r);
     return sqrt(-2.0 * log(u)) * cos(2.0 * S_PI * v);
 }
 
@@ -75,7 +34,7 @@ struct s_event {
 };
 
 /* Event times of a Poisson process of `per_day` over [0, span_s). */
-static int s_events(struct s_rng *r, double per_day, double span_s, double mean_dur_s,
+static int s_events(struct rls_rng *r, double per_day, double span_s, double mean_dur_s,
                     double mult, struct s_event **out, int *n_out)
 {
     struct s_event *ev = NULL;
@@ -102,7 +61,7 @@ static int s_events(struct s_rng *r, double per_day, double span_s, double mean_
         ev[n].start_s = t;
         ev[n].dur_s = s_exp(r, mean_dur_s);
         /* peak multiplier varies +-50% around the mean extra load */
-        ev[n].mult = (mult - 1.0) * (0.5 + s_unif(r));
+        ev[n].mult = (mult - 1.0) * (0.5 + rls_rng_unif(r));
         n++;
     }
     *out = ev;
@@ -203,7 +162,7 @@ int rls_trace_synth(const struct rls_trace_synth_params *p, uint64_t seed,
     struct rls_trace *t = NULL;
     struct s_event *flash = NULL, *outage = NULL;
     int nf = 0, no = 0, rc = RLS_OK;
-    struct s_rng rng;
+    struct rls_rng rng;
     double e = 0, phi, innov;
     const char *bad = NULL;
     int64_t n;
@@ -224,7 +183,7 @@ int rls_trace_synth(const struct rls_trace_synth_params *p, uint64_t seed,
     if (t == NULL)
         return rls_err_set(err, RLS_ERR_NOMEM, "synth: out of memory for %lld samples",
                            (long long)n);
-    s_rng_seed(&rng, seed);
+    rls_rng_seed(&rng, seed);
     if (s_events(&rng, p->flash_per_day, p->duration_s, p->flash_dur_s, p->flash_mult, &flash,
                  &nf) != RLS_OK ||
         s_events(&rng, p->outage_per_day, p->duration_s, p->outage_dur_s, 0, &outage, &no) !=
