@@ -69,11 +69,20 @@ struct rls_replay_reader {
     struct s_chunk *head, *tail;
     int64_t cached, loads, hits;
     uint8_t *ones;                 /* [S * A] all ones, for files without masks */
+    /* chunk mode, window sampling (params.exact == 0) */
+    int32_t exact;
+    double reuse;
+    struct s_chunk **win;          /* [win_cap] resident groups; win_head is the oldest */
+    int32_t win_n, win_cap, win_head;
+    int64_t *win_cum;              /* [win_cap + 1] transitions before each slot */
+    int64_t win_bytes;
+    double win_credit;             /* groups owed to the rotation */
 };
 
 struct rls_replay_reader_params rls_replay_reader_default_params(void)
 {
     struct rls_replay_reader_params p = {0};
+    p.reuse = 2.0;
     return p;
 }
 
@@ -642,6 +651,8 @@ static int s_scan_all(struct rls_replay_reader *r, int in_ram)
 }
 
 static void s_cache_clear(struct rls_replay_reader *r);
+struct s_chunk;
+static void s_chunk_free(struct s_chunk *c);
 
 void rls_replay_reader_close(struct rls_replay_reader **rp)
 {
@@ -651,6 +662,10 @@ void rls_replay_reader_close(struct rls_replay_reader **rp)
     r = *rp;
     s_cache_clear(r);
     free(r->buckets);
+    for (int32_t i = 0; r->win && i < r->win_n; i++)
+        s_chunk_free(r->win[(r->win_head + i) % r->win_cap]);
+    free(r->win);
+    free(r->win_cum);
     for (int64_t i = 0; r->ep && i < r->n_ep; i++)
         for (int k = 0; k < S_NDS; k++)
             if (r->ep[i].ds[k] > 0)
@@ -711,6 +726,8 @@ struct rls_replay_reader *rls_replay_reader_open(const char *path, const struct 
         H5Pset_chunk_cache(r->dapl, 0, 0, H5D_CHUNK_CACHE_W0_DEFAULT);
     snprintf(r->path, sizeof r->path, "%s", path);
     r->cache_bytes = p->cache_bytes;
+    r->exact = p->exact;
+    r->reuse = p->reuse > 0.0 && isfinite(p->reuse) ? p->reuse : 2.0;
     if (H5Fis_hdf5(path) <= 0) {
         char h5[200];
         rls__h5_error(h5, sizeof h5);
@@ -804,7 +821,7 @@ void rls_replay_reader_cache_stats(const struct rls_replay_reader *r, int64_t *l
     if (hits)
         *hits = r ? r->hits : 0;
     if (cached_bytes)
-        *cached_bytes = r ? r->cached : 0;
+        *cached_bytes = r ? r->cached + r->win_bytes : 0;
 }
 
 /* ---------------------------------------------------------------------------
@@ -1031,7 +1048,10 @@ static void s_cache_clear(struct rls_replay_reader *r)
 }
 
 /* Loads chunk group k of episode ep (rows [k*R, (k+1)*R)). */
-static struct s_chunk *s_chunk_load(struct rls_replay_reader *r, int64_t ep, int64_t k)
+/* Loads chunk group k of episode ep: rows [k R, k R + R) of every per-step
+ * dataset, and of observations/masks as many rows plus `extra` (1: the next
+ * observation of the group's last step, so the group alone answers it). */
+static struct s_chunk *s_chunk_load_rows(struct rls_replay_reader *r, int64_t ep, int64_t k, int extra)
 {
     const struct s_episode *e = &r->ep[ep];
     size_t S = (size_t)r->S, F = (size_t)r->F, A = (size_t)r->A;
@@ -1043,7 +1063,7 @@ static struct s_chunk *s_chunk_load(struct rls_replay_reader *r, int64_t ep, int
     c->ep = ep;
     c->k = k;
     c->row0 = k * e->R;
-    c->n_obs = e->T + 1 - c->row0 < e->R ? e->T + 1 - c->row0 : e->R;
+    c->n_obs = e->T + 1 - c->row0 < e->R + extra ? e->T + 1 - c->row0 : e->R + extra;
     c->n_step = e->T - c->row0 < e->R ? e->T - c->row0 : e->R;
     if (c->n_step < 0)
         c->n_step = 0;
@@ -1095,6 +1115,11 @@ static struct s_chunk *s_chunk_load(struct rls_replay_reader *r, int64_t ep, int
     return c;
 }
 
+static struct s_chunk *s_chunk_load(struct rls_replay_reader *r, int64_t ep, int64_t k)
+{
+    return s_chunk_load_rows(r, ep, k, 0);
+}
+
 /* The cached chunk group (ep, k), loading it (and evicting LRU groups beyond
  * cache_bytes) when absent. */
 static struct s_chunk *s_chunk_get(struct rls_replay_reader *r, int64_t ep, int64_t k)
@@ -1119,6 +1144,123 @@ static struct s_chunk *s_chunk_get(struct rls_replay_reader *r, int64_t ep, int6
     return c;
 }
 
+/* ---- window sampling ---- */
+
+/* A group drawn in proportion to its transitions: the group of a uniform transition. */
+static struct s_chunk *s_win_draw_group(struct rls_replay_reader *r, uint64_t *rng)
+{
+    int64_t u = (int64_t)s_uniform(rng, (uint64_t)r->n_trans);
+    int64_t ep = s_find_episode(r, u);
+    int64_t t = (u - r->ep[ep].trans_off) / (int64_t)r->S;
+    return s_chunk_load_rows(r, ep, t / r->ep[ep].R, 1);
+}
+
+static int64_t s_group_trans(const struct rls_replay_reader *r, const struct s_chunk *c)
+{
+    return c->n_step * (int64_t)r->S;
+}
+
+/* The window is a ring: slots win_head .. win_head + win_n - 1 (mod win_cap),
+ * oldest first. */
+static struct s_chunk **s_win_slot(struct rls_replay_reader *r, int32_t i)
+{
+    return &r->win[(r->win_head + i) % r->win_cap];
+}
+
+static void s_win_reindex(struct rls_replay_reader *r)
+{
+    r->win_cum[0] = 0;
+    for (int32_t i = 0; i < r->win_n; i++)
+        r->win_cum[i + 1] = r->win_cum[i] + s_group_trans(r, *s_win_slot(r, i));
+}
+
+/* Bytes of the largest chunk group (R steps, R + 1 observation rows, masks). */
+static int64_t s_full_group_bytes(const struct rls_replay_reader *r)
+{
+    int64_t R = r->ep[0].R, S = r->S, F = r->F, A = r->A;
+    return (int64_t)sizeof(struct s_chunk) + (R + 1) * S * (F * 4 + A) + R * S * 8 + R;
+}
+
+/* Tops the window up with random groups while a full group still fits in
+ * cache_bytes (always at least one group). */
+static int s_win_fill(struct rls_replay_reader *r, uint64_t *rng)
+{
+    int64_t full = s_full_group_bytes(r);
+    if (r->win_cap == 0) {
+        int64_t cap = r->cache_bytes / full + 1;
+        if (cap > 1 << 24)
+            cap = 1 << 24;
+        r->win = calloc((size_t)cap, sizeof *r->win);
+        r->win_cum = calloc((size_t)cap + 1, sizeof *r->win_cum);
+        if (!r->win || !r->win_cum)
+            return s_fail(r, RLS_ERR_NOMEM, "%s: out of memory", r->path);
+        r->win_cap = (int32_t)cap;
+    }
+    while (r->win_n < r->win_cap && (r->win_n == 0 || r->win_bytes + full <= r->cache_bytes)) {
+        struct s_chunk *c = s_win_draw_group(r, rng);
+        if (!c)
+            return RLS_ERR_IO;
+        *s_win_slot(r, r->win_n) = c;
+        r->win_n++;
+        r->win_bytes += (int64_t)c->bytes;
+    }
+    s_win_reindex(r);
+    return RLS_OK;
+}
+
+/* Evicts the oldest groups and tops the window up with random ones, at the
+ * rate that draws each transition `reuse` times on average while resident. */
+static int s_win_rotate(struct rls_replay_reader *r, int32_t batch, uint64_t *rng)
+{
+    double avg = (double)r->win_cum[r->win_n] / (double)r->win_n;
+    r->win_credit += (double)batch / (r->reuse * (avg > 0.0 ? avg : 1.0));
+    int32_t evicted = 0, n0 = r->win_n;
+    while (r->win_credit >= 1.0 && evicted < n0) {
+        struct s_chunk **oldest = s_win_slot(r, 0);
+        r->win_bytes -= (int64_t)(*oldest)->bytes;
+        s_chunk_free(*oldest);
+        *oldest = NULL;
+        r->win_head = (r->win_head + 1) % r->win_cap;
+        r->win_n--;
+        r->win_credit -= 1.0;
+        evicted++;
+    }
+    if (r->win_credit > 1.0)
+        r->win_credit = 1.0;   /* a window smaller than a batch's worth: do not run up a debt */
+    return evicted > 0 ? s_win_fill(r, rng) : RLS_OK;
+}
+
+static int s_win_sample(struct rls_replay_reader *r, uint64_t *rng, struct rls_replay_batch *b)
+{
+    size_t S = (size_t)r->S, F = (size_t)r->F, A = (size_t)r->A;
+    int rc = r->win_n == 0 ? s_win_fill(r, rng) : RLS_OK;
+    if (rc != RLS_OK)
+        return rc;
+    int64_t total = r->win_cum[r->win_n];
+    for (int32_t i = 0; i < b->n; i++) {
+        int64_t u = (int64_t)s_uniform(rng, (uint64_t)total);
+        int32_t lo = 0, hi = r->win_n - 1;   /* the slot g with cum[g] <= u < cum[g + 1] */
+        while (lo < hi) {
+            int32_t mid = (lo + hi + 1) / 2;
+            if (r->win_cum[mid] <= u)
+                lo = mid;
+            else
+                hi = mid - 1;
+        }
+        const struct s_chunk *c = *s_win_slot(r, lo);
+        int64_t off = u - r->win_cum[lo];
+        size_t lr = (size_t)(off / (int64_t)S), s = (size_t)(off % (int64_t)S);
+        memcpy(b->obs + (size_t)i * F, c->obs + (lr * S + s) * F, F * sizeof *b->obs);
+        memcpy(b->next_obs + (size_t)i * F, c->obs + ((lr + 1) * S + s) * F, F * sizeof *b->obs);
+        memcpy(b->mask + (size_t)i * A, c->mask ? c->mask + (lr * S + s) * A : r->ones, A);
+        memcpy(b->next_mask + (size_t)i * A, c->mask ? c->mask + ((lr + 1) * S + s) * A : r->ones, A);
+        b->action[i] = c->act[lr * S + s];
+        b->reward[i] = c->srew[lr * S + s];
+        b->done[i] = c->term[lr] ? 1 : 0;
+    }
+    return s_win_rotate(r, b->n, rng);
+}
+
 int rls_replay_reader_sample(struct rls_replay_reader *r, uint64_t *rng_state, struct rls_replay_batch *b)
 {
     struct s_pick *picks = NULL;
@@ -1131,6 +1273,12 @@ int rls_replay_reader_sample(struct rls_replay_reader *r, uint64_t *rng_state, s
                       b->n_actions, r->F, r->A);
     if (r->n_trans <= 0)
         return s_fail(r, RLS_ERR_STATE, "%s: no transitions to sample", r->path);
+    if (r->buckets && !r->exact) {
+        rls__h5_quiet(&quiet);
+        rc = s_win_sample(r, rng_state, b);
+        rls__h5_restore(&quiet);
+        return rc;
+    }
     size_t S = (size_t)r->S, F = (size_t)r->F, A = (size_t)r->A;
     picks = malloc((size_t)b->n * sizeof *picks);
     if (!picks)

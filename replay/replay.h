@@ -149,6 +149,11 @@ int rls_replay_recover(const char *path, int *rolled_back, struct rls_err *err);
 struct rls_replay_reader_params {
     int64_t cache_bytes;    /* 0 = load everything in RAM; > 0 = chunk-wise reads with at most
                                this much cached (at least one chunk group is kept) (0) */
+    int32_t exact;          /* chunk mode: 1 = each batch exactly as RAM mode draws it (about one
+                               chunk read per transition: slow); 0 = from a rotating window of
+                               random chunk groups that fills the cache (fast) (0) */
+    double reuse;           /* window: how many times each transition is drawn, on average,
+                               while its group is resident (2) */
 };
 struct rls_replay_reader_params rls_replay_reader_default_params(void);
 

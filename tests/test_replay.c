@@ -378,6 +378,85 @@ static void test_sampling_is_uniform_and_deterministic(void **state)
     s_cleanup(path);
 }
 
+/* Chunk mode's default: batches from a rotating window of random chunk groups
+ * that fits the cache. Every transition is right (next observation, masks,
+ * action, reward, done), the cache bound holds, the draws are uniform over
+ * the whole file in the long run, the same seed gives the same batches, and
+ * far fewer chunk reads than samples are needed. */
+static void test_window_mode_samples_uniformly_from_a_small_cache(void **state)
+{
+    (void)state;
+    char path[256];
+    struct s_shape sh = {3, 5, 9, 18};
+    int64_t Ts[6] = {990, 800, 900, 700, 950, 660};   /* 5000 steps, 15000 transitions, ~0.6 MB raw */
+    struct rls_err err = {0};
+    s_path(path, sizeof path, "window");
+    s_write_file(path, sh, 6, Ts, 1);
+    struct rls_replay_reader_params p = rls_replay_reader_default_params();
+    p.cache_bytes = 96 * 1024;                /* a small part of the file: a handful of groups */
+    p.reuse = 0.5;                            /* rotate fast: many groups pass through */
+    struct rls_replay_reader *r = rls_replay_reader_open(path, &p, &err);
+    struct rls_replay_reader *r2 = rls_replay_reader_open(path, &p, &err);
+    assert_non_null(r);
+    assert_non_null(r2);
+    struct rls_replay_batch b, b2;
+    assert_int_equal(rls_replay_batch_alloc(&b, 64, sh.F, sh.A), RLS_OK);
+    assert_int_equal(rls_replay_batch_alloc(&b2, 64, sh.F, sh.A), RLS_OK);
+    double counts[6][3] = {{0}};   /* (episode, third of the episode) cells */
+    uint64_t rng = 5, rng2 = 5;
+    int64_t draws = 0;
+    for (int k = 0; k < 4000; k++) {
+        assert_int_equal(rls_replay_reader_sample(r, &rng, &b), RLS_OK);
+        assert_int_equal(rls_replay_reader_sample(r2, &rng2, &b2), RLS_OK);
+        assert_memory_equal(b.obs, b2.obs, sizeof(float) * 64 * (size_t)sh.F);
+        for (int i = 0; i < b.n; i++) {
+            float o = b.obs[i * sh.F];
+            int ep = (int)(o / 1000.0f);
+            int t = (int)(o - (float)ep * 1000.0f);
+            int s = (int)lroundf((o - (float)(ep * 1000 + t)) / 0.25f);
+            assert_true(ep >= 0 && ep < 6 && t >= 0 && t < Ts[ep] && s >= 0 && s < sh.S);
+            for (int f = 0; f < sh.F; f++)
+                assert_true(b.next_obs[i * sh.F + f] == s_obs_val(ep, t + 1, s, f));
+            for (int a = 0; a < sh.A; a++)
+                assert_int_equal(b.next_mask[i * sh.A + a], s_mask_val(ep, t + 1, s, a));
+            assert_int_equal(b.action[i], s_act_val(ep, t, s, sh.A));
+            assert_true(b.reward[i] == s_srew_val(ep, t, s));
+            assert_int_equal(b.done[i], s_term_val(ep, t, Ts[ep]));
+            counts[ep][(int)(3 * t / Ts[ep])] += 1.0;
+            draws++;
+        }
+        int64_t loads = 0, hits = 0, cached = 0;
+        rls_replay_reader_cache_stats(r, &loads, &hits, &cached);
+        assert_true(cached <= p.cache_bytes);
+    }
+    /* chi-square over 18 cells against the cells' share of transitions. Draws
+     * from one resident group are not independent: the randomness is in which
+     * groups come in, each then drawn about D = reuse x group transitions
+     * times, so the statistic is overdispersed by D; chi / D follows chi-square
+     * with 17 degrees of freedom (60 is p < 1e-6). A biased rotation (say,
+     * groups by episode instead of by size) gives thousands. */
+    double chi = 0.0;
+    for (int ep = 0; ep < 6; ep++)
+        for (int j = 0; j < 3; j++) {
+            int64_t lo = (Ts[ep] * j + 2) / 3, hi = (Ts[ep] * (j + 1) + 2) / 3;
+            double expect = (double)draws * (double)(hi - lo) / 5000.0;
+            chi += (counts[ep][j] - expect) * (counts[ep][j] - expect) / expect;
+        }
+    int64_t R = 8192 / (sh.S * sh.F * 4);     /* the writer's rows per chunk group */
+    double D = p.reuse * (double)(R * sh.S);
+    print_message("window mode: chi-square %.1f over 18 cells, / D=%.0f: %.1f\n", chi, D, chi / D);
+    assert_true(chi / D < 60.0);
+    int64_t loads = 0;
+    rls_replay_reader_cache_stats(r, &loads, NULL, NULL);
+    assert_true(loads * 10 < draws);          /* amortized: one read serves many draws */
+    assert_true(loads > 100);                 /* and the window did rotate through the file */
+    rls_replay_batch_free(&b);
+    rls_replay_batch_free(&b2);
+    rls_replay_reader_close(&r);
+    rls_replay_reader_close(&r2);
+    s_cleanup(path);
+}
+
 static void test_chunked_mode_equals_ram_mode_with_tiny_cache(void **state)
 {
     (void)state;
@@ -391,7 +470,7 @@ static void test_chunked_mode_equals_ram_mode_with_tiny_cache(void **state)
     assert_int_equal(stat(path, &st), 0);
     struct rls_replay_reader *ram = rls_replay_reader_open(path, NULL, &err);
     assert_non_null(ram);
-    struct rls_replay_reader_params p = {.cache_bytes = 64 * 1024};
+    struct rls_replay_reader_params p = {.cache_bytes = 64 * 1024, .exact = 1};
     struct rls_replay_reader *chk = rls_replay_reader_open(path, &p, &err);
     assert_non_null(chk);
     /* raw data is 1383 steps * 6 * (23*4 + 18 + 9) bytes = ~1 MB, far above the cache */
@@ -937,6 +1016,7 @@ int main(void)
         cmocka_unit_test(test_writer_refuses_bad_steps),
         cmocka_unit_test(test_sampling_is_uniform_and_deterministic),
         cmocka_unit_test(test_chunked_mode_equals_ram_mode_with_tiny_cache),
+        cmocka_unit_test(test_window_mode_samples_uniformly_from_a_small_cache),
         cmocka_unit_test(test_h5py_reads_shapes_dtypes_and_values),
         cmocka_unit_test(test_sigkill_at_every_commit_stage_keeps_committed_episodes),
         cmocka_unit_test(test_recover_refuses_while_a_writer_holds_the_file),
