@@ -8,6 +8,8 @@ int rls_cmd_trace(int argc, char **argv);     /* trace import|synth|info */
 int rls_cmd_scenario(int argc, char **argv);  /* scenario show|check */
 int rls_cmd_eval(int argc, char **argv);      /* eval */
 int rls_cmd_sim(int argc, char **argv);       /* sim serve: the simulator as a live cluster */
+int rls_cmd_cluster(int argc, char **argv);   /* cluster local: real worker processes */
+int rls_cmd_load(int argc, char **argv);      /* load: replay a trace as real requests */
 int rls_cmd_bench(int argc, char **argv);     /* bench sim|train */
 int rls_cmd_replay(int argc, char **argv);    /* replay info */
 int rls_cmd_record(int argc, char **argv);    /* record experience into a replay file */

@@ -25,6 +25,8 @@ static const struct s_command s_commands[] = {
     {"scenario", rls_cmd_scenario, "show or check a cluster scenario"},
     {"eval", rls_cmd_eval, "evaluate policies on a scenario, side by side"},
     {"sim", rls_cmd_sim, "serve the simulator as a live cluster (sim serve)"},
+    {"cluster", rls_cmd_cluster, "run a real local cluster of worker processes (cluster local)"},
+    {"load", rls_cmd_load, "replay a trace as real open-loop requests to a local cluster"},
     {"record", rls_cmd_record, "record experience from behaviour policies into a replay file"},
     {"replay", rls_cmd_replay, "summarize a replay file (replay info)"},
     {"train", s_train, "train a scaling/placement policy offline from a replay file"},
