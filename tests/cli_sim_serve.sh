@@ -175,5 +175,27 @@ grep -q "stopped after 20 steps (1 episodes, 0 actions, 20 steps without" "$TMP/
 # 20 steps of 15 ms: at least 300 ms of wall time (the clock is kept)
 [ "$el" -ge 280 ] && ok || bad "20 real-time steps took only $el ms"
 
+# rlsched record drives the live cluster through the remote env backend, and
+# refuses behaviour policies that need a simulation of it
+PORT=$(free_port)
+"$BIN" sim serve --bind "tcp://127.0.0.1:$PORT" --speed max --quiet 2> "$TMP/s4.err" &
+SPID=$!
+sleep 0.5
+timeout 60 "$BIN" record --cluster "tcp://127.0.0.1:$PORT" --policy hpa,kpa --episodes 2 --steps 25 \
+    --epsilon 0.1 --quiet --out "$TMP/remote.h5" 2> "$TMP/r1.err"
+[ $? -eq 0 ] && ok || bad "record --cluster failed: $(cat "$TMP/r1.err")"
+"$BIN" replay info "$TMP/remote.h5" --json > "$TMP/r1.json" 2> "$TMP/r1i.err"
+/usr/bin/python3 - "$TMP/r1.json" <<'PY' && ok || bad "record --cluster file: $(cat "$TMP/r1.json")"
+import json, sys
+d = json.load(open(sys.argv[1]))
+flat = json.dumps(d)
+assert '"episodes": 2' in flat or d.get("episodes") == 2, d
+PY
+"$BIN" record --cluster "tcp://127.0.0.1:$PORT" --policy oracle --episodes 1 --out "$TMP/no.h5" 2> "$TMP/r2.err"
+[ $? -eq 2 ] && [ ! -e "$TMP/no.h5" ] && grep -q "oracle cannot run on a live cluster" "$TMP/r2.err" && ok \
+    || bad "record --cluster with oracle: $(cat "$TMP/r2.err")"
+kill -TERM $SPID 2>/dev/null
+wait $SPID 2>/dev/null
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -20,6 +20,7 @@
 
 #include "cli.h"
 #include "../env/env.h"
+#include "../env/remote.h"
 #include "../env/scenario.h"
 #include "../env/sim.h"
 #include "../eval/eval.h"
@@ -34,6 +35,7 @@ static void s_usage(FILE *f)
 {
     fprintf(f,
             "usage: rlsched record [--scenario FILE|default] [--trace FILE [--trace-column C]]\n"
+            "                      [--cluster tcp://HOST:PORT]\n"
             "                      --policy P1,P2,... [--epsilon E] --episodes N [--steps N]\n"
             "                      [--seed N] --out FILE.h5 [--quiet]\n"
             "\n"
@@ -47,6 +49,9 @@ static void s_usage(FILE *f)
             "  --epsilon   probability per service and step of a uniformly random allowed\n"
             "              action instead of the policy's (0)\n"
             "  --episodes  episodes to record\n"
+            "  --cluster   record from a live cluster that speaks the protocol (rlsched sim\n"
+            "              serve, agent/PROTOCOL.md) instead of a local simulator; the\n"
+            "              cluster describes itself (no --scenario, --trace, oracle, hpa-tuned)\n"
             "  --steps     steps per episode (default: the scenario's horizon)\n"
             "  --seed      seed of episode 0; episode i uses seed + i (1)\n"
             "  --out       the replay file (written crash-safe, episode by episode)\n"
@@ -145,7 +150,7 @@ int rls_cmd_record(int argc, char **argv)
 {
     int ret = 1;
     const char *scenario_path = "default", *trace_path = NULL, *trace_col = NULL, *policy_list = NULL;
-    const char *out = NULL;
+    const char *out = NULL, *cluster = NULL;
     double epsilon = 0.0;
     uint64_t episodes = 0, steps_u = 0, seed = 1;
     int have_episodes = 0, have_steps = 0, quiet = 0;
@@ -182,6 +187,8 @@ int rls_cmd_record(int argc, char **argv)
             scenario_path = v;
         else if (strcmp(a, "--trace") == 0)
             trace_path = v;
+        else if (strcmp(a, "--cluster") == 0)
+            cluster = v;
         else if (strcmp(a, "--trace-column") == 0)
             trace_col = v;
         else if (strcmp(a, "--policy") == 0)
@@ -223,9 +230,27 @@ int rls_cmd_record(int argc, char **argv)
         return 2;
     }
 
-    /* scenario, trace, horizon */
-    if (rls_scenario_load(scenario_path, &sc, &err) != RLS_OK) {
+    /* scenario (from the live cluster's hello, or a file), trace, horizon */
+    if (cluster) {
+        if (trace_path) {
+            fprintf(stderr, S_PROG ": --cluster and --trace: the cluster brings its own load\n");
+            return 2;
+        }
+        struct rls_remote *rc = rls_remote_new(cluster, NULL, &err);
+        struct rls_env_params cep = rls_env_default_params();
+        if (rc)
+            env = rls_env_new_with_backend(&cep, &rls_remote_backend_ops, rc, &err);
+        if (!env) {
+            fprintf(stderr, S_PROG ": %s\n", err.msg);
+            goto done;
+        }
+        sc = rls_scenario_copy(rls_env_scenario(env));
+    } else if (rls_scenario_load(scenario_path, &sc, &err) != RLS_OK) {
         fprintf(stderr, S_PROG ": %s\n", err.msg);
+        goto done;
+    }
+    if (!sc) {
+        fprintf(stderr, S_PROG ": out of memory\n");
         goto done;
     }
     int64_t steps = have_steps ? (int64_t)steps_u : sc->horizon_steps;
@@ -268,6 +293,12 @@ int rls_cmd_record(int argc, char **argv)
         }
     }
     for (int i = 0; i < n_pols; i++) {
+        if (cluster && (strncmp(specs[i], "hpa-tuned", 9) == 0 || strncmp(specs[i], "oracle", 6) == 0)) {
+            fprintf(stderr, S_PROG ": --policy %s cannot run on a live cluster (it needs the cluster's "
+                    "future load or a simulation of it)\n", specs[i]);
+            ret = 2;
+            goto done;
+        }
         if (strncmp(specs[i], "hpa-tuned", 9) == 0 && !train_sc) {
             /* tuned on a training run that is not the recorded one (as eval) */
             train_sc = trace_path ? rls_scenario_copy(sc) : rls_tune_training_scenario(sc);
@@ -287,19 +318,22 @@ int rls_cmd_record(int argc, char **argv)
         }
     }
 
-    /* environment on our own simulator */
-    sim = rls_sim_new(sc, &err);
-    if (!sim) {
-        fprintf(stderr, S_PROG ": %s\n", err.msg);
-        goto done;
-    }
-    struct rls_sim *sim_view = sim;
-    struct rls_env_params ep = rls_env_default_params();
-    env = rls_env_new_with_backend(&ep, &s_ops, sim, &err);
-    sim = NULL;     /* owned by env now (freed on failure too) */
+    /* environment on our own simulator (the oracle reads its future load) */
+    struct rls_sim *sim_view = NULL;
     if (!env) {
-        fprintf(stderr, S_PROG ": %s\n", err.msg);
-        goto done;
+        sim = rls_sim_new(sc, &err);
+        if (!sim) {
+            fprintf(stderr, S_PROG ": %s\n", err.msg);
+            goto done;
+        }
+        sim_view = sim;
+        struct rls_env_params ep = rls_env_default_params();
+        env = rls_env_new_with_backend(&ep, &s_ops, sim, &err);
+        sim = NULL;     /* owned by env now (freed on failure too) */
+        if (!env) {
+            fprintf(stderr, S_PROG ": %s\n", err.msg);
+            goto done;
+        }
     }
     int32_t S = rls_env_n_services(env), nd = rls_env_n_deltas(env), W = rls_env_mask_width(env);
     int32_t NP = RLS_ENV_N_PLACEMENTS, A = nd * NP, F = RLS_ENV_N_FEATURES;
@@ -314,7 +348,7 @@ int rls_cmd_record(int argc, char **argv)
     meta.n_actions = A;
     snprintf(meta.scenario_name, sizeof meta.scenario_name, "%s", sc->name);
     meta.scenario_yaml = s_scenario_yaml(sc);
-    snprintf(meta.trace, sizeof meta.trace, "%s", trace_path ? trace_path : "");
+    snprintf(meta.trace, sizeof meta.trace, "%s", trace_path ? trace_path : (cluster ? cluster : ""));
     snprintf(meta.behavior, sizeof meta.behavior, "%s eps=%g", policy_list, epsilon);
     meta.epsilon = epsilon;
     const struct rls_space *os = rls_env_observation_space(env);
@@ -438,6 +472,9 @@ int rls_cmd_record(int argc, char **argv)
             }
             for (int32_t i = 0; i < S; i++)
                 srew[i] = (float)r.service_reward[i];
+            /* a live cluster has its own horizon: --steps ends our episode */
+            if (cluster && !r.terminated && rls_env_steps(env) >= steps)
+                r.truncated = 1;
             struct rls_replay_info info = {
                 .cost_usd = r.info->cost_usd, .arrivals = r.info->arrivals, .served = r.info->served,
                 .dropped = r.info->dropped, .over_slo = r.info->over_slo, .nodes_on = r.info->nodes_on};
