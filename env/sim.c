@@ -512,7 +512,7 @@ static int32_t s_boot_node(struct rls_sim *sim, double cpu, double mem, int imme
          * booted now takes this step's progress at once */
         int on_now = immediate || p->boot_s <= 1e-9;
         n->status = on_now ? RLS_NODE_ON : RLS_NODE_BOOTING;
-        n->timer_s = on_now ? 0.0 : p->boot_s - sim->sc->step_s;
+        n->timer_s = on_now ? 0.0 : fmax(0.0, p->boot_s - sim->sc->step_s);
         sim->node_low_s[j] = 0.0;
         s_tree_set(sim, j);
         return j;
