@@ -14,6 +14,7 @@
 
 #include "cli.h"
 #include "../replay/replay.h"
+#include "../replay/transform.h"
 
 #define S_PROG "rlsched replay"
 #define S_MAX_POLICIES 64
@@ -24,9 +25,17 @@ static void s_usage(FILE *f)
     fprintf(f,
             "usage: rlsched replay info FILE [--json]\n"
             "       rlsched replay recover FILE\n"
+            "       rlsched replay merge --out OUT IN1 IN2 ...\n"
+            "       rlsched replay relabel IN --out OUT [--target-util U] [--lookahead-extra N]\n"
+            "                                           [--down-window N]\n"
             "\n"
             "  info     summarize a replay file (replay/FORMAT.md); --json prints one JSON object\n"
-            "  recover  roll back a commit a crash interrupted (FILE.journal); reading does it too\n");
+            "  recover  roll back a commit a crash interrupted (FILE.journal); reading does it too\n"
+            "  merge    concatenate the episodes of files with the same shapes into one\n"
+            "  relabel  replace every action by the hindsight teacher's (replay/transform.h):\n"
+            "           up to the peak load of the next cold start + N steps (8) at\n"
+            "           utilization U (0.88), down only to the peak of the next N steps (40),\n"
+            "           bin-packed; observations are unchanged\n");
 }
 
 struct s_stats {
@@ -242,6 +251,91 @@ int rls_cmd_replay(int argc, char **argv)
         printf("%s: %s\n", argv[2], rolled ? "rolled back the interrupted commit" : "nothing to recover");
         return 0;
     }
-    fprintf(stderr, S_PROG ": unknown subcommand '%s' (info, recover)\n", argv[1]);
+    if (strcmp(argv[1], "merge") == 0) {
+        const char *out = NULL;
+        const char **in = calloc((size_t)argc, sizeof *in);
+        int n_in = 0, rc;
+        struct rls_err err = {0};
+        if (!in) {
+            fprintf(stderr, S_PROG " merge: out of memory\n");
+            return 1;
+        }
+        for (int i = 2; i < argc; i++) {
+            if (strcmp(argv[i], "--out") == 0 && i + 1 < argc)
+                out = argv[++i];
+            else if (argv[i][0] == '-' && argv[i][1]) {
+                fprintf(stderr, S_PROG " merge: unknown option '%s' (try --help)\n", argv[i]);
+                free(in);
+                return 2;
+            } else
+                in[n_in++] = argv[i];
+        }
+        if (!out || n_in < 1) {
+            fprintf(stderr, S_PROG " merge: --out OUT and at least one input are required\n");
+            free(in);
+            return 2;
+        }
+        rc = rls_replay_merge(out, in, n_in, &err);
+        free(in);
+        if (rc != RLS_OK) {
+            fprintf(stderr, S_PROG " merge: %s\n", err.msg);
+            return 1;
+        }
+        printf("merged %d files -> %s\n", n_in, out);
+        return 0;
+    }
+    if (strcmp(argv[1], "relabel") == 0) {
+        const char *in = NULL, *out = NULL;
+        struct rls_relabel_params p = rls_relabel_default_params();
+        struct rls_err err = {0};
+        for (int i = 2; i < argc; i++) {
+            const char *a = argv[i];
+            char *end = NULL;
+            if (a[0] == '-' && a[1] && i + 1 >= argc) {
+                fprintf(stderr, S_PROG " relabel: %s needs a value\n", a);
+                return 2;
+            }
+            if (strcmp(a, "--out") == 0)
+                out = argv[++i];
+            else if (strcmp(a, "--target-util") == 0) {
+                p.target_util = strtod(argv[++i], &end);
+                if (*end || !(p.target_util > 0.0 && p.target_util <= 1.0)) {
+                    fprintf(stderr, S_PROG " relabel: --target-util '%s': expected 0 < U <= 1\n", argv[i]);
+                    return 2;
+                }
+            } else if (strcmp(a, "--lookahead-extra") == 0 || strcmp(a, "--down-window") == 0) {
+                long v = strtol(argv[++i], &end, 10);
+                if (*end || v < (a[2] == 'l' ? 0 : 1) || v > 100000) {
+                    fprintf(stderr, S_PROG " relabel: %s '%s': expected a step count\n", a, argv[i]);
+                    return 2;
+                }
+                if (a[2] == 'l')
+                    p.lookahead_extra = (int32_t)v;
+                else
+                    p.down_window = (int32_t)v;
+            } else if (a[0] == '-' && a[1]) {
+                fprintf(stderr, S_PROG " relabel: unknown option '%s' (try --help)\n", a);
+                return 2;
+            } else if (!in)
+                in = a;
+            else {
+                fprintf(stderr, S_PROG " relabel: one input only (got '%s' too)\n", a);
+                return 2;
+            }
+        }
+        if (!in || !out) {
+            fprintf(stderr, S_PROG " relabel: IN and --out OUT are required\n");
+            return 2;
+        }
+        int64_t changed = 0, total = 0;
+        if (rls_replay_relabel(in, out, &p, &changed, &total, &err) != RLS_OK) {
+            fprintf(stderr, S_PROG " relabel: %s\n", err.msg);
+            return 1;
+        }
+        printf("relabelled %s -> %s: %lld of %lld actions changed\n", in, out, (long long)changed,
+               (long long)total);
+        return 0;
+    }
+    fprintf(stderr, S_PROG ": unknown subcommand '%s' (info, recover, merge, relabel)\n", argv[1]);
     return 2;
 }
