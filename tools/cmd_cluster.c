@@ -1,12 +1,339 @@
-/* cmd_cluster.c - placeholder until the subcommand lands. */
+/* cmd_cluster.c - `rlsched cluster local`: a real cluster of worker processes
+ * on this machine (agent/cluster.h, agent/CLUSTER.md), served to an agent over
+ * the wire protocol; and the hidden `rlsched cluster worker`, the process the
+ * gateway starts for each replica. SIGINT/SIGTERM stop the gateway cleanly
+ * (its workers stopped and reaped, exit 0). Bad input: one line on stderr,
+ * exit 2 for usage errors, 1 for failures.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "cli.h"
+#include "../agent/cluster.h"
+#include "../env/scenario.h"
+
+#define S_PROG "rlsched cluster local"
+
+static struct rls_cluster *s_cluster;  /* for the signal handler */
+static volatile sig_atomic_t s_signalled;   /* a signal came before s_cluster existed */
+
+static void s_usage(FILE *f)
+{
+    fprintf(f,
+            "usage: rlsched cluster local --bind ENDPOINT --requests ENDPOINT [--scenario FILE|default]\n"
+            "                             [--step S] [--max-workers N] [--time-scale X] [--work-scale X]\n"
+            "                             [--cpu-fraction F] [--max-outstanding N] [--grace MS]\n"
+            "                             [--seed N] [--max-steps N] [--heartbeat MS] [--log-every N]\n"
+            "                             [--quiet] [--curve-secret server.key [--curve-allow keys]]\n"
+            "\n"
+            "Runs a real cluster on this machine: a gateway that takes requests from\n"
+            "`rlsched load`, queues them per service and dispatches them to worker\n"
+            "processes doing real CPU work, and serves an agent over the wire protocol\n"
+            "(agent/PROTOCOL.md): a state per step, actions = desired workers per service.\n"
+            "  --bind             agent endpoint, e.g. tcp://127.0.0.1:5555\n"
+            "  --requests         request endpoint for rlsched load (loopback only),\n"
+            "                     e.g. tcp://127.0.0.1:5556\n"
+            "  --scenario         services, tenants, limits (default)\n"
+            "  --step             control step, wall seconds (1)\n"
+            "  --max-workers      worker processes alive at once (8)\n"
+            "  --time-scale       wall seconds per scenario second of cold start (1; 0.01\n"
+            "                     makes a 30 s cold start 0.3 s)\n"
+            "  --work-scale       multiplies every service time (1)\n"
+            "  --cpu-fraction     share of a service time a worker spends busy, the rest\n"
+            "                     asleep (1)\n"
+            "  --max-outstanding  requests sent to one worker at a time (2)\n"
+            "  --grace            a stopped worker gets MS ms to drain, then MS ms after\n"
+            "                     SIGTERM before SIGKILL (1000)\n"
+            "  --max-steps        exit after this many steps (0 = until SIGINT/SIGTERM)\n"
+            "  --heartbeat        heartbeat to an idle agent every MS ms (1000)\n"
+            "  --log-every        a progress line every N steps (10; 0 = none)\n"
+            "  --quiet            no progress or agent lines (refusals are still logged)\n"
+            "  --curve-secret     turn CURVE encryption on for the agent socket\n"
+            "  --curve-allow      admit only the agent public keys listed in this file\n");
+}
+
+static void s_on_signal(int sig)
+{
+    (void)sig;
+    s_signalled = 1;
+    rls_cluster_stop(s_cluster);
+}
+
+static void s_on_worker_signal(int sig)
+{
+    (void)sig;
+    rls_cluster_worker_stop();
+}
+
+struct s_log_ctx {
+    int quiet;
+};
+
+static void s_log(void *ctx, const char *line)
+{
+    const struct s_log_ctx *lc = ctx;
+    if (lc->quiet && strncmp(line, "refused", 7) != 0)
+        return;
+    fprintf(stderr, S_PROG ": %s\n", line);
+}
+
+static int s_parse_u64(const char *s, uint64_t max, uint64_t *out)
+{
+    char *end = NULL;
+    if (!s || !*s || *s == '-' || *s == '+' || *s == ' ')
+        return -1;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno != 0 || *end != '\0' || v > max)
+        return -1;
+    *out = (uint64_t)v;
+    return 0;
+}
+
+static int s_parse_double(const char *s, double lo, double hi, double *out)
+{
+    char *end = NULL;
+    if (!s || !*s)
+        return -1;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno != 0 || *end != '\0' || !isfinite(v) || v < lo || v > hi)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int s_local(int argc, char **argv)
+{
+    int ret = 1;
+    const char *bind = NULL, *requests = NULL, *scenario_path = "default";
+    uint64_t u = 0, log_every = 10;
+    struct s_log_ctx lc = { 0 };
+    struct rls_err err = { 0 };
+    struct rls_scenario *sc = NULL;
+    struct rls_cluster_params p = rls_cluster_default_params();
+    struct sigaction sa, old_int, old_term;
+    int handlers = 0;
+
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            s_usage(stdout);
+            return 0;
+        }
+        if (strcmp(a, "--quiet") == 0) {
+            lc.quiet = 1;
+            continue;
+        }
+        if (i + 1 >= argc) {
+            fprintf(stderr, S_PROG ": %s needs a value (try --help)\n", a);
+            return 2;
+        }
+        const char *v = argv[++i];
+        if (strcmp(a, "--bind") == 0) {
+            bind = v;
+        } else if (strcmp(a, "--requests") == 0) {
+            requests = v;
+        } else if (strcmp(a, "--scenario") == 0) {
+            scenario_path = v;
+        } else if (strcmp(a, "--curve-secret") == 0) {
+            p.transport.curve_secret_file = v;
+        } else if (strcmp(a, "--curve-allow") == 0) {
+            p.transport.curve_allow_file = v;
+        } else if (strcmp(a, "--step") == 0) {
+            if (s_parse_double(v, 0.01, 86400.0, &p.step_s) != 0) {
+                fprintf(stderr, S_PROG ": --step '%s': expected seconds, 0.01 to 86400\n", v);
+                return 2;
+            }
+        } else if (strcmp(a, "--time-scale") == 0) {
+            if (s_parse_double(v, 0.0, 1000.0, &p.time_scale) != 0) {
+                fprintf(stderr, S_PROG ": --time-scale '%s': expected a number from 0 to 1000\n", v);
+                return 2;
+            }
+        } else if (strcmp(a, "--work-scale") == 0) {
+            if (s_parse_double(v, 1e-6, 1000.0, &p.work_scale) != 0) {
+                fprintf(stderr, S_PROG ": --work-scale '%s': expected a number above 0, at most 1000\n", v);
+                return 2;
+            }
+        } else if (strcmp(a, "--cpu-fraction") == 0) {
+            if (s_parse_double(v, 0.0, 1.0, &p.cpu_fraction) != 0) {
+                fprintf(stderr, S_PROG ": --cpu-fraction '%s': expected a number from 0 to 1\n", v);
+                return 2;
+            }
+        } else if (strcmp(a, "--max-workers") == 0 || strcmp(a, "--max-outstanding") == 0) {
+            if (s_parse_u64(v, 1024, &u) != 0 || u < 1) {
+                fprintf(stderr, S_PROG ": %s '%s': expected an integer from 1 to 1024\n", a, v);
+                return 2;
+            }
+            if (a[6] == 'w')
+                p.max_workers = (int32_t)u;
+            else
+                p.max_outstanding = (int32_t)u;
+        } else if (strcmp(a, "--grace") == 0) {
+            if (s_parse_u64(v, 600000, &u) != 0) {
+                fprintf(stderr, S_PROG ": --grace '%s': expected milliseconds, 0 to 600000\n", v);
+                return 2;
+            }
+            p.grace_ms = (int)u;
+        } else if (strcmp(a, "--heartbeat") == 0) {
+            if (s_parse_u64(v, 3600000, &u) != 0 || u < 1) {
+                fprintf(stderr, S_PROG ": --heartbeat '%s': expected milliseconds, 1 to 3600000\n", v);
+                return 2;
+            }
+            p.heartbeat_ms = (int)u;
+        } else if (strcmp(a, "--seed") == 0) {
+            if (s_parse_u64(v, UINT64_MAX, &p.seed) != 0) {
+                fprintf(stderr, S_PROG ": --seed '%s': expected a non-negative integer\n", v);
+                return 2;
+            }
+        } else if (strcmp(a, "--max-steps") == 0) {
+            if (s_parse_u64(v, INT64_MAX, &u) != 0) {
+                fprintf(stderr, S_PROG ": --max-steps '%s': expected a non-negative integer\n", v);
+                return 2;
+            }
+            p.max_steps = (int64_t)u;
+        } else if (strcmp(a, "--log-every") == 0) {
+            if (s_parse_u64(v, INT64_MAX, &log_every) != 0) {
+                fprintf(stderr, S_PROG ": --log-every '%s': expected a non-negative integer\n", v);
+                return 2;
+            }
+        } else {
+            fprintf(stderr, S_PROG ": unknown option '%s' (try --help)\n", a);
+            return 2;
+        }
+    }
+    if (!bind || !requests) {
+        fprintf(stderr, S_PROG ": --bind and --requests are required, e.g. --bind tcp://127.0.0.1:5555 "
+                "--requests tcp://127.0.0.1:5556 (try --help)\n");
+        return 2;
+    }
+    if (!rls_cluster_endpoint_is_loopback(requests)) {
+        fprintf(stderr, S_PROG ": --requests '%s': loopback only (tcp://127.0.0.1:PORT or tcp://localhost:PORT)\n",
+                requests);
+        return 2;
+    }
+    if (p.transport.curve_allow_file && !p.transport.curve_secret_file) {
+        fprintf(stderr, S_PROG ": --curve-allow needs --curve-secret\n");
+        return 2;
+    }
+    if (rls_scenario_load(scenario_path, &sc, &err) != RLS_OK) {
+        fprintf(stderr, S_PROG ": %s\n", err.msg);
+        goto done;
+    }
+    p.scenario = sc;
+    p.requests_endpoint = requests;
+    p.log_every = lc.quiet ? 0 : (int64_t)log_every;
+    p.log = s_log;
+    p.log_ctx = &lc;
+
+    /* handlers before the workers exist: a SIGTERM from now on stops cleanly */
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = s_on_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+    handlers = 1;
+    s_cluster = rls_cluster_new(bind, &p, &err);
+    if (!s_cluster) {
+        fprintf(stderr, S_PROG ": %s\n", err.msg);
+        goto done;
+    }
+    fprintf(stderr, S_PROG ": listening on %s, requests on %s (scenario %s, %d services, a step every %g s, "
+            "at most %d workers, time scale %g%s)\n", rls_cluster_endpoint(s_cluster),
+            rls_cluster_requests_endpoint(s_cluster), sc->name, sc->n_services, p.step_s, p.max_workers,
+            p.time_scale, p.transport.curve_secret_file ? ", CURVE" : "");
+    if (s_signalled)
+        rls_cluster_stop(s_cluster);
+    if (rls_cluster_run(s_cluster) != RLS_OK) {
+        fprintf(stderr, S_PROG ": %s\n", rls_cluster_errmsg(s_cluster));
+        goto done;
+    }
+    {
+        struct rls_cluster_stats st = rls_cluster_stats(s_cluster);
+        rls_cluster_destroy(&s_cluster);   /* stops and reaps the workers */
+        if (!lc.quiet)
+            fprintf(stderr, S_PROG ": stopped after %" PRId64 " steps (%" PRId64 " requests, %" PRId64
+                    " served, %" PRId64 " dropped; %" PRId64 " workers started, %" PRId64 " stopped, %" PRId64
+                    " crashed; %" PRId64 " actions, %" PRId64 " refused)\n", st.steps, st.requests, st.served,
+                    st.dropped, st.spawned, st.stopped, st.crashed, st.actions, st.refused);
+    }
+    ret = 0;
+done:
+    rls_cluster_destroy(&s_cluster);
+    if (handlers) {
+        sigaction(SIGINT, &old_int, NULL);
+        sigaction(SIGTERM, &old_term, NULL);
+    }
+    rls_scenario_destroy(&sc);
+    return ret;
+}
+
+/* `rlsched cluster worker` (started by the gateway; not in the help). */
+static int s_worker(int argc, char **argv)
+{
+    struct rls_cluster_worker_params p = rls_cluster_worker_default_params();
+    struct rls_err err = { 0 };
+    struct sigaction sa;
+    uint64_t u = 0;
+
+    for (int i = 1; i + 1 < argc; i += 2) {
+        const char *a = argv[i], *v = argv[i + 1];
+        int bad = 0;
+        if (strcmp(a, "--connect") == 0)
+            p.connect = v;
+        else if (strcmp(a, "--id") == 0)
+            bad = s_parse_u64(v, UINT32_MAX, &u) != 0, p.id = (uint32_t)u;
+        else if (strcmp(a, "--cold-start") == 0)
+            bad = s_parse_double(v, 0.0, 86400.0, &p.cold_start_s) != 0;
+        else if (strcmp(a, "--mean-ms") == 0)
+            bad = s_parse_double(v, 1e-9, 1e7, &p.mean_ms) != 0;
+        else if (strcmp(a, "--cpu-fraction") == 0)
+            bad = s_parse_double(v, 0.0, 1.0, &p.cpu_fraction) != 0;
+        else if (strcmp(a, "--seed") == 0)
+            bad = s_parse_u64(v, UINT64_MAX, &p.seed) != 0;
+        else if (strcmp(a, "--parent") == 0)
+            bad = s_parse_u64(v, INT32_MAX, &u) != 0, p.parent_pid = (int32_t)u;
+        else
+            bad = 1;
+        if (bad) {
+            fprintf(stderr, "rlsched cluster worker: bad option %s '%s'\n", a, v);
+            return 2;
+        }
+    }
+    if ((argc - 1) % 2 != 0 || p.connect == NULL) {
+        fprintf(stderr, "rlsched cluster worker: started by `rlsched cluster local`, not by hand\n");
+        return 2;
+    }
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = s_on_worker_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    if (rls_cluster_worker_run(&p, &err) != RLS_OK) {
+        fprintf(stderr, "rlsched cluster worker: %s\n", err.msg);
+        return 1;
+    }
+    return 0;
+}
 
 int rls_cmd_cluster(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "rlsched cluster: not built yet\n");
-    return 1;
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        FILE *f = argc < 2 ? stderr : stdout;
+        fprintf(f, "usage: rlsched cluster local --bind ENDPOINT --requests ENDPOINT [OPTIONS]"
+                "   (rlsched cluster local --help)\n");
+        return argc < 2 ? 2 : 0;
+    }
+    if (strcmp(argv[1], "local") == 0)
+        return s_local(argc - 1, argv + 1);
+    if (strcmp(argv[1], "worker") == 0)
+        return s_worker(argc - 1, argv + 1);
+    fprintf(stderr, "rlsched cluster: unknown subcommand '%s' (try rlsched cluster --help)\n", argv[1]);
+    return 2;
 }

@@ -1,0 +1,1614 @@
+/* cluster.c - the local process cluster (cluster.h): a single-threaded
+ * gateway that polls three sockets (the agent's protocol socket, the request
+ * socket `rlsched load` talks to, and the socket its workers connect back
+ * to), starts and stops worker processes (fork + exec), measures what really
+ * happens, and publishes it as protocol `state` messages; and the worker's
+ * loop itself. Library code: never prints, never exits (a forked child that
+ * cannot exec calls _exit).
+ */
+#include "cluster.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <zmq.h>
+
+#include "../env/protocol.h"
+#include "../env/rng.h"
+
+#ifndef RLS_VERSION
+#define RLS_VERSION "0"
+#endif
+
+#define S_POLL_MS 10            /* longest wait in the gateway loop (agent messages wait this long) */
+#define S_HOUSEKEEP_NS 20000000 /* reap, reconcile and check deadlines this often, ns */
+#define S_SEND_MS 200           /* longest a send to the agent may block, ms */
+#define S_BURST 256             /* messages taken from one socket before looking at the others */
+#define S_LAT_MAX 1000000       /* latencies kept per service and step (more are not sampled) */
+#define S_IO_ERRORS_MAX 50
+
+/* worker states (struct rls_cluster_worker_info.state) */
+enum { S_FREE = 0, S_STARTING = 1, S_READY = 2, S_DRAINING = 3, S_TERMINATING = 4 };
+
+/* worker wire (gateway ROUTER <-> worker DEALER), little-endian:
+ *   ready  'r' u32 id, u32 pid                 worker -> gateway
+ *   job    'j' u64 token                       gateway -> worker
+ *   done   'd' u32 id, u64 token, u64 busy_ns  worker -> gateway */
+#define S_W_READY 'r'
+#define S_W_JOB 'j'
+#define S_W_DONE 'd'
+
+/* ---------------------------------------------------------------------------
+ * Little helpers. */
+
+static int64_t s_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void s_put_u32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static void s_put_u64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint32_t s_get_u32(const uint8_t *p)
+{
+    uint32_t v = 0;
+    for (int i = 3; i >= 0; i--)
+        v = (v << 8) | p[i];
+    return v;
+}
+
+static uint64_t s_get_u64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--)
+        v = (v << 8) | p[i];
+    return v;
+}
+
+static int s_cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* The q-quantile of sorted v[n] (nearest rank); 0 for n == 0. */
+static double s_quantile(const double *v, int32_t n, double q)
+{
+    if (n <= 0)
+        return 0.0;
+    int64_t k = (int64_t)ceil(q * (double)n) - 1;
+    if (k < 0)
+        k = 0;
+    if (k >= n)
+        k = n - 1;
+    return v[k];
+}
+
+/* Sleeps ns nanoseconds or until *stop becomes non-zero; returns 1 if stopped. */
+static int s_sleep_ns(int64_t ns, atomic_int *stop)
+{
+    int64_t end = s_now_ns() + ns;
+    for (;;) {
+        if (stop != NULL && atomic_load(stop))
+            return 1;
+        int64_t left = end - s_now_ns();
+        if (left <= 0)
+            return 0;
+        if (left > 50000000)
+            left = 50000000;
+        struct timespec ts = { 0, (long)left };
+        nanosleep(&ts, NULL);
+    }
+}
+
+size_t rls_cluster_encode_request(uint8_t *buf, size_t cap, uint64_t id, const char *service)
+{
+    size_t n = service != NULL ? strlen(service) : 0;
+    if (buf == NULL || n == 0 || n > RLS_NAME_MAX - 1 || cap < 9 + n)
+        return 0;
+    buf[0] = RLS_CLUSTER_MSG_REQUEST;
+    s_put_u64(buf + 1, id);
+    memcpy(buf + 9, service, n);
+    return 9 + n;
+}
+
+int rls_cluster_decode_reply(const void *buf, size_t len, struct rls_cluster_reply *out)
+{
+    const uint8_t *p = buf;
+    if (buf == NULL || out == NULL || len != RLS_CLUSTER_REPLY_BYTES || p[0] != RLS_CLUSTER_MSG_REPLY)
+        return RLS_ERR_PARSE;
+    out->id = s_get_u64(p + 1);
+    out->status = p[9];
+    out->latency_ns = (int64_t)s_get_u64(p + 10);
+    return RLS_OK;
+}
+
+int rls_cluster_endpoint_is_loopback(const char *endpoint)
+{
+    char host[256];
+    const char *h, *colon;
+    size_t n;
+    struct in_addr a;
+
+    if (endpoint == NULL)
+        return 0;
+    if (strncmp(endpoint, "ipc://", 6) == 0)
+        return endpoint[6] != '\0';
+    if (strncmp(endpoint, "tcp://", 6) != 0)
+        return 0;
+    h = endpoint + 6;
+    colon = strrchr(h, ':');
+    if (colon == NULL || colon == h || colon[1] == '\0')
+        return 0;
+    n = (size_t)(colon - h);
+    if (n >= sizeof host)
+        return 0;
+    memcpy(host, h, n);
+    host[n] = '\0';
+    if (strcmp(host, "localhost") == 0 || strcmp(host, "[::1]") == 0)
+        return 1;
+    if (inet_pton(AF_INET, host, &a) != 1)
+        return 0;
+    return (ntohl(a.s_addr) >> 24) == 127;
+}
+
+/* ---------------------------------------------------------------------------
+ * The gateway's records. */
+
+struct s_req {
+    uint64_t client_id;         /* the client's id of the request */
+    uint64_t token;             /* gateway's id while at a worker */
+    int64_t arrival_ns;         /* arrival at the gateway, monotonic ns */
+    int64_t dispatch_ns;        /* sent to a worker, monotonic ns */
+    uint8_t peer_len;           /* routing id of the client */
+    uint8_t peer[255];
+};
+
+struct s_worker {
+    int state;                  /* S_FREE.. */
+    int32_t service;
+    pid_t pid;
+    uint32_t id;                /* unique over the gateway's life */
+    uint8_t rid_len;            /* routing id of its DEALER (from its ready) */
+    uint8_t rid[255];
+    struct s_req *out;          /* [max_outstanding] requests at the worker */
+    int32_t nout;
+    double ewma_ms;             /* smoothed dispatch-to-answer latency, ms */
+    int64_t ready_ns;           /* when it said ready */
+    int64_t deadline_ns;        /* DRAINING: SIGTERM by then; TERMINATING: SIGKILL by then */
+    int64_t served;
+};
+
+struct s_svc {
+    struct s_req *q;            /* ring [qcap] of waiting requests */
+    int32_t qcap, qhead, qlen;
+    int32_t desired;            /* replicas in force */
+    int32_t prev_desired;       /* desired at the previous step */
+    double mean_ms;             /* a worker's mean service time, wall ms */
+    double cold_s;              /* a worker's start-up delay, wall s */
+    double slo_ms;
+    /* this step */
+    int64_t arrivals, served, dropped, over_slo;
+    int32_t killed;
+    double busy_s, ready_s;
+    double *lat;                /* [nlat] latencies of requests served this step, ms */
+    int32_t nlat, caplat;
+};
+
+struct rls_cluster {
+    struct rls_cluster_params p;
+    struct rls_scenario *sc;            /* the scenario (copy) */
+    struct rls_scenario *desc;          /* what hello says: real step, scaled times, one node */
+    char *yaml;                         /* desc as YAML, or NULL */
+    size_t yaml_len;
+    char exe[PATH_MAX];
+    struct rls_transport *tr;           /* the agent socket */
+    void *zctx;
+    void *req_sock;                     /* ROUTER for rlsched load */
+    void *wrk_sock;                     /* ROUTER for workers */
+    char req_ep[256], wrk_ep[256];
+    struct s_svc *svc;                  /* [n_services] */
+    struct s_worker *w;                 /* [max_workers] */
+    uint32_t next_id;
+    uint64_t next_token;
+    struct rls_transport_peer agent;
+    int have_agent;
+    int64_t state_seq;
+    int got_actions;
+    int64_t last_tx_ms;
+    int64_t start_ns, step_start_ns;
+    /* the state in force */
+    struct rls_step_info info;
+    struct rls_svc_state *st;           /* [n_services] */
+    double *lat_q;                      /* [n_services][3] */
+    struct rls_node_state node;
+    uint8_t *buf;                       /* scratch for frames */
+    atomic_int stop;
+    _Atomic int64_t steps, states, actions, missed, refused, agents, spawned, stopped, crashed;
+    _Atomic int64_t requests, served, dropped;
+    atomic_int n_workers, n_ready;
+    char errmsg[RLS_ERRMSG_MAX];
+};
+
+static void s_log(struct rls_cluster *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void s_log(struct rls_cluster *c, const char *fmt, ...)
+{
+    char line[RLS_ERRMSG_MAX + 256];
+    va_list ap;
+
+    if (c->p.log == NULL)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    c->p.log(c->p.log_ctx, line);
+}
+
+static const char *s_peer_name(const struct rls_transport_peer *p)
+{
+    return p->address[0] != '\0' ? p->address : "peer";
+}
+
+static int s_same_peer(const struct rls_transport_peer *a, const struct rls_transport_peer *b)
+{
+    return a->len == b->len && memcmp(a->id, b->id, a->len) == 0;
+}
+
+struct rls_cluster_params rls_cluster_default_params(void)
+{
+    struct rls_cluster_params p;
+    memset(&p, 0, sizeof p);
+    p.scenario = NULL;
+    p.requests_endpoint = NULL;
+    p.step_s = 1.0;
+    p.time_scale = 1.0;
+    p.work_scale = 1.0;
+    p.cpu_fraction = 1.0;
+    p.max_workers = 8;
+    p.max_outstanding = 2;
+    p.grace_ms = 1000;
+    p.heartbeat_ms = 1000;
+    p.max_steps = 0;
+    p.seed = 1;
+    p.worker_exe = NULL;
+    p.log_every = 0;
+    p.log = NULL;
+    p.log_ctx = NULL;
+    p.transport = rls_transport_default_params();
+    return p;
+}
+
+/* ---------------------------------------------------------------------------
+ * The cluster description and its YAML. */
+
+static struct rls_scenario *s_describe(const struct rls_cluster_params *p, struct rls_err *err)
+{
+    struct rls_scenario *d = rls_scenario_copy(p->scenario);
+    double cpu = 0.0, mem = 0.0, price = 0.0;
+
+    if (d == NULL) {
+        rls_err_set(err, RLS_ERR_NOMEM, "cluster: out of memory copying the scenario");
+        return NULL;
+    }
+    d->step_s = p->step_s;
+    for (int32_t i = 0; i < d->n_services; i++) {
+        struct rls_service_spec *s = &d->services[i];
+        /* a worker runs one request at a time: the scenario replica's
+         * round(capacity * time) parallel slots become a c times shorter
+         * service time, so a worker sustains capacity_rps (/ work_scale) */
+        double conc = floor(s->capacity_rps * s->service_time_ms / 1000.0 + 0.5);
+        if (conc < 1.0)
+            conc = 1.0;
+        s->service_time_ms = s->service_time_ms * p->work_scale / conc;
+        s->capacity_rps = 1000.0 / s->service_time_ms;
+        s->slo_ms *= p->work_scale;
+        s->cold_start_s *= p->time_scale;
+        if (s->cpu > cpu)
+            cpu = s->cpu;
+        if (s->mem_gb > mem)
+            mem = s->mem_gb;
+    }
+    price = d->pools[0].price_per_hour;
+    memset(&d->pools[0], 0, sizeof d->pools[0]);
+    snprintf(d->pools[0].name, sizeof d->pools[0].name, "local");
+    d->pools[0].count = 1;
+    d->pools[0].min_on = 1;
+    d->pools[0].cpu = cpu * p->max_workers;        /* room for max_workers of the largest */
+    d->pools[0].mem_gb = mem * p->max_workers > 1.0 ? mem * p->max_workers : 1.0;
+    d->pools[0].price_per_hour = price;
+    d->pools[0].boot_s = 0.0;
+    d->pools[0].mtbf_h = 0.0;
+    d->pools[0].repair_s = 0.0;
+    d->n_pools = 1;
+    if (rls_scenario_validate(d, err) != RLS_OK) {
+        rls_scenario_destroy(&d);
+        return NULL;
+    }
+    return d;
+}
+
+static char *s_yaml(const struct rls_scenario *sc, size_t *len)
+{
+    char *buf = NULL;
+    size_t n = 0;
+    FILE *f = open_memstream(&buf, &n);
+    int rc;
+
+    *len = 0;
+    if (f == NULL)
+        return NULL;
+    rc = rls_scenario_write_yaml(sc, f);
+    fclose(f);
+    if (rc != RLS_OK || n > RLS_PROTO_MAX_YAML || memchr(buf, 0, n) != NULL) {
+        free(buf);
+        return NULL;
+    }
+    *len = n;
+    return buf;
+}
+
+/* ---------------------------------------------------------------------------
+ * Workers: start, stop, reap. */
+
+static int32_t s_count(const struct rls_cluster *c, int32_t svc, int state)
+{
+    int32_t n = 0;
+    for (int32_t k = 0; k < c->p.max_workers; k++)
+        if (c->w[k].state == state && (svc < 0 || c->w[k].service == svc))
+            n++;
+    return n;
+}
+
+static void s_update_counts(struct rls_cluster *c)
+{
+    int32_t alive = 0, ready = 0;
+    for (int32_t k = 0; k < c->p.max_workers; k++) {
+        if (c->w[k].state != S_FREE)
+            alive++;
+        if (c->w[k].state == S_READY)
+            ready++;
+    }
+    atomic_store(&c->n_workers, alive);
+    atomic_store(&c->n_ready, ready);
+}
+
+/* Starts a worker of service svc in a free slot; returns RLS_OK or an error
+ * (logged; the next reconcile tries again). */
+static int s_spawn(struct rls_cluster *c, int32_t svc)
+{
+    struct s_worker *w = NULL;
+    char a_id[24], a_cold[40], a_mean[40], a_frac[40], a_seed[32], a_parent[24];
+    char *argv[20];
+    int n = 0;
+    pid_t parent = getpid(), pid;
+
+    for (int32_t k = 0; k < c->p.max_workers && w == NULL; k++)
+        if (c->w[k].state == S_FREE)
+            w = &c->w[k];
+    if (w == NULL)
+        return RLS_ERR_INFEASIBLE;
+    uint32_t id = ++c->next_id;
+    snprintf(a_id, sizeof a_id, "%u", id);
+    snprintf(a_cold, sizeof a_cold, "%.9g", c->svc[svc].cold_s);
+    snprintf(a_mean, sizeof a_mean, "%.9g", c->svc[svc].mean_ms);
+    snprintf(a_frac, sizeof a_frac, "%.9g", c->p.cpu_fraction);
+    snprintf(a_seed, sizeof a_seed, "%llu", (unsigned long long)(c->p.seed * 1000003ULL + id));
+    snprintf(a_parent, sizeof a_parent, "%d", (int)parent);
+    argv[n++] = c->exe;
+    argv[n++] = "cluster";
+    argv[n++] = "worker";
+    argv[n++] = "--connect";
+    argv[n++] = c->wrk_ep;
+    argv[n++] = "--id";
+    argv[n++] = a_id;
+    argv[n++] = "--cold-start";
+    argv[n++] = a_cold;
+    argv[n++] = "--mean-ms";
+    argv[n++] = a_mean;
+    argv[n++] = "--cpu-fraction";
+    argv[n++] = a_frac;
+    argv[n++] = "--seed";
+    argv[n++] = a_seed;
+    argv[n++] = "--parent";
+    argv[n++] = a_parent;
+    argv[n] = NULL;
+
+    pid = fork();
+    if (pid < 0) {
+        s_log(c, "worker of '%s': fork: %s", c->sc->services[svc].name, strerror(errno));
+        return RLS_ERR_IO;
+    }
+    if (pid == 0) {
+        /* the child: only async-signal-safe calls until exec */
+        sigset_t none;
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent)
+            _exit(1);
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        signal(SIGTERM, SIG_DFL);
+        signal(SIGINT, SIG_DFL);
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    memset(w->rid, 0, sizeof w->rid);
+    w->state = S_STARTING;
+    w->service = svc;
+    w->pid = pid;
+    w->id = id;
+    w->rid_len = 0;
+    w->nout = 0;
+    w->ewma_ms = c->svc[svc].mean_ms;
+    w->ready_ns = 0;
+    w->deadline_ns = 0;
+    w->served = 0;
+    atomic_fetch_add(&c->spawned, 1);
+    s_update_counts(c);
+    return RLS_OK;
+}
+
+static void s_push_front(struct rls_cluster *c, struct s_svc *s, const struct s_req *r);
+static void s_reply(struct rls_cluster *c, const struct s_req *r, int status, int64_t latency_ns);
+
+/* Gives a worker's unanswered requests back to the front of its queue. */
+static void s_requeue(struct rls_cluster *c, struct s_worker *w)
+{
+    struct s_svc *s = &c->svc[w->service];
+    for (int32_t i = w->nout - 1; i >= 0; i--)
+        s_push_front(c, s, &w->out[i]);
+    w->nout = 0;
+}
+
+static void s_terminate(struct rls_cluster *c, struct s_worker *w, int64_t now)
+{
+    s_requeue(c, w);
+    kill(w->pid, SIGTERM);
+    w->state = S_TERMINATING;
+    w->deadline_ns = now + (int64_t)c->p.grace_ms * 1000000;
+}
+
+/* Takes one worker of svc out of service: a starting one at once, else the
+ * ready one with the fewest outstanding requests (then the slowest) drains. */
+static void s_stop_one(struct rls_cluster *c, int32_t svc, int64_t now)
+{
+    struct s_worker *best = NULL;
+    for (int32_t k = 0; k < c->p.max_workers; k++) {
+        struct s_worker *w = &c->w[k];
+        if (w->service != svc || (w->state != S_STARTING && w->state != S_READY))
+            continue;
+        if (best == NULL || (best->state == S_READY && w->state == S_STARTING) ||
+            (best->state == w->state &&
+             (w->nout < best->nout || (w->nout == best->nout && w->ewma_ms > best->ewma_ms))))
+            best = w;
+    }
+    if (best == NULL)
+        return;
+    atomic_fetch_add(&c->stopped, 1);
+    if (best->state == S_STARTING) {
+        s_terminate(c, best, now);
+    } else {
+        best->state = S_DRAINING;
+        best->deadline_ns = now + (int64_t)c->p.grace_ms * 1000000;
+    }
+    s_update_counts(c);
+}
+
+/* Brings every service's starting + ready workers to its desired count, within max_workers. */
+static void s_reconcile(struct rls_cluster *c, int64_t now)
+{
+    for (int32_t i = 0; i < c->sc->n_services; i++) {
+        int32_t live = s_count(c, i, S_STARTING) + s_count(c, i, S_READY);
+        while (live > c->svc[i].desired) {
+            s_stop_one(c, i, now);
+            live--;
+        }
+        while (live < c->svc[i].desired && s_spawn(c, i) == RLS_OK)
+            live++;
+    }
+}
+
+static void s_pump(struct rls_cluster *c, int32_t svc);
+
+/* Reaps exited workers and enforces the drain and kill deadlines. */
+static void s_housekeep(struct rls_cluster *c, int64_t now)
+{
+    int status;
+    pid_t pid;
+
+    /* each worker by its pid: a library must not reap children it did not start */
+    {
+        for (int32_t k = 0; k < c->p.max_workers; k++) {
+            struct s_worker *w = &c->w[k];
+            if (w->state == S_FREE || w->pid <= 0)
+                continue;
+            pid = waitpid(w->pid, &status, WNOHANG);
+            if (pid != w->pid)
+                continue;
+            if (w->state != S_TERMINATING) {
+                atomic_fetch_add(&c->crashed, 1);
+                c->svc[w->service].killed++;
+                s_log(c, "worker %d of '%s' died (%s %d) without being asked", (int)pid,
+                      c->sc->services[w->service].name, WIFSIGNALED(status) ? "signal" : "status",
+                      WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+                if (w->state == S_READY || w->state == S_DRAINING) {
+                    struct s_svc *s = &c->svc[w->service];
+                    double from = (double)(w->ready_ns > c->step_start_ns ? w->ready_ns : c->step_start_ns);
+                    s->ready_s += ((double)now - from) / 1e9;
+                }
+            }
+            int32_t svc = w->service;
+            s_requeue(c, w);
+            w->state = S_FREE;
+            w->pid = 0;
+            s_pump(c, svc);
+        }
+    }
+    for (int32_t k = 0; k < c->p.max_workers; k++) {
+        struct s_worker *w = &c->w[k];
+        if (w->state == S_DRAINING && (w->nout == 0 || now >= w->deadline_ns)) {
+            struct s_svc *s = &c->svc[w->service];
+            double from = (double)(w->ready_ns > c->step_start_ns ? w->ready_ns : c->step_start_ns);
+            s->ready_s += ((double)now - from) / 1e9;
+            s_terminate(c, w, now);
+            s_pump(c, w->service);
+        } else if (w->state == S_TERMINATING && now >= w->deadline_ns) {
+            kill(w->pid, SIGKILL);
+            w->deadline_ns = now + (int64_t)3600 * 1000000000;   /* reaped when it is gone */
+        }
+    }
+    s_reconcile(c, now);
+    s_update_counts(c);
+}
+
+/* ---------------------------------------------------------------------------
+ * Requests. */
+
+static void s_reply(struct rls_cluster *c, const struct s_req *r, int status, int64_t latency_ns)
+{
+    uint8_t m[RLS_CLUSTER_REPLY_BYTES];
+    m[0] = RLS_CLUSTER_MSG_REPLY;
+    s_put_u64(m + 1, r->client_id);
+    m[9] = (uint8_t)status;
+    s_put_u64(m + 10, (uint64_t)(latency_ns > 0 ? latency_ns : 0));
+    /* a client that went away or does not read loses its replies, nothing more */
+    if (zmq_send(c->req_sock, r->peer, r->peer_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) == (int)r->peer_len)
+        zmq_send(c->req_sock, m, sizeof m, ZMQ_DONTWAIT);
+}
+
+static void s_push_back(struct s_svc *s, const struct s_req *r)
+{
+    s->q[(s->qhead + s->qlen) % s->qcap] = *r;
+    s->qlen++;
+}
+
+static void s_push_front(struct rls_cluster *c, struct s_svc *s, const struct s_req *r)
+{
+    if (s->qlen >= s->qcap) {       /* no room: the newest, at the back, goes */
+        struct s_req *last = &s->q[(s->qhead + s->qlen - 1) % s->qcap];
+        s_reply(c, last, RLS_CLUSTER_DROPPED, 0);
+        s->dropped++;
+        atomic_fetch_add(&c->dropped, 1);
+        s->qlen--;
+    }
+    if (s->qcap == 0) {
+        s_reply(c, r, RLS_CLUSTER_DROPPED, 0);
+        s->dropped++;
+        atomic_fetch_add(&c->dropped, 1);
+        return;
+    }
+    s->qhead = (s->qhead + s->qcap - 1) % s->qcap;
+    s->q[s->qhead] = *r;
+    s->qlen++;
+}
+
+/* The ready worker of svc with room that has the lowest expected wait
+ * (outstanding + 1) x ewma latency: the adaptive load-balancing weight. */
+static struct s_worker *s_pick(struct rls_cluster *c, int32_t svc)
+{
+    struct s_worker *best = NULL;
+    double best_cost = 0.0;
+    for (int32_t k = 0; k < c->p.max_workers; k++) {
+        struct s_worker *w = &c->w[k];
+        if (w->state != S_READY || w->service != svc || w->nout >= c->p.max_outstanding)
+            continue;
+        double cost = (double)(w->nout + 1) * w->ewma_ms;
+        if (best == NULL || cost < best_cost) {
+            best = w;
+            best_cost = cost;
+        }
+    }
+    return best;
+}
+
+/* Sends r to worker w; returns RLS_OK or RLS_ERR_IO (worker unreachable). */
+static int s_dispatch(struct rls_cluster *c, struct s_worker *w, const struct s_req *r)
+{
+    uint8_t m[9];
+    struct s_req *slot = &w->out[w->nout];
+
+    *slot = *r;
+    slot->token = ++c->next_token;
+    slot->dispatch_ns = s_now_ns();
+    m[0] = S_W_JOB;
+    s_put_u64(m + 1, slot->token);
+    if (zmq_send(c->wrk_sock, w->rid, w->rid_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) != (int)w->rid_len ||
+        zmq_send(c->wrk_sock, m, sizeof m, ZMQ_DONTWAIT) != (int)sizeof m)
+        return RLS_ERR_IO;
+    w->nout++;
+    return RLS_OK;
+}
+
+/* Moves waiting requests of svc to workers with room. */
+static void s_pump(struct rls_cluster *c, int32_t svc)
+{
+    struct s_svc *s = &c->svc[svc];
+    while (s->qlen > 0) {
+        struct s_worker *w = s_pick(c, svc);
+        if (w == NULL)
+            return;
+        if (s_dispatch(c, w, &s->q[s->qhead]) != RLS_OK) {
+            /* its socket is gone (dying): no more work for it; the reaper requeues */
+            s_log(c, "worker %d of '%s' unreachable: %s", (int)w->pid, c->sc->services[svc].name,
+                  zmq_strerror(zmq_errno()));
+            w->state = S_DRAINING;
+            w->deadline_ns = s_now_ns();
+            continue;
+        }
+        s->qhead = (s->qhead + 1) % s->qcap;
+        s->qlen--;
+    }
+}
+
+static void s_on_request(struct rls_cluster *c, const uint8_t *peer, size_t peer_len, const uint8_t *m,
+                         size_t len)
+{
+    struct s_req r;
+    char name[RLS_NAME_MAX];
+    int32_t svc;
+
+    if (peer_len == 0 || peer_len > sizeof r.peer)
+        return;
+    memset(&r, 0, sizeof r);
+    r.peer_len = (uint8_t)peer_len;
+    memcpy(r.peer, peer, peer_len);
+    if (len == 1 && m[0] == RLS_CLUSTER_MSG_INFO) {
+        size_t n = 1;
+        c->buf[0] = RLS_CLUSTER_MSG_INFO;
+        for (int32_t i = 0; i < c->sc->n_services; i++) {
+            size_t k = strlen(c->sc->services[i].name);
+            if (i > 0)
+                c->buf[n++] = '\n';
+            memcpy(c->buf + n, c->sc->services[i].name, k);
+            n += k;
+        }
+        if (zmq_send(c->req_sock, peer, peer_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) == (int)peer_len)
+            zmq_send(c->req_sock, c->buf, n, ZMQ_DONTWAIT);
+        return;
+    }
+    if (len < 10 || len > 9 + RLS_NAME_MAX - 1 || m[0] != RLS_CLUSTER_MSG_REQUEST) {
+        if (len >= 9 && m[0] == RLS_CLUSTER_MSG_REQUEST) {
+            r.client_id = s_get_u64(m + 1);
+            s_reply(c, &r, RLS_CLUSTER_FAILED, 0);
+        }
+        return;
+    }
+    r.client_id = s_get_u64(m + 1);
+    memcpy(name, m + 9, len - 9);
+    name[len - 9] = '\0';
+    svc = rls_scenario_find_service(c->sc, name);
+    if (svc < 0) {
+        s_reply(c, &r, RLS_CLUSTER_UNKNOWN, 0);
+        return;
+    }
+    struct s_svc *s = &c->svc[svc];
+    r.arrival_ns = s_now_ns();
+    s->arrivals++;
+    atomic_fetch_add(&c->requests, 1);
+    if (s->qlen == 0) {
+        struct s_worker *w = s_pick(c, svc);
+        if (w != NULL && s_dispatch(c, w, &r) == RLS_OK)
+            return;
+    }
+    if (s->qlen >= s->qcap) {
+        s->dropped++;
+        atomic_fetch_add(&c->dropped, 1);
+        s_reply(c, &r, RLS_CLUSTER_DROPPED, 0);
+        return;
+    }
+    s_push_back(s, &r);
+}
+
+static void s_on_worker(struct rls_cluster *c, const uint8_t *rid, size_t rid_len, const uint8_t *m, size_t len)
+{
+    struct s_worker *w = NULL;
+    uint32_t id;
+
+    if (len < 5 || rid_len == 0 || rid_len > 255)
+        return;
+    id = s_get_u32(m + 1);
+    for (int32_t k = 0; k < c->p.max_workers && w == NULL; k++)
+        if (c->w[k].state != S_FREE && c->w[k].id == id)
+            w = &c->w[k];
+    if (w == NULL)
+        return;     /* a worker the gateway no longer knows (stopped, or another gateway's) */
+    if (m[0] == S_W_READY && len == 9) {
+        if (w->state != S_STARTING)
+            return;
+        w->rid_len = (uint8_t)rid_len;
+        memcpy(w->rid, rid, rid_len);
+        w->state = S_READY;
+        w->ready_ns = s_now_ns();
+        s_update_counts(c);
+        s_pump(c, w->service);
+        return;
+    }
+    if (m[0] == S_W_DONE && len == 21) {
+        uint64_t token = s_get_u64(m + 5);
+        int64_t busy_ns = (int64_t)s_get_u64(m + 13);
+        int64_t now = s_now_ns();
+        struct s_svc *s = &c->svc[w->service];
+        for (int32_t i = 0; i < w->nout; i++) {
+            struct s_req *r = &w->out[i];
+            if (r->token != token)
+                continue;
+            double lat_ms = (double)(now - r->arrival_ns) / 1e6;
+            double work_ms = (double)(now - r->dispatch_ns) / 1e6;
+            s_reply(c, r, RLS_CLUSTER_OK, now - r->arrival_ns);
+            s->served++;
+            atomic_fetch_add(&c->served, 1);
+            if (lat_ms > s->slo_ms)
+                s->over_slo++;
+            if (s->nlat < S_LAT_MAX) {
+                if (s->nlat == s->caplat) {
+                    int32_t cap = s->caplat > 0 ? s->caplat * 2 : 1024;
+                    double *nl = realloc(s->lat, (size_t)cap * sizeof *nl);
+                    if (nl != NULL) {
+                        s->lat = nl;
+                        s->caplat = cap;
+                    }
+                }
+                if (s->nlat < s->caplat)
+                    s->lat[s->nlat++] = lat_ms;
+            }
+            if (busy_ns > 0)
+                s->busy_s += (double)busy_ns / 1e9;
+            w->ewma_ms = 0.8 * w->ewma_ms + 0.2 * work_ms;
+            w->served++;
+            w->out[i] = w->out[w->nout - 1];
+            w->nout--;
+            break;
+        }
+        s_pump(c, w->service);
+    }
+}
+
+/* Reads up to S_BURST two-frame messages from a ROUTER socket. Returns the
+ * count, or -1 when the socket failed. */
+static int s_drain(struct rls_cluster *c, void *sock, int workers)
+{
+    uint8_t id[256];
+    int n = 0;
+
+    for (; n < S_BURST; n++) {
+        int k = zmq_recv(sock, id, sizeof id, ZMQ_DONTWAIT);
+        if (k < 0)
+            return zmq_errno() == EAGAIN || zmq_errno() == EINTR ? n : -1;
+        int more = 0;
+        size_t ml = sizeof more;
+        zmq_getsockopt(sock, ZMQ_RCVMORE, &more, &ml);
+        if (!more)
+            continue;
+        int len = zmq_recv(sock, c->buf, RLS_NAME_MAX + 64, 0);
+        int extra = 0;
+        zmq_getsockopt(sock, ZMQ_RCVMORE, &extra, &ml);
+        while (extra) {     /* more frames than the wire has: drop them all */
+            zmq_recv(sock, NULL, 0, 0);
+            zmq_getsockopt(sock, ZMQ_RCVMORE, &extra, &ml);
+            len = -1;
+        }
+        if (len < 0 || len > RLS_NAME_MAX + 64 || k > 255)
+            continue;
+        if (workers)
+            s_on_worker(c, id, (size_t)k, c->buf, (size_t)len);
+        else
+            s_on_request(c, id, (size_t)k, c->buf, (size_t)len);
+    }
+    return n;
+}
+
+/* ---------------------------------------------------------------------------
+ * The control step and the agent. */
+
+static void s_take_state(struct rls_cluster *c, int64_t now)
+{
+    double dt = (double)(now - c->step_start_ns) / 1e9;
+    struct rls_step_info *in = &c->info;
+    double cpu = 0.0, mem = 0.0;
+    int32_t replicas = 0;
+
+    if (dt <= 0.0)
+        dt = 1e-9;
+    memset(in, 0, sizeof *in);
+    in->step = atomic_load(&c->steps);
+    in->time_s = (double)(now - c->start_ns) / 1e9;
+    in->cost_usd = c->desc->pools[0].price_per_hour * dt / 3600.0;
+    in->nodes_on = 1;
+    for (int32_t i = 0; i < c->sc->n_services; i++) {
+        struct s_svc *s = &c->svc[i];
+        struct rls_svc_state *o = &c->st[i];
+        const struct rls_service_spec *sp = &c->desc->services[i];
+        int32_t ready = s_count(c, i, S_READY), starting = s_count(c, i, S_STARTING);
+        int32_t waiting = s->qlen;
+
+        for (int32_t k = 0; k < c->p.max_workers; k++) {
+            struct s_worker *w = &c->w[k];
+            if (w->state == S_FREE || w->service != i)
+                continue;
+            if (w->state == S_READY || w->state == S_DRAINING) {
+                double from = (double)(w->ready_ns > c->step_start_ns ? w->ready_ns : c->step_start_ns);
+                s->ready_s += ((double)now - from) / 1e9;
+            }
+            if (w->nout > 1)
+                waiting += w->nout - 1;
+        }
+        memset(o, 0, sizeof *o);
+        o->arrival_rps = (double)s->arrivals / dt;
+        o->served_rps = (double)s->served / dt;
+        o->dropped_rps = (double)s->dropped / dt;
+        o->backlog = waiting;
+        if (s->ready_s > 0.0)
+            o->utilization = s->busy_s / s->ready_s > 1.0 ? 1.0 : s->busy_s / s->ready_s;
+        else
+            o->utilization = s->arrivals > 0 ? 1.0 : 0.0;
+        o->frac_over_slo = s->served > 0 ? (double)s->over_slo / (double)s->served : 0.0;
+        o->ready = ready;
+        o->starting = starting;
+        o->desired = s->desired;
+        o->pending = s->desired > ready + starting ? s->desired - ready - starting : 0;
+        o->change = s->desired - s->prev_desired;
+        o->killed = s->killed;
+        if (s->nlat > 1)
+            qsort(s->lat, (size_t)s->nlat, sizeof *s->lat, s_cmp_double);
+        c->lat_q[i * 3 + 0] = s_quantile(s->lat, s->nlat, 0.50);
+        c->lat_q[i * 3 + 1] = s_quantile(s->lat, s->nlat, 0.95);
+        c->lat_q[i * 3 + 2] = s_quantile(s->lat, s->nlat, 0.99);
+
+        in->replica_seconds += (double)(ready + starting) * dt;
+        in->arrivals += (double)s->arrivals;
+        in->served += (double)s->served;
+        in->dropped += (double)s->dropped;
+        in->over_slo += (double)s->over_slo;
+        in->churn += fabs((double)o->change) / (double)sp->max_replicas;
+        cpu += (double)(ready + starting) * sp->cpu;
+        mem += (double)(ready + starting) * sp->mem_gb;
+        replicas += ready + starting;
+
+        s->prev_desired = s->desired;
+        s->arrivals = s->served = s->dropped = s->over_slo = 0;
+        s->killed = 0;
+        s->busy_s = s->ready_s = 0.0;
+        s->nlat = 0;
+    }
+    c->node.pool = 0;
+    c->node.status = RLS_NODE_ON;
+    c->node.timer_s = 0.0;
+    c->node.cpu_used = cpu;
+    c->node.mem_used = mem;
+    c->node.replicas = replicas;
+    c->step_start_ns = now;
+}
+
+static int s_send_agent(struct rls_cluster *c, const struct rls_proto_msg *m)
+{
+    int rc;
+    if (!c->have_agent)
+        return RLS_ERR_STATE;
+    rc = rls_transport_send_msg(c->tr, &c->agent, m, S_SEND_MS);
+    if (rc != RLS_OK) {
+        s_log(c, "agent %s dropped: %s (a new hello brings it back)", s_peer_name(&c->agent),
+              rls_transport_errmsg(c->tr));
+        c->have_agent = 0;
+        return rc;
+    }
+    c->last_tx_ms = s_now_ns() / 1000000;
+    return RLS_OK;
+}
+
+static void s_send_state(struct rls_cluster *c)
+{
+    struct rls_proto_msg m;
+    if (!c->have_agent)
+        return;
+    memset(&m, 0, sizeof m);
+    m.type = RLS_PROTO_STATE;
+    m.seq = c->state_seq;
+    m.ts_ns = rls_proto_now_ns();
+    m.state.info = c->info;
+    m.state.n_services = c->sc->n_services;
+    m.state.services = c->st;
+    m.state.has_dist = 0;
+    m.state.latency_ms = c->lat_q;
+    m.state.n_nodes = 1;
+    m.state.nodes = &c->node;
+    if (s_send_agent(c, &m) == RLS_OK)
+        atomic_fetch_add(&c->states, 1);
+}
+
+static void s_refuse(struct rls_cluster *c, const struct rls_transport_peer *to, int64_t re, int code,
+                     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+static void s_refuse(struct rls_cluster *c, const struct rls_transport_peer *to, int64_t re, int code,
+                     const char *fmt, ...)
+{
+    struct rls_proto_msg m;
+    va_list ap;
+
+    memset(&m, 0, sizeof m);
+    va_start(ap, fmt);
+    vsnprintf(m.message, sizeof m.message, fmt, ap);
+    va_end(ap);
+    atomic_fetch_add(&c->refused, 1);
+    s_log(c, "refused from %s: %s", s_peer_name(to), m.message);
+    m.type = RLS_PROTO_ERROR;
+    m.seq = c->state_seq;
+    m.ts_ns = rls_proto_now_ns();
+    m.re = re;
+    m.code = code;
+    rls_transport_send_msg(c->tr, to, &m, S_SEND_MS);
+}
+
+static void s_on_hello(struct rls_cluster *c, const struct rls_transport_peer *from, const struct rls_proto_msg *in)
+{
+    struct rls_proto_msg m;
+
+    if (strcmp(in->hello.role, "cluster") == 0 || in->hello.cluster != NULL) {
+        s_refuse(c, from, in->seq, RLS_ERR_INVALID,
+                 "hello.role: '%s' with a cluster description: this is a cluster, only agents connect here",
+                 in->hello.role);
+        return;
+    }
+    if (c->have_agent && !s_same_peer(from, &c->agent))
+        s_log(c, "agent %s replaced by %s", s_peer_name(&c->agent), s_peer_name(from));
+    c->agent = *from;
+    c->have_agent = 1;
+    atomic_fetch_add(&c->agents, 1);
+    s_log(c, "agent %s said hello (role '%s', software '%s')", s_peer_name(from), in->hello.role,
+          in->hello.software);
+    memset(&m, 0, sizeof m);
+    m.type = RLS_PROTO_HELLO;
+    m.seq = c->state_seq;
+    m.ts_ns = rls_proto_now_ns();
+    snprintf(m.hello.role, sizeof m.hello.role, "cluster");
+    snprintf(m.hello.software, sizeof m.hello.software, "rlsched %s (cluster local)", RLS_VERSION);
+    m.hello.n_versions = 1;
+    m.hello.versions[0] = RLS_PROTO_VERSION;
+    m.hello.cluster = c->desc;
+    m.hello.scenario_yaml = c->yaml;
+    m.hello.scenario_yaml_len = c->yaml_len;
+    if (s_send_agent(c, &m) == RLS_OK)
+        s_send_state(c);
+}
+
+static void s_on_actions(struct rls_cluster *c, const struct rls_transport_peer *from,
+                         const struct rls_proto_msg *in)
+{
+    const struct rls_proto_actions *a = &in->actions;
+    char note[RLS_PROTO_NOTE_MAX] = "";
+    int clamped = 0;
+    struct rls_proto_msg m;
+
+    if (!c->have_agent || !s_same_peer(from, &c->agent)) {
+        s_refuse(c, from, in->re, RLS_ERR_STATE, "actions: say hello first (not the agent of this cluster)");
+        return;
+    }
+    if (in->re < c->state_seq) {
+        s_refuse(c, from, in->re, RLS_ERR_STATE,
+                 "actions.re: %lld answers an old state (the state in force is %lld): too late, not applied",
+                 (long long)in->re, (long long)c->state_seq);
+        return;
+    }
+    if (in->re > c->state_seq) {
+        s_refuse(c, from, in->re, RLS_ERR_RANGE, "actions.re: %lld: no such state was sent (the state in force is %lld)",
+                 (long long)in->re, (long long)c->state_seq);
+        return;
+    }
+    if (a->n_services != c->sc->n_services) {
+        s_refuse(c, from, in->re, RLS_ERR_RANGE, "actions.services.n: %d services, the cluster has %d",
+                 a->n_services, c->sc->n_services);
+        return;
+    }
+    for (int32_t i = 0; i < a->n_services; i++) {
+        const struct rls_service_spec *sp = &c->sc->services[i];
+        int32_t d = a->desired[i];
+        if (d < sp->min_replicas || d > sp->max_replicas) {
+            if (clamped++ == 0)
+                snprintf(note, sizeof note, "clamped desired[%d] %d to [%d, %d]", i, d, sp->min_replicas,
+                         sp->max_replicas);
+            d = d < sp->min_replicas ? sp->min_replicas : sp->max_replicas;
+        }
+        c->svc[i].desired = d;
+    }
+    if (clamped > 1) {
+        size_t n = strlen(note);
+        snprintf(note + n, sizeof note - n, " and %d more", clamped - 1);
+    }
+    c->got_actions = 1;
+    atomic_fetch_add(&c->actions, 1);
+    s_reconcile(c, s_now_ns());     /* start (or stop) workers now, not at the next step */
+    memset(&m, 0, sizeof m);
+    m.type = RLS_PROTO_ACK;
+    m.seq = c->state_seq;
+    m.ts_ns = rls_proto_now_ns();
+    m.re = in->re;
+    if (clamped)
+        snprintf(m.note, sizeof m.note, "%s", note);
+    s_send_agent(c, &m);
+}
+
+static void s_handle(struct rls_cluster *c, const struct rls_transport_peer *from, const struct rls_proto_msg *m)
+{
+    switch (m->type) {
+    case RLS_PROTO_HELLO:
+        s_on_hello(c, from, m);
+        return;
+    case RLS_PROTO_ACTIONS:
+        s_on_actions(c, from, m);
+        return;
+    case RLS_PROTO_RESET:
+        s_refuse(c, from, m->seq, RLS_ERR_UNSUPPORTED,
+                 "reset: a real cluster cannot start a new episode (seed ignored); the next state goes on");
+        return;
+    case RLS_PROTO_HEARTBEAT:
+    case RLS_PROTO_ACK:
+        return;
+    case RLS_PROTO_ERROR:
+        s_log(c, "error from %s (re %lld, code %d): %s", s_peer_name(from), (long long)m->re, m->code,
+              m->message);
+        return;
+    case RLS_PROTO_STATE:
+        s_refuse(c, from, m->seq, RLS_ERR_INVALID, "state: a cluster sends states, it does not take them");
+        return;
+    default:
+        s_refuse(c, from, m->seq, RLS_ERR_INVALID, "type %d: not handled here", m->type);
+        return;
+    }
+}
+
+static void s_step(struct rls_cluster *c, int64_t now)
+{
+    if (!c->got_actions)
+        atomic_fetch_add(&c->missed, 1);
+    s_take_state(c, now);
+    int64_t steps = atomic_fetch_add(&c->steps, 1) + 1;
+    c->state_seq++;
+    c->got_actions = 0;
+    s_send_state(c);
+    if (c->p.log_every > 0 && steps % c->p.log_every == 0) {
+        char line[512];
+        size_t n = 0;
+        line[0] = '\0';
+        for (int32_t i = 0; i < c->sc->n_services && n < sizeof line - 64; i++)
+            n += (size_t)snprintf(line + n, sizeof line - n, "%s%s %d+%d/%d %.0f/%.0f/%.0f rps p95 %.1f ms q %.0f",
+                                  i ? "; " : "", c->sc->services[i].name, c->st[i].ready, c->st[i].starting,
+                                  c->st[i].desired, c->st[i].arrival_rps, c->st[i].served_rps,
+                                  c->st[i].dropped_rps, c->lat_q[i * 3 + 1], c->st[i].backlog);
+        s_log(c, "step %lld: %s (ready+starting/desired, arrived/served/dropped)", (long long)steps, line);
+    }
+}
+
+/* ---------------------------------------------------------------------------
+ * Life cycle. */
+
+static void *s_router(struct rls_cluster *c, const char *endpoint, char *bound, size_t cap, struct rls_err *err)
+{
+    void *s = zmq_socket(c->zctx, ZMQ_ROUTER);
+    int zero = 0, hwm = 100000;
+    int64_t maxmsg = 4096;
+    size_t len = cap;
+
+    if (s == NULL) {
+        rls_err_set(err, RLS_ERR_IO, "cluster: socket: %s", zmq_strerror(zmq_errno()));
+        return NULL;
+    }
+    zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero);
+    zmq_setsockopt(s, ZMQ_SNDHWM, &hwm, sizeof hwm);
+    zmq_setsockopt(s, ZMQ_RCVHWM, &hwm, sizeof hwm);
+    zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
+    if (zmq_bind(s, endpoint) != 0) {
+        rls_err_set(err, RLS_ERR_IO, "cluster: bind %s: %s", endpoint, zmq_strerror(zmq_errno()));
+        zmq_close(s);
+        return NULL;
+    }
+    if (zmq_getsockopt(s, ZMQ_LAST_ENDPOINT, bound, &len) != 0)
+        snprintf(bound, cap, "%s", endpoint);
+    return s;
+}
+
+struct rls_cluster *rls_cluster_new(const char *endpoint, const struct rls_cluster_params *p,
+                                    struct rls_err *err)
+{
+    struct rls_cluster *c = NULL;
+    int rc = RLS_ERR_INVALID;
+    int32_t ns;
+
+    if (endpoint == NULL || p == NULL || p->scenario == NULL || p->requests_endpoint == NULL) {
+        rls_err_set(err, RLS_ERR_INVALID, "cluster: NULL endpoint, params, scenario or requests endpoint");
+        return NULL;
+    }
+    if (!rls_cluster_endpoint_is_loopback(p->requests_endpoint)) {
+        rls_err_set(err, RLS_ERR_INVALID, "cluster: requests endpoint '%s': loopback only (tcp://127.0.0.1:PORT)",
+                    p->requests_endpoint);
+        return NULL;
+    }
+    if (!(p->step_s >= 0.01 && p->step_s <= 86400.0) || !(p->time_scale >= 0.0 && p->time_scale <= 1e3) ||
+        !(p->work_scale > 0.0 && p->work_scale <= 1e3) || !(p->cpu_fraction >= 0.0 && p->cpu_fraction <= 1.0) ||
+        p->max_workers < 1 || p->max_workers > 1024 || p->max_outstanding < 1 || p->max_outstanding > 1024 ||
+        p->grace_ms < 0 || p->heartbeat_ms < 1) {
+        rls_err_set(err, RLS_ERR_RANGE,
+                    "cluster: params out of range (step_s 0.01..86400, time_scale 0..1000, work_scale >0..1000, "
+                    "cpu_fraction 0..1, max_workers and max_outstanding 1..1024, grace_ms >= 0, heartbeat_ms >= 1)");
+        return NULL;
+    }
+    if (rls_scenario_validate(p->scenario, err) != RLS_OK)
+        return NULL;
+    c = calloc(1, sizeof *c);
+    if (c == NULL) {
+        rls_err_set(err, RLS_ERR_NOMEM, "cluster: out of memory");
+        return NULL;
+    }
+    c->p = *p;
+    c->p.scenario = NULL;
+    c->p.requests_endpoint = NULL;
+    c->p.worker_exe = NULL;
+    c->sc = rls_scenario_copy(p->scenario);
+    c->desc = s_describe(p, err);
+    if (c->sc == NULL || c->desc == NULL) {
+        if (c->sc == NULL)
+            rls_err_set(err, RLS_ERR_NOMEM, "cluster: out of memory");
+        rc = err != NULL && err->status != RLS_OK ? err->status : RLS_ERR_NOMEM;
+        goto done;
+    }
+    if (p->worker_exe != NULL) {
+        snprintf(c->exe, sizeof c->exe, "%s", p->worker_exe);
+    } else {
+        ssize_t n = readlink("/proc/self/exe", c->exe, sizeof c->exe - 1);
+        if (n <= 0) {
+            rc = rls_err_set(err, RLS_ERR_IO, "cluster: /proc/self/exe: %s", strerror(errno));
+            goto done;
+        }
+        c->exe[n] = '\0';
+    }
+    if (access(c->exe, X_OK) != 0) {
+        rc = rls_err_set(err, RLS_ERR_IO, "cluster: worker executable %s: %s", c->exe, strerror(errno));
+        goto done;
+    }
+    ns = c->sc->n_services;
+    c->svc = calloc((size_t)ns, sizeof *c->svc);
+    c->w = calloc((size_t)p->max_workers, sizeof *c->w);
+    c->st = calloc((size_t)ns, sizeof *c->st);
+    c->lat_q = calloc((size_t)ns * 3, sizeof *c->lat_q);
+    c->buf = malloc((size_t)ns * RLS_NAME_MAX + 256);
+    if (c->svc == NULL || c->w == NULL || c->st == NULL || c->lat_q == NULL || c->buf == NULL) {
+        rc = rls_err_set(err, RLS_ERR_NOMEM, "cluster: out of memory");
+        goto done;
+    }
+    for (int32_t k = 0; k < p->max_workers; k++) {
+        c->w[k].out = calloc((size_t)p->max_outstanding, sizeof *c->w[k].out);
+        if (c->w[k].out == NULL) {
+            rc = rls_err_set(err, RLS_ERR_NOMEM, "cluster: out of memory");
+            goto done;
+        }
+    }
+    for (int32_t i = 0; i < ns; i++) {
+        const struct rls_service_spec *sp = &c->sc->services[i];
+        struct s_svc *s = &c->svc[i];
+        s->qcap = sp->queue_limit;
+        if (s->qcap > 0) {
+            s->q = calloc((size_t)s->qcap, sizeof *s->q);
+            if (s->q == NULL) {
+                rc = rls_err_set(err, RLS_ERR_NOMEM, "cluster: out of memory for the queue of '%s' (%d requests)",
+                                 sp->name, s->qcap);
+                goto done;
+            }
+        }
+        s->mean_ms = c->desc->services[i].service_time_ms;
+        s->cold_s = c->desc->services[i].cold_start_s;
+        s->slo_ms = c->desc->services[i].slo_ms;
+        s->desired = sp->initial_replicas > 0 ? sp->initial_replicas : sp->min_replicas;
+        s->prev_desired = s->desired;
+    }
+    c->yaml = s_yaml(c->desc, &c->yaml_len);
+    c->zctx = zmq_ctx_new();
+    if (c->zctx == NULL) {
+        rc = rls_err_set(err, RLS_ERR_IO, "cluster: zmq_ctx_new: %s", zmq_strerror(zmq_errno()));
+        goto done;
+    }
+    c->req_sock = s_router(c, p->requests_endpoint, c->req_ep, sizeof c->req_ep, err);
+    if (c->req_sock == NULL) {
+        rc = RLS_ERR_IO;
+        goto done;
+    }
+    c->wrk_sock = s_router(c, "tcp://127.0.0.1:*", c->wrk_ep, sizeof c->wrk_ep, err);
+    if (c->wrk_sock == NULL) {
+        rc = RLS_ERR_IO;
+        goto done;
+    }
+    {
+        int one = 1;
+        zmq_setsockopt(c->wrk_sock, ZMQ_ROUTER_MANDATORY, &one, sizeof one);
+    }
+    c->tr = rls_transport_server_new(endpoint, &p->transport, err);
+    if (c->tr == NULL) {
+        rc = err != NULL && err->status != RLS_OK ? err->status : RLS_ERR_IO;
+        goto done;
+    }
+    c->p.transport.context = NULL;
+    c->p.transport.curve_secret_file = NULL;
+    c->p.transport.curve_server_file = NULL;
+    c->p.transport.curve_allow_file = NULL;
+    c->start_ns = c->step_start_ns = s_now_ns();
+    s_reconcile(c, c->start_ns);
+    s_take_state(c, c->start_ns);       /* the state in force before the first step: zeros */
+    for (int32_t i = 0; i < ns; i++)
+        c->st[i].change = 0;
+    rc = RLS_OK;
+
+done:
+    if (rc != RLS_OK)
+        rls_cluster_destroy(&c);
+    return c;
+}
+
+void rls_cluster_destroy(struct rls_cluster **cp)
+{
+    struct rls_cluster *c;
+
+    if (cp == NULL || *cp == NULL)
+        return;
+    c = *cp;
+    if (c->w != NULL) {
+        int64_t end = s_now_ns() + (int64_t)c->p.grace_ms * 1000000;
+        int alive = 0;
+        for (int32_t k = 0; k < c->p.max_workers; k++)
+            if (c->w[k].state != S_FREE && c->w[k].pid > 0) {
+                kill(c->w[k].pid, SIGTERM);
+                alive++;
+            }
+        while (alive > 0) {
+            int status;
+            for (int32_t k = 0; k < c->p.max_workers; k++) {
+                struct s_worker *w = &c->w[k];
+                if (w->state == S_FREE || w->pid <= 0)
+                    continue;
+                pid_t pid = waitpid(w->pid, &status, WNOHANG);
+                if (pid == w->pid || (pid < 0 && errno == ECHILD)) {
+                    w->state = S_FREE;
+                    alive--;
+                }
+            }
+            if (alive == 0)
+                break;
+            if (s_now_ns() >= end) {
+                for (int32_t k = 0; k < c->p.max_workers; k++)
+                    if (c->w[k].state != S_FREE && c->w[k].pid > 0) {
+                        kill(c->w[k].pid, SIGKILL);
+                        waitpid(c->w[k].pid, &status, 0);
+                        c->w[k].state = S_FREE;
+                    }
+                break;
+            }
+            struct timespec ts = { 0, 5000000 };
+            nanosleep(&ts, NULL);
+        }
+        for (int32_t k = 0; k < c->p.max_workers; k++)
+            free(c->w[k].out);
+        free(c->w);
+    }
+    if (c->svc != NULL) {
+        for (int32_t i = 0; i < c->sc->n_services; i++) {
+            free(c->svc[i].q);
+            free(c->svc[i].lat);
+        }
+        free(c->svc);
+    }
+    rls_transport_destroy(&c->tr);
+    if (c->req_sock != NULL)
+        zmq_close(c->req_sock);
+    if (c->wrk_sock != NULL)
+        zmq_close(c->wrk_sock);
+    if (c->zctx != NULL)
+        zmq_ctx_term(c->zctx);
+    rls_scenario_destroy(&c->sc);
+    rls_scenario_destroy(&c->desc);
+    free(c->yaml);
+    free(c->st);
+    free(c->lat_q);
+    free(c->buf);
+    free(c);
+    *cp = NULL;
+}
+
+const char *rls_cluster_endpoint(const struct rls_cluster *c)
+{
+    return c != NULL && c->tr != NULL ? rls_transport_endpoint(c->tr) : "";
+}
+
+const char *rls_cluster_requests_endpoint(const struct rls_cluster *c)
+{
+    return c != NULL ? c->req_ep : "";
+}
+
+const struct rls_scenario *rls_cluster_description(const struct rls_cluster *c)
+{
+    return c != NULL ? c->desc : NULL;
+}
+
+const char *rls_cluster_errmsg(const struct rls_cluster *c)
+{
+    return c != NULL ? c->errmsg : "";
+}
+
+void rls_cluster_stop(struct rls_cluster *c)
+{
+    if (c != NULL)
+        atomic_store(&c->stop, 1);
+}
+
+struct rls_cluster_stats rls_cluster_stats(const struct rls_cluster *c)
+{
+    struct rls_cluster_stats st;
+    memset(&st, 0, sizeof st);
+    if (c == NULL)
+        return st;
+    st.steps = atomic_load(&c->steps);
+    st.states = atomic_load(&c->states);
+    st.actions = atomic_load(&c->actions);
+    st.missed = atomic_load(&c->missed);
+    st.refused = atomic_load(&c->refused) + (c->tr != NULL ? rls_transport_refused(c->tr) : 0);
+    st.agents = atomic_load(&c->agents);
+    st.spawned = atomic_load(&c->spawned);
+    st.stopped = atomic_load(&c->stopped);
+    st.crashed = atomic_load(&c->crashed);
+    st.requests = atomic_load(&c->requests);
+    st.served = atomic_load(&c->served);
+    st.dropped = atomic_load(&c->dropped);
+    st.workers = atomic_load(&c->n_workers);
+    st.ready = atomic_load(&c->n_ready);
+    return st;
+}
+
+int32_t rls_cluster_workers(const struct rls_cluster *c, struct rls_cluster_worker_info *out, int32_t cap)
+{
+    int32_t n = 0;
+    if (c == NULL)
+        return 0;
+    for (int32_t k = 0; k < c->p.max_workers; k++) {
+        const struct s_worker *w = &c->w[k];
+        if (w->state == S_FREE)
+            continue;
+        if (out != NULL && n < cap) {
+            struct rls_cluster_worker_info *o = &out[n];
+            double sum = 0.0;
+            for (int32_t j = 0; j < c->p.max_workers; j++)
+                if (c->w[j].state == S_READY && c->w[j].service == w->service && c->w[j].ewma_ms > 0.0)
+                    sum += 1.0 / c->w[j].ewma_ms;
+            o->pid = (int32_t)w->pid;
+            o->service = w->service;
+            o->state = w->state;
+            o->outstanding = w->nout;
+            o->served = w->served;
+            o->ewma_ms = w->ewma_ms;
+            o->weight = w->state == S_READY && w->ewma_ms > 0.0 && sum > 0.0 ? (1.0 / w->ewma_ms) / sum : 0.0;
+        }
+        n++;
+    }
+    return n;
+}
+
+int rls_cluster_run(struct rls_cluster *c)
+{
+    struct rls_proto_msg m = { 0 };
+    struct rls_transport_peer peer;
+    struct rls_err err = { 0 };
+    int rc = RLS_OK, io_errors = 0;
+    int64_t period_ns, next_step_ns, next_house_ns;
+
+    if (c == NULL)
+        return RLS_ERR_INVALID;
+    period_ns = (int64_t)(c->p.step_s * 1e9);
+    next_step_ns = c->step_start_ns + period_ns;
+    next_house_ns = s_now_ns();
+    while (!atomic_load(&c->stop)) {
+        zmq_pollitem_t items[2] = { { c->req_sock, 0, ZMQ_POLLIN, 0 }, { c->wrk_sock, 0, ZMQ_POLLIN, 0 } };
+        int64_t now = s_now_ns();
+        long wait_ms = S_POLL_MS;
+
+        if (c->p.max_steps > 0 && atomic_load(&c->steps) >= c->p.max_steps)
+            break;
+        if (next_step_ns - now < (int64_t)wait_ms * 1000000)
+            wait_ms = next_step_ns > now ? (long)((next_step_ns - now) / 1000000) : 0;
+        if (zmq_poll(items, 2, wait_ms) < 0 && zmq_errno() != EINTR) {
+            snprintf(c->errmsg, sizeof c->errmsg, "cluster: poll: %s", zmq_strerror(zmq_errno()));
+            rc = RLS_ERR_IO;
+            break;
+        }
+        /* workers first: answers free room for waiting requests */
+        if (s_drain(c, c->wrk_sock, 1) < 0 || s_drain(c, c->req_sock, 0) < 0) {
+            snprintf(c->errmsg, sizeof c->errmsg, "cluster: receive: %s", zmq_strerror(zmq_errno()));
+            rc = RLS_ERR_IO;
+            break;
+        }
+        for (int k = 0; k < 16; k++) {
+            int got = rls_transport_recv_msg(c->tr, &peer, &m, 0, &err);
+            if (got == 0)
+                break;
+            if (got < 0) {
+                s_log(c, "%s", err.msg);
+                if (got == RLS_ERR_IO && ++io_errors > S_IO_ERRORS_MAX) {
+                    snprintf(c->errmsg, sizeof c->errmsg, "%s", err.msg);
+                    rc = RLS_ERR_IO;
+                    goto out;
+                }
+                break;
+            }
+            io_errors = 0;
+            s_handle(c, &peer, &m);
+            rls_proto_msg_clear(&m);
+        }
+        now = s_now_ns();
+        if (now >= next_house_ns) {
+            s_housekeep(c, now);
+            next_house_ns = now + S_HOUSEKEEP_NS;
+        }
+        if (now >= next_step_ns) {
+            s_step(c, now);
+            next_step_ns += period_ns;
+            if (next_step_ns < now - 1000000000)    /* far behind: do not race to catch up */
+                next_step_ns = now + period_ns;
+        }
+        if (c->have_agent && now / 1000000 - c->last_tx_ms >= c->p.heartbeat_ms) {
+            struct rls_proto_msg hb;
+            memset(&hb, 0, sizeof hb);
+            hb.type = RLS_PROTO_HEARTBEAT;
+            hb.seq = c->state_seq;
+            hb.ts_ns = rls_proto_now_ns();
+            s_send_agent(c, &hb);
+        }
+    }
+out:
+    rls_proto_msg_clear(&m);
+    return rc;
+}
+
+/* ---------------------------------------------------------------------------
+ * The worker. */
+
+static atomic_int s_worker_stop_flag;
+
+void rls_cluster_worker_stop(void)
+{
+    atomic_store(&s_worker_stop_flag, 1);
+}
+
+struct rls_cluster_worker_params rls_cluster_worker_default_params(void)
+{
+    struct rls_cluster_worker_params p;
+    memset(&p, 0, sizeof p);
+    p.connect = NULL;
+    p.id = 0;
+    p.cold_start_s = 0.0;
+    p.mean_ms = 10.0;
+    p.cpu_fraction = 1.0;
+    p.seed = 1;
+    p.parent_pid = 0;
+    return p;
+}
+
+/* Burns CPU until the monotonic clock reaches end_ns; returns a value so the
+ * loop is not optimised away. */
+static uint64_t s_spin(int64_t end_ns, uint64_t x)
+{
+    while (s_now_ns() < end_ns)
+        for (int i = 0; i < 2000; i++)
+            x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+    return x;
+}
+
+int rls_cluster_worker_run(const struct rls_cluster_worker_params *p, struct rls_err *err)
+{
+    void *ctx = NULL, *sock = NULL;
+    int rc = RLS_OK;
+    struct rls_rng rng;
+    uint64_t sink = 0;
+    uint8_t m[32];
+
+    if (p == NULL || p->connect == NULL || !(p->cold_start_s >= 0.0 && p->cold_start_s <= 86400.0) ||
+        !(p->mean_ms > 0.0 && p->mean_ms <= 1e7) || !(p->cpu_fraction >= 0.0 && p->cpu_fraction <= 1.0))
+        return rls_err_set(err, RLS_ERR_INVALID,
+                           "cluster worker: needs --connect, cold start 0..86400 s, mean 0..1e7 ms, cpu fraction 0..1");
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (p->parent_pid > 0 && getppid() != (pid_t)p->parent_pid)
+        return rls_err_set(err, RLS_ERR_STATE, "cluster worker: the gateway (pid %d) is gone", (int)p->parent_pid);
+    rls_rng_seed(&rng, p->seed);
+    /* the start-up delay: a real process that is not serving yet */
+    if (s_sleep_ns((int64_t)(p->cold_start_s * 1e9), &s_worker_stop_flag))
+        return RLS_OK;
+    ctx = zmq_ctx_new();
+    sock = ctx != NULL ? zmq_socket(ctx, ZMQ_DEALER) : NULL;
+    if (sock == NULL) {
+        rc = rls_err_set(err, RLS_ERR_IO, "cluster worker: socket: %s", zmq_strerror(zmq_errno()));
+        goto done;
+    }
+    {
+        int zero = 0;
+        zmq_setsockopt(sock, ZMQ_LINGER, &zero, sizeof zero);
+    }
+    if (zmq_connect(sock, p->connect) != 0) {
+        rc = rls_err_set(err, RLS_ERR_IO, "cluster worker: connect %s: %s", p->connect, zmq_strerror(zmq_errno()));
+        goto done;
+    }
+    m[0] = S_W_READY;
+    s_put_u32(m + 1, p->id);
+    s_put_u32(m + 5, (uint32_t)getpid());
+    if (zmq_send(sock, m, 9, 0) != 9) {
+        rc = rls_err_set(err, RLS_ERR_IO, "cluster worker: send ready: %s", zmq_strerror(zmq_errno()));
+        goto done;
+    }
+    while (!atomic_load(&s_worker_stop_flag)) {
+        zmq_pollitem_t it = { sock, 0, ZMQ_POLLIN, 0 };
+        if (zmq_poll(&it, 1, 100) <= 0)
+            continue;
+        int len = zmq_recv(sock, m, sizeof m, ZMQ_DONTWAIT);
+        if (len != 9 || m[0] != S_W_JOB)
+            continue;
+        uint64_t token = s_get_u64(m + 1);
+        double u = rls_rng_unif(&rng);
+        double t_ns = -log(u) * p->mean_ms * 1e6;    /* exponential, mean mean_ms */
+        int64_t start = s_now_ns();
+        int64_t spin_end = start + (int64_t)(t_ns * p->cpu_fraction);
+        int64_t end = start + (int64_t)t_ns;
+        sink = s_spin(spin_end, sink ^ token);
+        if (end > s_now_ns())
+            s_sleep_ns(end - s_now_ns(), NULL);
+        m[0] = S_W_DONE;
+        s_put_u32(m + 1, p->id);
+        s_put_u64(m + 5, token);
+        s_put_u64(m + 13, (uint64_t)(s_now_ns() - start));
+        if (zmq_send(sock, m, 21, 0) != 21 && zmq_errno() != EINTR) {
+            rc = rls_err_set(err, RLS_ERR_IO, "cluster worker: send: %s", zmq_strerror(zmq_errno()));
+            goto done;
+        }
+    }
+done:
+    if (sock != NULL)
+        zmq_close(sock);
+    if (ctx != NULL)
+        zmq_ctx_term(ctx);
+    (void)sink;
+    return rc;
+}
