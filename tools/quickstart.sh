@@ -35,7 +35,7 @@ demo)
     install_missing
     build_release
     build/rlsched eval --scenario default \
-        --policy static,hpa,hpa-tuned,kpa,predictive,oracle \
+        --policy static,hpa,hpa-tuned,kpa,predictive,oracle,policies/default.h5 \
         --json build/demo.json --decisions build/demo-decisions.csv --svg build/demo.svg
     echo "quickstart: wrote build/demo.json, build/demo-decisions.csv, build/demo.svg"
     ;;
