@@ -1,5 +1,6 @@
 /* eval.c - the evaluation runner: one policy, one scenario, one seed, every
- * metric of docs/METRICS.md (see eval.h). */
+ * metric of docs/METRICS.md (see eval.h), on a step simulator or on any
+ * environment (a live cluster through env/remote.h). */
 #include "eval.h"
 
 #include <limits.h>
@@ -103,9 +104,12 @@ int rls_eval_run(const struct rls_eval_params *params, struct rls_policy *policy
         return rls_err_set(err, RLS_ERR_INVALID, "eval: NULL result");
     memset(out, 0, sizeof *out);
     out->cost_vs_oracle = NAN;
-    if (!params || !params->scenario || !policy)
+    struct rls_env *env = params ? params->env : NULL;
+    if (!params || (!params->scenario && !env) || !policy)
         return rls_err_set(err, RLS_ERR_INVALID, "eval: missing scenario or policy");
-    const struct rls_scenario *sc = params->scenario;
+    const struct rls_scenario *sc = env ? rls_env_scenario(env) : params->scenario;
+    if (!sc)
+        return rls_err_set(err, RLS_ERR_INVALID, "eval: the env has no scenario");
     int32_t ns = sc->n_services, nt = sc->n_tenants;
     int64_t steps = params->steps > 0 ? params->steps : sc->horizon_steps;
     if (ns < 1 || nt < 1)
@@ -117,6 +121,18 @@ int rls_eval_run(const struct rls_eval_params *params, struct rls_policy *policy
     if (steps > INT64_MAX / 64 / ns)
         return rls_err_set(err, RLS_ERR_RANGE, "eval: %lld steps is too many", (long long)steps);
     const char *label = params->name ? params->name : rls_policy_name(policy);
+    if (env) {
+        int64_t horizon = rls_env_horizon(env);
+        if (rls_policy_needs_future(policy))
+            return rls_err_set(err, RLS_ERR_INVALID,
+                               "eval: policy '%s' is clairvoyant (needs the future load) and the "
+                               "%s env cannot tell the future: run it on a simulator",
+                               label, rls_env_backend_name(env));
+        if (horizon > 0 && steps > horizon)
+            return rls_err_set(err, RLS_ERR_RANGE,
+                               "eval: %lld steps is past the %s env's horizon of %lld steps",
+                               (long long)steps, rls_env_backend_name(env), (long long)horizon);
+    }
     snprintf(out->name, sizeof out->name, "%s", label);
     snprintf(out->kind, sizeof out->kind, "%s", rls_policy_kind(policy));
     snprintf(out->scenario, sizeof out->scenario, "%s", sc->name);
@@ -126,8 +142,8 @@ int rls_eval_run(const struct rls_eval_params *params, struct rls_policy *policy
     out->n_services = ns;
     out->n_tenants = nt;
 
-    sim = params->sim;
-    if (!sim) {
+    sim = env ? NULL : params->sim;
+    if (!sim && !env) {
         copy = rls_scenario_copy(sc);
         if (!copy) {
             rc = rls_err_set(err, RLS_ERR_NOMEM, "eval: out of memory copying the scenario");
@@ -142,8 +158,8 @@ int rls_eval_run(const struct rls_eval_params *params, struct rls_policy *policy
         }
         sim = own_sim;
     }
-    const struct rls_scenario *simsc = rls_sim_scenario(sim);
-    if (rls_sim_n_services(sim) != ns) {
+    const struct rls_scenario *simsc = env ? sc : rls_sim_scenario(sim);
+    if (!env && rls_sim_n_services(sim) != ns) {
         rc = rls_err_set(err, RLS_ERR_INVALID, "eval: simulator has %d services, scenario %d",
                          (int)rls_sim_n_services(sim), (int)ns);
         goto done;
@@ -182,9 +198,10 @@ int rls_eval_run(const struct rls_eval_params *params, struct rls_policy *policy
         out->tenants[k].weight = sc->tenants[k].weight;
     }
 
-    rc = rls_sim_reset(sim, params->seed);
+    rc = env ? rls_env_reset(env, params->seed, NULL) : rls_sim_reset(sim, params->seed);
     if (rc != RLS_OK) {
-        rls_err_set(err, rc, "eval: reset: %s", rls_sim_errmsg(sim));
+        rls_err_set(err, rc, "eval: reset (seed %llu): %s", (unsigned long long)params->seed,
+                    env ? rls_env_errmsg(env) : rls_sim_errmsg(sim));
         goto done;
     }
     rc = rls_policy_reset(policy, simsc);
@@ -199,12 +216,19 @@ int rls_eval_run(const struct rls_eval_params *params, struct rls_policy *policy
         struct rls_policy_input in;
         memset(&in, 0, sizeof in);
         in.scenario = simsc;
-        in.step = rls_sim_steps(sim);
-        in.time_s = rls_sim_time_s(sim);
-        in.services = rls_sim_services(sim);
-        in.nodes = rls_sim_nodes(sim);
-        in.n_nodes = rls_sim_n_nodes(sim);
-        if (needs_future) {
+        if (env) {
+            in.step = rls_env_steps(env);
+            in.time_s = rls_env_time_s(env);
+            in.services = rls_env_services(env);
+            in.nodes = rls_env_nodes(env, &in.n_nodes);
+        } else {
+            in.step = rls_sim_steps(sim);
+            in.time_s = rls_sim_time_s(sim);
+            in.services = rls_sim_services(sim);
+            in.nodes = rls_sim_nodes(sim);
+            in.n_nodes = rls_sim_n_nodes(sim);
+        }
+        if (needs_future && sim) {
             in.future_rate = s_future_rate;
             in.future_ctx = sim;
         }
@@ -214,13 +238,26 @@ int rls_eval_run(const struct rls_eval_params *params, struct rls_policy *policy
                         rls_policy_errmsg(policy));
             goto done;
         }
-        rc = rls_sim_step(sim, desired, placement);
-        if (rc != RLS_OK) {
-            rls_err_set(err, rc, "eval: step %lld: %s", (long long)t, rls_sim_errmsg(sim));
-            goto done;
+        if (env) {
+            struct rls_step_result sr;
+            rc = rls_env_step_replicas(env, desired, placement, &sr);
+            if (rc == RLS_OK && sr.terminated && t + 1 < steps)
+                rc = rls_err_set(err, RLS_ERR_STATE,
+                                 "eval: step %lld: the env terminated the episode (sustained "
+                                 "drops); build it with terminate_steps = 0", (long long)t);
+            else if (rc != RLS_OK)
+                rls_err_set(err, rc, "eval: step %lld: %s", (long long)t, rls_env_errmsg(env));
+            if (rc != RLS_OK)
+                goto done;
+        } else {
+            rc = rls_sim_step(sim, desired, placement);
+            if (rc != RLS_OK) {
+                rls_err_set(err, rc, "eval: step %lld: %s", (long long)t, rls_sim_errmsg(sim));
+                goto done;
+            }
         }
-        const struct rls_svc_state *st = rls_sim_services(sim);
-        const struct rls_step_info *info = rls_sim_last(sim);
+        const struct rls_svc_state *st = env ? rls_env_services(env) : rls_sim_services(sim);
+        const struct rls_step_info *info = env ? rls_env_last(env) : rls_sim_last(sim);
         double cores_all = 0.0;
         memset(tenant_cores, 0, (size_t)nt * sizeof *tenant_cores);
         for (int32_t i = 0; i < ns; i++) {
@@ -262,7 +299,7 @@ int rls_eval_run(const struct rls_eval_params *params, struct rls_policy *policy
                     rec->p95_ms = 1000.0 * rls_queueing_quantile(&s->dist, 0.95);
                 else
                     rec->p95_ms = (s->arrival_rps > 0.0 || s->backlog > 0.0) ? INFINITY : 0.0;
-                int len = rls_sim_service_nodes(sim, i, nodebuf, S_NODE_BUF);
+                int len = sim ? rls_sim_service_nodes(sim, i, nodebuf, S_NODE_BUF) : 0;
                 if (len < 0)
                     len = 0;
                 if (len >= S_NODE_BUF)

@@ -6,6 +6,11 @@
  * elasticity metrics. Optionally keeps every service's every step (for the
  * decisions CSV and the SVG of eval/report.h).
  *
+ * It runs either on a step simulator it owns (or params.sim), or on any
+ * environment (params.env, env/env.h), e.g. a live cluster through the remote
+ * backend (env/remote.h): then it resets and steps that env and reads the
+ * per-step state from the env's views.
+ *
  * Every definition is in docs/METRICS.md.
  */
 #ifndef RLS_EVAL_H
@@ -13,6 +18,7 @@
 
 #include <stdint.h>
 
+#include "../env/env.h"
 #include "../env/scenario.h"
 #include "../env/sim.h"
 #include "../env/status.h"
@@ -22,13 +28,21 @@
 
 /* How to run one evaluation. */
 struct rls_eval_params {
-    const struct rls_scenario *scenario; /* what to simulate (not owned, required) */
+    const struct rls_scenario *scenario; /* what to simulate (not owned, required unless
+                                            env is set; ignored when env is set) */
     uint64_t seed;          /* simulator seed: same seed, same episode (1) */
     int64_t steps;          /* control steps to run; 0 = the scenario's horizon_steps (0) */
     int record;             /* 1: keep per-step, per-service records in the result (0) */
     const char *name;       /* label of the result; NULL = rls_policy_name(policy) (NULL) */
     struct rls_sim *sim;    /* a simulator of this scenario to reuse (not owned), built
                                with a horizon >= steps; NULL = build one per run (NULL) */
+    struct rls_env *env;    /* run on this environment instead of a simulator (not owned;
+                               sim and scenario are then ignored, the scenario is
+                               rls_env_scenario(env)): reset(seed), then steps with
+                               rls_env_step_replicas. steps must not pass its horizon;
+                               build it with terminate_steps = 0, as a terminated
+                               episode fails the run. No future knowledge: clairvoyant
+                               policies are refused. Records' node strings are "". (NULL) */
 };
 
 /* Returns the defaults above (scenario NULL: the caller must set it). */
@@ -113,12 +127,16 @@ struct rls_eval_result {
 };
 
 /* Runs `policy` on params->scenario for params->steps steps from
- * rls_sim_reset(seed) and fills *out (overwritten without freeing: clear a
+ * rls_sim_reset(seed) (or on params->env from rls_env_reset(env, seed)) and
+ * fills *out (overwritten without freeing: clear a
  * previous result first; the caller owns it and frees it with
  * rls_eval_result_clear, also after a failure). The policy is
  * reset first; clairvoyant policies (rls_policy_needs_future) get the load's
- * future rate. Returns RLS_OK, RLS_ERR_INVALID (bad params), or the status of
- * the simulator or policy that failed, with err naming it. */
+ * future rate (on an env they are refused with RLS_ERR_INVALID). Returns
+ * RLS_OK, RLS_ERR_INVALID (bad params), RLS_ERR_RANGE (steps past the env's
+ * horizon), RLS_ERR_STATE (the env terminated the episode before the last
+ * step), or the status of the simulator, env or policy that failed, with err
+ * naming it. */
 int rls_eval_run(const struct rls_eval_params *params, struct rls_policy *policy,
                  struct rls_eval_result *out, struct rls_err *err);
 

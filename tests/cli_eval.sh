@@ -124,5 +124,40 @@ if [ $? -ne 0 ] && grep -q 'isdir.json' "$TMP/err" && [ ! -s "$TMP/out" ] \
     && [ -z "$(ls "$TMP" | grep '\.tmp')" ]; then ok
 else bad "directory as output: $(cat "$TMP/err")"; fi
 
+# --- --cluster: the same runs through a served simulator (a separate process,
+# lock-step) give the same metrics as on a local simulator of the same trace
+# and seed; cost_vs_oracle is null; oracle and --scenario are refused
+CTR=$TRACES/nab/ec2_cpu_utilization_5f5533.csv
+CARGS=()
+[ -f "$CTR" ] && CARGS=(--trace "$CTR")
+CPORT=$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+"$BIN" sim serve --bind "tcp://127.0.0.1:$CPORT" --speed max --steps 120 "${CARGS[@]}" --quiet \
+    2>"$TMP/serve.err" &
+CPID=$!
+if "$BIN" eval --cluster "tcp://127.0.0.1:$CPORT" --policy hpa,kpa --seed 5 --json "$TMP/c.json" \
+    >"$TMP/out" 2>"$TMP/err" && grep -q '^hpa ' "$TMP/out"; then ok
+else bad "eval --cluster: $(cat "$TMP/err") $(cat "$TMP/serve.err")"; fi
+if "$BIN" eval --policy hpa,kpa --seed 5 --steps 120 "${CARGS[@]}" --json "$TMP/l.json" \
+    >/dev/null 2>"$TMP/err"; then ok; else bad "local eval: $(cat "$TMP/err")"; fi
+if "$PY" - "$TMP/c.json" "$TMP/l.json" <<'EOF'; then ok; else bad "--cluster differs from local"; fi
+import json, sys
+c, l = (json.load(open(f)) for f in sys.argv[1:3])
+assert c["steps"] == l["steps"] == 120, (c["steps"], l["steps"])
+for pc, pl in zip(c["policies"], l["policies"], strict=True):
+    assert pc["cost_vs_oracle"] is None, pc["cost_vs_oracle"]
+    assert pc["cost"] > 0
+    for k in pc:
+        if k != "cost_vs_oracle":
+            assert pc[k] == pl[k], (pc["name"], k, pc[k], pl[k])
+EOF
+"$BIN" eval --cluster "tcp://127.0.0.1:$CPORT" --policy hpa,oracle >/dev/null 2>"$TMP/err"
+if [ $? -eq 2 ] && grep -q 'oracle' "$TMP/err" && [ "$(wc -l <"$TMP/err")" -eq 1 ]; then ok
+else bad "oracle on --cluster: $(cat "$TMP/err")"; fi
+"$BIN" eval --cluster "tcp://127.0.0.1:$CPORT" --scenario default >/dev/null 2>"$TMP/err"
+if [ $? -eq 2 ] && grep -q -- '--scenario' "$TMP/err"; then ok
+else bad "--scenario with --cluster: $(cat "$TMP/err")"; fi
+kill "$CPID" 2>/dev/null
+wait "$CPID" 2>/dev/null
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -16,6 +16,7 @@ int rls_cmd_record(int argc, char **argv);    /* record experience into a replay
 int rls_cmd_train(int argc, char **argv);     /* train a policy offline (needs libtorch) */
 int rls_cmd_export(int argc, char **argv);    /* export a checkpoint (torchscript) */
 int rls_bench_train(int argc, char **argv);   /* bench train (tools/cmd_bench_train.c) */
+int rls_bench_agent(int argc, char **argv);   /* bench agent (tools/cmd_bench_agent.c) */
 
 /* Runs the sibling executable rlsched-train (which links libtorch) as
  * `rlsched-train COMMAND argv[1..]`; returns only on failure (1, with one

@@ -561,6 +561,9 @@ static void s_usage(FILE *f)
     fprintf(f,
             "usage: rlsched bench sim [--json] [--quick]\n"
             "       rlsched bench sim --verify\n"
+            "       rlsched bench train [--json] [--quick]   (trainer updates/s vs PyTorch; replay reads)\n"
+            "       rlsched bench agent [--json] [--quick]   (decision latency vs libtorch, round trip,\n"
+            "                                                memory; tools/bench/AGENT_BENCH.md)\n"
             "\n"
             "Measures the step simulator on one core (the process pins itself to its CPU):\n"
             "service-steps/s on a 100-service scenario against the numpy reference\n"
@@ -592,13 +595,15 @@ int rls_cmd_bench(int argc, char **argv)
         return 0;
     }
     if (argc < 2) {
-        fprintf(stderr, "rlsched bench: which benchmark? (sim or train; rlsched bench --help)\n");
+        fprintf(stderr, "rlsched bench: which benchmark? (sim, train or agent; rlsched bench --help)\n");
         return 2;
     }
     if (strcmp(argv[1], "train") == 0)
         return rls_cli_exec_trainer("bench-train", argc - 1, argv + 1);
+    if (strcmp(argv[1], "agent") == 0)
+        return rls_cli_exec_trainer("bench-agent", argc - 1, argv + 1);
     if (strcmp(argv[1], "sim") != 0) {
-        fprintf(stderr, "rlsched bench: unknown benchmark '%s' (sim or train; rlsched bench --help)\n",
+        fprintf(stderr, "rlsched bench: unknown benchmark '%s' (sim, train or agent; rlsched bench --help)\n",
                 argv[1]);
         return 2;
     }

@@ -7,6 +7,13 @@
  * (unknown option or policy, bad number), 1 for failures (missing file,
  * unwritable output); outputs are written atomically, so a failed run leaves
  * no file under the requested name.
+ *
+ * With --cluster the policies run in turn on a live cluster that speaks the
+ * protocol (rlsched sim serve, agent/PROTOCOL.md) through the remote env
+ * backend (env/remote.h): the cluster describes itself (no --scenario,
+ * --trace, --tune-trace), each run starts with a reset(seed), there is no
+ * oracle (no future load to read, cost_vs_oracle is null) and no hpa-tuned
+ * (nothing to tune on).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -19,6 +26,8 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "../env/env.h"
+#include "../env/remote.h"
 #include "../env/scenario.h"
 #include "../eval/eval.h"
 #include "../eval/metrics.h"
@@ -36,6 +45,7 @@ static void s_usage(FILE *f)
             "usage: rlsched eval [--scenario FILE|default] [--trace FILE [--trace-column C]]\n"
             "                    [--tune-trace FILE] [--policy P1,P2,...] [--seed N] [--steps N]\n"
             "                    [--json OUT] [--decisions OUT.csv] [--svg OUT.svg]\n"
+            "                    [--cluster tcp://HOST:PORT]\n"
             "\n"
             "Runs each policy on the same scenario and seed and prints one row per policy.\n"
             "  --scenario   scenario YAML, or 'default' (the compiled-in one; default)\n"
@@ -53,6 +63,10 @@ static void s_usage(FILE *f)
             "  --json       write every metric as JSON\n"
             "  --decisions  write one CSV row per policy per step per service\n"
             "  --svg        write a picture of load, replicas and latency over time\n"
+            "  --cluster    run on a live cluster that speaks the protocol (rlsched sim\n"
+            "               serve, agent/PROTOCOL.md) instead of a local simulator; it\n"
+            "               describes itself (no --scenario, --trace, --tune-trace), must\n"
+            "               accept reset(seed), and runs no oracle or hpa-tuned\n"
             "Metric definitions: docs/METRICS.md.\n");
 }
 
@@ -92,13 +106,14 @@ static int s_check_writable(const char *path)
 int rls_cmd_eval(int argc, char **argv)
 {
     int ret = 1;
-    const char *scenario_path = "default", *trace_path = NULL, *trace_col = NULL;
+    const char *scenario_path = NULL, *trace_path = NULL, *trace_col = NULL, *cluster = NULL;
     const char *tune_trace = NULL, *policy_list = S_DEFAULT_POLICIES;
     const char *json_out = NULL, *csv_out = NULL, *svg_out = NULL;
     uint64_t seed = 0, steps_u = 0;
     int have_seed = 0, have_steps = 0;
     struct rls_err err;
     struct rls_scenario *sc = NULL, *train_sc = NULL;
+    struct rls_env *env = NULL;
     struct rls_policy *pols[S_MAX_POLICIES + 1] = {NULL};
     struct rls_eval_result res[S_MAX_POLICIES + 1];
     struct rls_tune_result tuned[S_MAX_POLICIES + 1];
@@ -125,6 +140,7 @@ int rls_cmd_eval(int argc, char **argv)
         else if (strcmp(a, "--json") == 0) dst = &json_out;
         else if (strcmp(a, "--decisions") == 0) dst = &csv_out;
         else if (strcmp(a, "--svg") == 0) dst = &svg_out;
+        else if (strcmp(a, "--cluster") == 0) dst = &cluster;
         else if (strcmp(a, "--seed") != 0 && strcmp(a, "--steps") != 0) {
             fprintf(stderr, S_PROG ": unknown option '%s' (try " S_PROG " --help)\n", a);
             return 2;
@@ -150,6 +166,13 @@ int rls_cmd_eval(int argc, char **argv)
             have_steps = 1;
         }
     }
+    if (cluster && (scenario_path || trace_path || tune_trace)) {
+        fprintf(stderr, S_PROG ": --cluster with %s: the cluster describes itself and brings its "
+                "own load\n", scenario_path ? "--scenario" : trace_path ? "--trace" : "--tune-trace");
+        return 2;
+    }
+    if (!scenario_path)
+        scenario_path = "default";
     const char *outs[3] = {json_out, csv_out, svg_out};
     for (int k = 0; k < 3; k++)
         if (outs[k] && s_check_writable(outs[k]) != 0) {
@@ -174,6 +197,12 @@ int rls_cmd_eval(int argc, char **argv)
             ret = 2;
             goto done;
         }
+        if (cluster && (strncmp(tok, "oracle", 6) == 0 || strncmp(tok, "hpa-tuned", 9) == 0)) {
+            fprintf(stderr, S_PROG ": --policy %s cannot run on a live cluster (it needs the "
+                    "cluster's future load or a simulation of it)\n", tok);
+            ret = 2;
+            goto done;
+        }
         specs[n++] = tok;
     }
     if (n == 0) {
@@ -182,8 +211,23 @@ int rls_cmd_eval(int argc, char **argv)
         goto done;
     }
 
-    /* scenario, trace, horizon */
-    if (rls_scenario_load(scenario_path, &sc, &err) != RLS_OK) {
+    /* scenario (from the live cluster's hello, or a file), trace, horizon */
+    if (cluster) {
+        struct rls_remote *rc = rls_remote_new(cluster, NULL, &err);
+        struct rls_env_params cep = rls_env_default_params();
+        cep.terminate_steps = 0;    /* eval runs every step, as on a simulator */
+        if (rc)
+            env = rls_env_new_with_backend(&cep, &rls_remote_backend_ops, rc, &err);
+        if (!env) {
+            fprintf(stderr, S_PROG ": %s\n", err.msg);
+            goto done;
+        }
+        sc = rls_scenario_copy(rls_env_scenario(env));
+        if (!sc) {
+            fprintf(stderr, S_PROG ": out of memory\n");
+            goto done;
+        }
+    } else if (rls_scenario_load(scenario_path, &sc, &err) != RLS_OK) {
         fprintf(stderr, S_PROG ": %s\n", err.msg);
         goto done;
     }
@@ -204,6 +248,12 @@ int rls_cmd_eval(int argc, char **argv)
         fprintf(stderr, S_PROG ": %" PRId64 " steps is too many\n", steps);
         goto done;
     }
+    if (cluster && steps > sc->horizon_steps) {
+        fprintf(stderr, S_PROG ": --steps %" PRId64 ": the cluster's episodes are %d steps long\n",
+                steps, (int)sc->horizon_steps);
+        ret = 2;
+        goto done;
+    }
     if (sc->horizon_steps < steps)
         sc->horizon_steps = (int32_t)steps;
     if (!have_seed)
@@ -214,7 +264,9 @@ int rls_cmd_eval(int argc, char **argv)
     struct rls_tune_params tp = rls_tune_default_params();
     tp.seed = seed + 1000;
     tp.steps = steps;
-    if (tune_trace) {
+    if (cluster) {
+        /* nothing to tune on (hpa-tuned refused above) */
+    } else if (tune_trace) {
         struct rls_scenario *base = NULL;
         double dur = 0.0;
         if (rls_scenario_load(scenario_path, &base, &err) != RLS_OK) {
@@ -240,7 +292,7 @@ int rls_cmd_eval(int argc, char **argv)
     } else {
         train_sc = rls_tune_training_scenario(sc); /* synthetic loads re-seeded */
     }
-    if (!train_sc) {
+    if (!train_sc && !cluster) {
         fprintf(stderr, S_PROG ": out of memory\n");
         goto done;
     }
@@ -274,7 +326,7 @@ int rls_cmd_eval(int argc, char **argv)
         if (strcmp(rls_policy_kind(pols[i]), "oracle") == 0)
             oracle_idx = i;
     n_run = n;
-    if (oracle_idx < 0) {
+    if (oracle_idx < 0 && !cluster) {
         pols[n] = rls_policy_new("oracle", sc, &err);
         if (!pols[n]) {
             fprintf(stderr, S_PROG ": %s\n", err.msg);
@@ -293,6 +345,7 @@ int rls_cmd_eval(int argc, char **argv)
         ep.steps = steps;
         ep.record = record && i < n;
         ep.name = i < n ? specs[i] : "oracle";
+        ep.env = env;       /* NULL: a simulator of sc; else each run resets the cluster */
         if (rls_eval_run(&ep, pols[i], &res[i], &err) != RLS_OK) {
             fprintf(stderr, S_PROG ": %s\n", err.msg);
             goto done;
@@ -302,10 +355,12 @@ int rls_cmd_eval(int argc, char **argv)
             res[i].tune = tuned[i];
         }
     }
-    rls_eval_set_oracle(res, n_run, res[oracle_idx].cost_usd);
+    if (oracle_idx >= 0)
+        rls_eval_set_oracle(res, n_run, res[oracle_idx].cost_usd);
 
     printf("scenario %s, seed %" PRIu64 ", %" PRId64 " steps of %g s%s%s\n", sc->name, seed, steps,
-           sc->step_s, trace_path ? ", trace " : "", trace_path ? trace_path : "");
+           sc->step_s, trace_path ? ", trace " : cluster ? ", cluster " : "",
+           trace_path ? trace_path : cluster ? cluster : "");
     rls_report_table(stdout, res, n, budget);
     fflush(stdout);
 
@@ -330,6 +385,7 @@ done:
     }
     rls_scenario_destroy(&train_sc);
     rls_scenario_destroy(&sc);
+    rls_env_destroy(&env);
     free(specs_buf);
     return ret;
 }

@@ -1,6 +1,6 @@
 /* trainer_main.c - rlsched-train, the part of the command line that links
  * libtorch: `rlsched train|export|bench train` exec it (tools/trainer_exec.c).
- * Usage: rlsched-train train|export|bench-train ARGS... */
+ * Usage: rlsched-train train|export|bench-train|bench-agent ARGS... */
 #include <stdio.h>
 #include <string.h>
 
@@ -9,13 +9,17 @@
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr, "usage: rlsched-train train|export|bench-train ARGS (run through rlsched)\n");
+        fprintf(stderr, "usage: rlsched-train train|export|bench-train|bench-agent ARGS (run through rlsched)\n");
         return 2;
     }
     if (strcmp(argv[1], "train") == 0)
         return rls_cmd_train(argc - 1, argv + 1);
     if (strcmp(argv[1], "export") == 0)
         return rls_cmd_export(argc - 1, argv + 1);
+    if (strcmp(argv[1], "bench-agent") == 0) {
+        argv[1] = "agent";   /* rls_bench_agent sees argv[0] == "agent" */
+        return rls_bench_agent(argc - 1, argv + 1);
+    }
     if (strcmp(argv[1], "bench-train") == 0) {
         argv[1] = "train";   /* rls_bench_train sees argv[0] == "train" */
         return rls_bench_train(argc - 1, argv + 1);
