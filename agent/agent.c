@@ -1179,7 +1179,6 @@ static void s_on_state(struct rls_agent *a, struct rls_proto_msg *msg, double t_
     in.nodes = st->nodes;
     in.n_nodes = st->n_nodes;
     int32_t n_ood = 0;
-    rls_features_compute(c->feat, st->services, st->nodes, st->n_nodes, st->info.time_s, c->obs);
     if (c->pol) {
         if (rls_policy_decide(c->pol, &in, c->pol_desired, c->pol_place) != RLS_OK) {
             mask |= RLS_FALLBACK_BIT(RLS_FALLBACK_POLICY_ERROR);
@@ -1189,7 +1188,14 @@ static void s_on_state(struct rls_agent *a, struct rls_proto_msg *msg, double t_
         } else {
             a->policy_err_logged = 0;
         }
-        mask |= RLS_FALLBACK_BIT(rls_safety_check_ood(c->safety, c->obs, a->ck->obs_mean, a->ck->obs_std,
+        /* the features the policy just computed (computing them again would
+         * also push the trend history twice) */
+        const float *obs = rls_learned_last_obs(c->pol);
+        if (!obs) {
+            rls_features_compute(c->feat, st->services, st->nodes, st->n_nodes, st->info.time_s, c->obs);
+            obs = c->obs;
+        }
+        mask |= RLS_FALLBACK_BIT(rls_safety_check_ood(c->safety, obs, a->ck->obs_mean, a->ck->obs_std,
                                                       c->S, RLS_ENV_N_FEATURES, c->row_ood, &n_ood));
     } else {
         mask |= RLS_FALLBACK_BIT(RLS_FALLBACK_NO_CHECKPOINT);

@@ -25,6 +25,7 @@ struct s_learned {
     int32_t n_deltas, n_placements, n_actions, n_outputs;
     int32_t deltas[RLS_CHECKPOINT_MAX_DELTAS];
     float *obs;                  /* [n_svc, F] */
+    int have_obs;                /* obs holds the last decide's features */
     float *q;                    /* [n_svc, n_outputs] */
     uint8_t *mask;               /* [n_svc, n_actions] */
     char err[RLS_ERRMSG_MAX];
@@ -59,6 +60,7 @@ static const char *s_errmsg(const void *self)
 
 static int s_reset(void *self, const struct rls_scenario *sc)
 {
+    ((struct s_learned *)self)->have_obs = 0;
     struct s_learned *s = self;
     struct rls_err err;
     size_t n = 0;
@@ -93,7 +95,10 @@ static int s_decide(void *self, const struct rls_policy_input *in, int32_t *desi
                  (int)in->scenario->n_services);
         return RLS_ERR_STATE;
     }
+    s->have_obs = 0;
     rc = rls_features_compute(s->feat, in->services, in->nodes, in->n_nodes, in->time_s, s->obs);
+    if (rc == RLS_OK)
+        s->have_obs = 1;
     if (rc == RLS_OK)
         rc = rls_mlp_forward(s->mlp, s->obs, s->n_svc, s->q);
     if (rc == RLS_OK)
@@ -218,4 +223,10 @@ struct rls_policy *rls_learned_new(const char *path, const struct rls_scenario *
     p = rls_learned_from_checkpoint(ck, path, sc, err);
     rls_checkpoint_destroy(&ck);
     return p;
+}
+
+const float *rls_learned_last_obs(const struct rls_policy *p)
+{
+    const struct s_learned *s = rls_policy_self_if(p, &s_learned_ops);
+    return s && s->have_obs ? s->obs : NULL;
 }

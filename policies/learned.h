@@ -32,4 +32,10 @@ struct rls_policy *rls_learned_from_checkpoint(const struct rls_checkpoint *ck, 
                                                const struct rls_scenario *sc,
                                                struct rls_err *err);
 
+/* The features [n_services, RLS_ENV_N_FEATURES] the learned policy p computed
+ * at its last decide (valid until the next decide/reset/destroy), so a caller
+ * (the agent's out-of-distribution check) need not compute them again; NULL
+ * if p is not a learned policy or has not decided since its reset. */
+const float *rls_learned_last_obs(const struct rls_policy *p);
+
 #endif

@@ -28,6 +28,11 @@ struct rls_policy {
     char errmsg[RLS_ERRMSG_MAX];
 };
 
+void *rls_policy_self_if(const struct rls_policy *p, const struct rls_policy_ops *ops)
+{
+    return p && p->ops == ops ? p->self : NULL;
+}
+
 struct rls_policy *rls_policy_wrap(const struct rls_policy_ops *ops, void *self,
                                    const char *name)
 {

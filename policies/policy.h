@@ -78,6 +78,10 @@ int rls_policy_needs_future(const struct rls_policy *p);
 /* Last error message ("" if none), never NULL. */
 const char *rls_policy_errmsg(const struct rls_policy *p);
 
+/* The implementation's state if p's ops table is `ops`, else NULL (for
+ * modules that extend one kind of policy, e.g. learned.h). Not owned. */
+void *rls_policy_self_if(const struct rls_policy *p, const struct rls_policy_ops *ops);
+
 /* Placement override: -1 = leave the policy's choice. */
 void rls_policy_set_placement(struct rls_policy *p, int placement);
 

@@ -283,12 +283,17 @@ static int s_decide(struct s_dec *d, const struct rls_svc_state *svc, const stru
     in.services = svc;
     in.nodes = nodes;
     in.n_nodes = n_nodes;
-    rls_features_compute(d->feat, svc, nodes, n_nodes, time_s, d->obs);
     int rc = rls_policy_decide(d->pol, &in, d->desired, d->place);
     if (rc != RLS_OK)
         return rc;
+    /* as agent/agent.c: the OOD check reads the features the policy computed */
+    const float *obs = rls_learned_last_obs(d->pol);
+    if (!obs) {
+        rls_features_compute(d->feat, svc, nodes, n_nodes, time_s, d->obs);
+        obs = d->obs;
+    }
     int32_t n_ood = 0;
-    uint32_t mask = RLS_FALLBACK_BIT(rls_safety_check_ood(d->safety, d->obs, d->ck->obs_mean, d->ck->obs_std,
+    uint32_t mask = RLS_FALLBACK_BIT(rls_safety_check_ood(d->safety, obs, d->ck->obs_mean, d->ck->obs_std,
                                                           d->S, RLS_ENV_N_FEATURES, d->row_ood, &n_ood));
     rls_safety_fallback_update(d->safety, mask);
     struct rls_fair_problem pb;
