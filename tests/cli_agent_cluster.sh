@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# cli_agent_cluster.sh - the agent against the real local process cluster: a
+# gateway with worker processes (rlsched cluster local), open-loop requests
+# (rlsched load) on one service, and rlsched-agent with the shipped default
+# checkpoint. The agent must scale the loaded service up (more worker
+# processes), leave the idle one alone, record what it saw, and everything
+# must stop cleanly with no process left behind.
+# usage: bash cli_agent_cluster.sh RLSCHED SOURCE_DIR TRACES_DIR
+set -u
+BIN=$1
+SRC=$2
+DIR=$(dirname "$BIN")
+AGENT="$DIR/rlsched-agent"
+PY=/usr/bin/python3
+TMP=$(mktemp -d /tmp/rls_cli_agent_cluster.XXXXXX)
+PIDS=""
+cleanup() {
+    for p in $PIDS; do kill -KILL "$p" 2> /dev/null; done
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+pass=0
+fail=0
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+free_port() { "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+CKPT="$SRC/policies/default.h5"
+if [ ! -x "$AGENT" ] || [ ! -f "$CKPT" ]; then
+    echo "skip: no rlsched-agent or no policies/default.h5"
+    echo "0 passed, 0 failed"
+    exit 0
+fi
+
+cat > "$TMP/two.yaml" <<'YAML'
+name: two
+step_s: 15
+horizon_steps: 1000
+pools:
+  - {name: general, count: 2, cpu: 8, mem_gb: 32, price_per_hour: 0.40}
+tenants:
+  - {name: shop, weight: 1}
+services:
+  - {name: api, tenant: shop, capacity_rps: 100, service_time_ms: 10, cpu: 1, mem_gb: 1, cold_start_s: 20,
+     min_replicas: 1, max_replicas: 5, initial_replicas: 1, slo_ms: 100, slo_percentile: 0.95, queue_limit: 400,
+     load: {kind: const, peak_rps: 50}}
+  - {name: batch, tenant: shop, capacity_rps: 50, service_time_ms: 20, cpu: 1, mem_gb: 1, cold_start_s: 20,
+     min_replicas: 1, max_replicas: 3, initial_replicas: 1, slo_ms: 200, slo_percentile: 0.95, queue_limit: 50,
+     load: {kind: const, peak_rps: 10}}
+YAML
+P1=$(free_port)
+P2=$(free_port)
+"$BIN" cluster local --bind "tcp://127.0.0.1:$P1" --requests "tcp://127.0.0.1:$P2" --scenario "$TMP/two.yaml" \
+    --step 0.5 --time-scale 0.02 --cpu-fraction 0.3 --grace 300 --max-workers 8 --quiet 2> "$TMP/gw.err" &
+GW=$!
+PIDS="$PIDS $GW"
+sleep 1
+# 250 requests/s on api (one worker serves about 100/s), for the agent's whole run
+"$BIN" load --connect "tcp://127.0.0.1:$P2" --rate 250 --service api --duration 14 --drain 1 \
+    > "$TMP/load.out" 2> "$TMP/load.err" &
+LOAD=$!
+PIDS="$PIDS $LOAD"
+sleep 1
+timeout 60 "$AGENT" --connect "tcp://127.0.0.1:$P1" --policy "$CKPT" --record "$TMP/live.h5" \
+    --steps 20 --timeout 10 2> "$TMP/agent.err"
+rc=$?
+[ $rc -eq 0 ] && ok || bad "agent exit $rc: $(tail -3 "$TMP/agent.err")"
+# the learned policy acted (not the HPA fallback) on most steps
+grep -qi "fallback" "$TMP/agent.err" && grep -ci "fallback" "$TMP/agent.err" > "$TMP/nfb" || echo 0 > "$TMP/nfb"
+[ "$(cat "$TMP/nfb")" -le 3 ] && ok || bad "the agent fell back to the HPA: $(grep -i fallback "$TMP/agent.err" | head -3)"
+wait "$LOAD"
+[ $? -eq 0 ] && ok || bad "load: $(cat "$TMP/load.out" "$TMP/load.err")"
+
+# what the agent saw and did: api scaled up, batch left at its minimum
+"$PY" - "$TMP/live.h5" <<'PY' && ok || bad "the agent did not scale the loaded service"
+import sys, h5py
+f = h5py.File(sys.argv[1], "r")
+names = f.attrs["feature_names"]
+names = (names.decode() if isinstance(names, bytes) else names).split(",")
+ides = names.index("desired")
+obs = f["episode_0/observations"][...]           # [T+1, S, F]
+api = obs[:, 0, ides] * 5.0                      # desired / max_replicas * max
+batch = obs[:, 1, ides] * 3.0
+assert api[0] <= 1.01, api[:3]
+assert api.max() >= 2.99, f"api desired never reached 3: {api.round(2).tolist()}"
+assert batch.max() <= 1.01 + 1.0, f"batch scaled without load: {batch.round(2).tolist()}"
+PY
+kill -TERM "$GW"
+for i in $(seq 1 60); do kill -0 "$GW" 2> /dev/null || break; sleep 0.05; done
+wait "$GW"
+[ $? -eq 0 ] && ok || bad "gateway stop: $(tail -3 "$TMP/gw.err")"
+left=$(pgrep -f "cluster worker --connect" 2> /dev/null | while read -r p; do
+    ppid=$(awk '{print $4}' "/proc/$p/stat" 2> /dev/null); [ "$ppid" = "$GW" ] && echo "$p"; done | wc -l)
+[ "$left" -eq 0 ] && ok || bad "$left worker processes left"
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
