@@ -501,7 +501,7 @@ static void test_concurrent_updates_while_rendering_are_exact(void **state)
 }
 
 /* ------------------------------------------------------------------ */
-/* a second parser: python3 reads the exposition text on its own terms */
+/* a second parser: /usr/bin/python3 reads the exposition text on its own terms */
 
 static const char s_py_parser[] =
     "import re, sys\n"
