@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # cli_agent_cluster.sh - the agent against the real local process cluster: a
 # gateway with worker processes (rlsched cluster local), open-loop requests
-# (rlsched load) on one service, and rlsched-agent with the shipped default
+# (rlsched load replaying a short trace) on one service, and rlsched-agent with the shipped default
 # checkpoint. The agent must scale the loaded service up (more worker
 # processes), leave the idle one alone, record what it saw, and everything
 # must stop cleanly with no process left behind.
@@ -54,8 +54,13 @@ P2=$(free_port)
 GW=$!
 PIDS="$PIDS $GW"
 sleep 1
-# 250 requests/s on api (one worker serves about 100/s), for the agent's whole run
-"$BIN" load --connect "tcp://127.0.0.1:$P2" --rate 250 --service api --duration 14 --drain 1 \
+# a short trace replayed as real requests on api: a ramp from 60 to 300 requests/s over
+# 16 s (one worker serves about 100/s), in the canonical trace format
+{
+    printf '# rlsched-trace v1\n# step_s: 1\n# unit: rps\n# format: csv\n# n: 16\n'
+    for i in $(seq 0 15); do echo $((60 + i * 16)); done
+} > "$TMP/ramp.trace"
+"$BIN" load --connect "tcp://127.0.0.1:$P2" --trace "$TMP/ramp.trace" --service api --duration 14 --drain 1 \
     > "$TMP/load.out" 2> "$TMP/load.err" &
 LOAD=$!
 PIDS="$PIDS $LOAD"
