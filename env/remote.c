@@ -275,6 +275,11 @@ static int s_reset(void *self, uint64_t seed)
             if (in->code != RLS_ERR_UNSUPPORTED)
                 return s_fail(r, in->code < 0 ? in->code : RLS_ERR_EXTERNAL, "cluster %s refused reset (seed %llu): %s",
                               r->endpoint, (unsigned long long)seed, in->message);
+            if (r->p.require_reset)
+                return s_fail(r, RLS_ERR_UNSUPPORTED,
+                              "cluster %s cannot start an episode on request (a live cluster: %s); "
+                              "a run from its current state would not be reproducible",
+                              r->endpoint, in->message);
             answered = 1;   /* a live cluster: its next state starts the episode */
         } else if (answered && in->type == RLS_PROTO_STATE) {
             rc = s_take_state(r, in);

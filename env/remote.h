@@ -49,6 +49,10 @@ struct rls_remote_params {
                                    long in all, ms (60000; a real-time cluster steps every
                                    step_s / speed seconds) */
     struct rls_transport_params transport;  /* sockets, CURVE (rls_transport_default_params) */
+    int require_reset;          /* 1: a cluster that cannot start an episode on request (a
+                                   live one answers reset with "unsupported") makes reset
+                                   fail, for runs that must be reproducible (eval); 0: its
+                                   next state starts the episode (record) (0) */
 };
 
 struct rls_remote;

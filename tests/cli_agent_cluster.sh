@@ -89,6 +89,14 @@ assert api[0] <= 1.01, api[:3]
 assert api.max() >= 2.99, f"api desired never reached 3: {api.round(2).tolist()}"
 assert batch.max() <= 1.01 + 1.0, f"batch scaled without load: {batch.round(2).tolist()}"
 PY
+# a live cluster cannot start an episode on request: eval (which must replay the same
+# episode for every policy) refuses it clearly; record takes the episode as it comes
+"$BIN" eval --cluster "tcp://127.0.0.1:$P1" --policy hpa --steps 3 > /dev/null 2> "$TMP/ev.err"
+[ $? -eq 1 ] && grep -q "cannot start an episode on request" "$TMP/ev.err" && [ "$(wc -l < "$TMP/ev.err")" -eq 1 ] \
+    && ok || bad "eval --cluster on a live cluster: $(cat "$TMP/ev.err")"
+timeout 30 "$BIN" record --cluster "tcp://127.0.0.1:$P1" --policy hpa --episodes 1 --steps 4 --quiet \
+    --out "$TMP/rec.h5" 2> "$TMP/rec.err"
+[ $? -eq 0 ] && [ -f "$TMP/rec.h5" ] && ok || bad "record --cluster on a live cluster: $(cat "$TMP/rec.err")"
 kill -TERM "$GW"
 for i in $(seq 1 60); do kill -0 "$GW" 2> /dev/null || break; sleep 0.05; done
 wait "$GW"

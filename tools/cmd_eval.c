@@ -213,7 +213,9 @@ int rls_cmd_eval(int argc, char **argv)
 
     /* scenario (from the live cluster's hello, or a file), trace, horizon */
     if (cluster) {
-        struct rls_remote *rc = rls_remote_new(cluster, NULL, &err);
+        struct rls_remote_params rp = rls_remote_default_params();
+        rp.require_reset = 1;   /* every policy must start from the same episode */
+        struct rls_remote *rc = rls_remote_new(cluster, &rp, &err);
         struct rls_env_params cep = rls_env_default_params();
         cep.terminate_steps = 0;    /* eval runs every step, as on a simulator */
         if (rc)
