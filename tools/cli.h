@@ -4,6 +4,8 @@
 #ifndef RLS_CLI_H
 #define RLS_CLI_H
 
+#include <stdint.h>
+
 int rls_cmd_trace(int argc, char **argv);     /* trace import|synth|info */
 int rls_cmd_scenario(int argc, char **argv);  /* scenario show|check */
 int rls_cmd_eval(int argc, char **argv);      /* eval */
@@ -22,5 +24,12 @@ int rls_bench_agent(int argc, char **argv);   /* bench agent (tools/cmd_bench_ag
  * `rlsched-train COMMAND argv[1..]`; returns only on failure (1, with one
  * line on stderr, e.g. when built without libtorch). */
 int rls_cli_exec_trainer(const char *command, int argc, char **argv);
+
+/* Parses a whole decimal integer 0..max (no sign, no spaces) into *out.
+ * Returns 0, or -1 (and leaves *out) for anything else. */
+int rls_cli_parse_u64(const char *s, uint64_t max, uint64_t *out);
+
+/* Parses a whole finite number in [lo, hi] into *out. Returns 0 or -1. */
+int rls_cli_parse_double(const char *s, double lo, double hi, double *out);
 
 #endif

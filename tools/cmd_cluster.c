@@ -82,32 +82,6 @@ static void s_log(void *ctx, const char *line)
     fprintf(stderr, S_PROG ": %s\n", line);
 }
 
-static int s_parse_u64(const char *s, uint64_t max, uint64_t *out)
-{
-    char *end = NULL;
-    if (!s || !*s || *s == '-' || *s == '+' || *s == ' ')
-        return -1;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno != 0 || *end != '\0' || v > max)
-        return -1;
-    *out = (uint64_t)v;
-    return 0;
-}
-
-static int s_parse_double(const char *s, double lo, double hi, double *out)
-{
-    char *end = NULL;
-    if (!s || !*s)
-        return -1;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno != 0 || *end != '\0' || !isfinite(v) || v < lo || v > hi)
-        return -1;
-    *out = v;
-    return 0;
-}
-
 static int s_local(int argc, char **argv)
 {
     int ret = 1;
@@ -146,27 +120,27 @@ static int s_local(int argc, char **argv)
         } else if (strcmp(a, "--curve-allow") == 0) {
             p.transport.curve_allow_file = v;
         } else if (strcmp(a, "--step") == 0) {
-            if (s_parse_double(v, 0.01, 86400.0, &p.step_s) != 0) {
+            if (rls_cli_parse_double(v, 0.01, 86400.0, &p.step_s) != 0) {
                 fprintf(stderr, S_PROG ": --step '%s': expected seconds, 0.01 to 86400\n", v);
                 return 2;
             }
         } else if (strcmp(a, "--time-scale") == 0) {
-            if (s_parse_double(v, 0.0, 1000.0, &p.time_scale) != 0) {
+            if (rls_cli_parse_double(v, 0.0, 1000.0, &p.time_scale) != 0) {
                 fprintf(stderr, S_PROG ": --time-scale '%s': expected a number from 0 to 1000\n", v);
                 return 2;
             }
         } else if (strcmp(a, "--work-scale") == 0) {
-            if (s_parse_double(v, 1e-6, 1000.0, &p.work_scale) != 0) {
+            if (rls_cli_parse_double(v, 1e-6, 1000.0, &p.work_scale) != 0) {
                 fprintf(stderr, S_PROG ": --work-scale '%s': expected a number above 0, at most 1000\n", v);
                 return 2;
             }
         } else if (strcmp(a, "--cpu-fraction") == 0) {
-            if (s_parse_double(v, 0.0, 1.0, &p.cpu_fraction) != 0) {
+            if (rls_cli_parse_double(v, 0.0, 1.0, &p.cpu_fraction) != 0) {
                 fprintf(stderr, S_PROG ": --cpu-fraction '%s': expected a number from 0 to 1\n", v);
                 return 2;
             }
         } else if (strcmp(a, "--max-workers") == 0 || strcmp(a, "--max-outstanding") == 0) {
-            if (s_parse_u64(v, 1024, &u) != 0 || u < 1) {
+            if (rls_cli_parse_u64(v, 1024, &u) != 0 || u < 1) {
                 fprintf(stderr, S_PROG ": %s '%s': expected an integer from 1 to 1024\n", a, v);
                 return 2;
             }
@@ -175,30 +149,30 @@ static int s_local(int argc, char **argv)
             else
                 p.max_outstanding = (int32_t)u;
         } else if (strcmp(a, "--grace") == 0) {
-            if (s_parse_u64(v, 600000, &u) != 0) {
+            if (rls_cli_parse_u64(v, 600000, &u) != 0) {
                 fprintf(stderr, S_PROG ": --grace '%s': expected milliseconds, 0 to 600000\n", v);
                 return 2;
             }
             p.grace_ms = (int)u;
         } else if (strcmp(a, "--heartbeat") == 0) {
-            if (s_parse_u64(v, 3600000, &u) != 0 || u < 1) {
+            if (rls_cli_parse_u64(v, 3600000, &u) != 0 || u < 1) {
                 fprintf(stderr, S_PROG ": --heartbeat '%s': expected milliseconds, 1 to 3600000\n", v);
                 return 2;
             }
             p.heartbeat_ms = (int)u;
         } else if (strcmp(a, "--seed") == 0) {
-            if (s_parse_u64(v, UINT64_MAX, &p.seed) != 0) {
+            if (rls_cli_parse_u64(v, UINT64_MAX, &p.seed) != 0) {
                 fprintf(stderr, S_PROG ": --seed '%s': expected a non-negative integer\n", v);
                 return 2;
             }
         } else if (strcmp(a, "--max-steps") == 0) {
-            if (s_parse_u64(v, INT64_MAX, &u) != 0) {
+            if (rls_cli_parse_u64(v, INT64_MAX, &u) != 0) {
                 fprintf(stderr, S_PROG ": --max-steps '%s': expected a non-negative integer\n", v);
                 return 2;
             }
             p.max_steps = (int64_t)u;
         } else if (strcmp(a, "--log-every") == 0) {
-            if (s_parse_u64(v, INT64_MAX, &log_every) != 0) {
+            if (rls_cli_parse_u64(v, INT64_MAX, &log_every) != 0) {
                 fprintf(stderr, S_PROG ": --log-every '%s': expected a non-negative integer\n", v);
                 return 2;
             }
@@ -288,17 +262,17 @@ static int s_worker(int argc, char **argv)
         if (strcmp(a, "--connect") == 0)
             p.connect = v;
         else if (strcmp(a, "--id") == 0)
-            bad = s_parse_u64(v, UINT32_MAX, &u) != 0, p.id = (uint32_t)u;
+            bad = rls_cli_parse_u64(v, UINT32_MAX, &u) != 0, p.id = (uint32_t)u;
         else if (strcmp(a, "--cold-start") == 0)
-            bad = s_parse_double(v, 0.0, 86400.0, &p.cold_start_s) != 0;
+            bad = rls_cli_parse_double(v, 0.0, 86400.0, &p.cold_start_s) != 0;
         else if (strcmp(a, "--mean-ms") == 0)
-            bad = s_parse_double(v, 1e-9, 1e7, &p.mean_ms) != 0;
+            bad = rls_cli_parse_double(v, 1e-9, 1e7, &p.mean_ms) != 0;
         else if (strcmp(a, "--cpu-fraction") == 0)
-            bad = s_parse_double(v, 0.0, 1.0, &p.cpu_fraction) != 0;
+            bad = rls_cli_parse_double(v, 0.0, 1.0, &p.cpu_fraction) != 0;
         else if (strcmp(a, "--seed") == 0)
-            bad = s_parse_u64(v, UINT64_MAX, &p.seed) != 0;
+            bad = rls_cli_parse_u64(v, UINT64_MAX, &p.seed) != 0;
         else if (strcmp(a, "--parent") == 0)
-            bad = s_parse_u64(v, INT32_MAX, &u) != 0, p.parent_pid = (int32_t)u;
+            bad = rls_cli_parse_u64(v, INT32_MAX, &u) != 0, p.parent_pid = (int32_t)u;
         else
             bad = 1;
         if (bad) {

@@ -71,19 +71,6 @@ static void s_usage(FILE *f)
 }
 
 /* Parses a non-negative integer (decimal, no sign, no junk) up to max. */
-static int s_parse_u64(const char *s, uint64_t max, uint64_t *out)
-{
-    char *end = NULL;
-    if (!s || !*s || *s == '-' || *s == '+' || *s == ' ')
-        return -1;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno != 0 || *end != '\0' || v > max)
-        return -1;
-    *out = (uint64_t)v;
-    return 0;
-}
-
 /* 0 when path is not a directory and the directory that will hold it
  * exists and is writable; else -1 with errno set. */
 static int s_check_writable(const char *path)
@@ -153,13 +140,13 @@ int rls_cmd_eval(int argc, char **argv)
         if (dst) {
             *dst = v;
         } else if (strcmp(a, "--seed") == 0) {
-            if (s_parse_u64(v, UINT64_MAX, &seed) != 0) {
+            if (rls_cli_parse_u64(v, UINT64_MAX, &seed) != 0) {
                 fprintf(stderr, S_PROG ": --seed '%s': expected a non-negative integer\n", v);
                 return 2;
             }
             have_seed = 1;
         } else {
-            if (s_parse_u64(v, 100000000ULL, &steps_u) != 0 || steps_u < 1) {
+            if (rls_cli_parse_u64(v, 100000000ULL, &steps_u) != 0 || steps_u < 1) {
                 fprintf(stderr, S_PROG ": --steps '%s': expected an integer from 1 to 100000000\n", v);
                 return 2;
             }

@@ -68,19 +68,6 @@ static int64_t s_now_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-static int s_parse_double(const char *s, double lo, double hi, double *out)
-{
-    char *end = NULL;
-    if (!s || !*s)
-        return -1;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno != 0 || *end != '\0' || !isfinite(v) || v < lo || v > hi)
-        return -1;
-    *out = v;
-    return 0;
-}
-
 static int s_cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -143,23 +130,23 @@ int rls_cmd_load(int argc, char **argv)
         else if (strcmp(a, "--service") == 0)
             service = v;
         else if (strcmp(a, "--rate") == 0)
-            bad = s_parse_double(v, 0.0, 1e6, &rate);
+            bad = rls_cli_parse_double(v, 0.0, 1e6, &rate);
         else if (strcmp(a, "--speed") == 0)
-            bad = s_parse_double(v, 1e-6, 1e9, &speed);
+            bad = rls_cli_parse_double(v, 1e-6, 1e9, &speed);
         else if (strcmp(a, "--scale") == 0)
-            bad = s_parse_double(v, 0.0, 1e6, &scale);
+            bad = rls_cli_parse_double(v, 0.0, 1e6, &scale);
         else if (strcmp(a, "--peak") == 0)
-            bad = s_parse_double(v, 1e-9, 1e6, &peak);
+            bad = rls_cli_parse_double(v, 1e-9, 1e6, &peak);
         else if (strcmp(a, "--start") == 0)
-            bad = s_parse_double(v, 0.0, 1e12, &start_s);
+            bad = rls_cli_parse_double(v, 0.0, 1e12, &start_s);
         else if (strcmp(a, "--duration") == 0)
-            bad = s_parse_double(v, 0.0, S_MAX_DURATION, &duration);
+            bad = rls_cli_parse_double(v, 0.0, S_MAX_DURATION, &duration);
         else if (strcmp(a, "--drain") == 0)
-            bad = s_parse_double(v, 0.0, 3600.0, &drain);
+            bad = rls_cli_parse_double(v, 0.0, 3600.0, &drain);
         else if (strcmp(a, "--max-requests") == 0)
-            bad = s_parse_double(v, 0.0, S_MAX_REQUESTS, &max_req_d) || floor(max_req_d) != max_req_d;
+            bad = rls_cli_parse_double(v, 0.0, S_MAX_REQUESTS, &max_req_d) || floor(max_req_d) != max_req_d;
         else if (strcmp(a, "--seed") == 0)
-            bad = s_parse_double(v, 0.0, 9007199254740992.0, &seed_d) || floor(seed_d) != seed_d;
+            bad = rls_cli_parse_double(v, 0.0, 9007199254740992.0, &seed_d) || floor(seed_d) != seed_d;
         else {
             fprintf(stderr, S_PROG ": unknown option '%s' (try --help)\n", a);
             return 2;

@@ -58,19 +58,6 @@ static void s_usage(FILE *f)
             "  --quiet     no progress on stderr\n");
 }
 
-static int s_parse_u64(const char *s, uint64_t max, uint64_t *out)
-{
-    char *end = NULL;
-    if (!s || !*s || *s == '-' || *s == '+' || *s == ' ')
-        return -1;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno != 0 || *end != '\0' || v > max)
-        return -1;
-    *out = (uint64_t)v;
-    return 0;
-}
-
 /* ---------------------------------------------------------------------------
  * The simulator backend, owned here so the oracle can see the future load. */
 
@@ -204,19 +191,19 @@ int rls_cmd_record(int argc, char **argv)
                 return 2;
             }
         } else if (strcmp(a, "--episodes") == 0) {
-            if (s_parse_u64(v, 100000000ULL, &episodes) != 0 || episodes < 1) {
+            if (rls_cli_parse_u64(v, 100000000ULL, &episodes) != 0 || episodes < 1) {
                 fprintf(stderr, S_PROG ": --episodes '%s': expected an integer from 1 to 100000000\n", v);
                 return 2;
             }
             have_episodes = 1;
         } else if (strcmp(a, "--steps") == 0) {
-            if (s_parse_u64(v, 100000000ULL, &steps_u) != 0 || steps_u < 1) {
+            if (rls_cli_parse_u64(v, 100000000ULL, &steps_u) != 0 || steps_u < 1) {
                 fprintf(stderr, S_PROG ": --steps '%s': expected an integer from 1 to 100000000\n", v);
                 return 2;
             }
             have_steps = 1;
         } else if (strcmp(a, "--seed") == 0) {
-            if (s_parse_u64(v, UINT64_MAX / 2, &seed) != 0) {
+            if (rls_cli_parse_u64(v, UINT64_MAX / 2, &seed) != 0) {
                 fprintf(stderr, S_PROG ": --seed '%s': expected a non-negative integer\n", v);
                 return 2;
             }

@@ -72,19 +72,6 @@ static void s_log(void *ctx, const char *line)
     fprintf(stderr, S_PROG ": %s\n", line);
 }
 
-static int s_parse_u64(const char *s, uint64_t max, uint64_t *out)
-{
-    char *end = NULL;
-    if (!s || !*s || *s == '-' || *s == '+' || *s == ' ')
-        return -1;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno != 0 || *end != '\0' || v > max)
-        return -1;
-    *out = (uint64_t)v;
-    return 0;
-}
-
 static int s_serve(int argc, char **argv)
 {
     int ret = 1;
@@ -140,34 +127,34 @@ static int s_serve(int argc, char **argv)
                 }
             }
         } else if (strcmp(a, "--seed") == 0) {
-            if (s_parse_u64(v, UINT64_MAX, &seed) != 0) {
+            if (rls_cli_parse_u64(v, UINT64_MAX, &seed) != 0) {
                 fprintf(stderr, S_PROG ": --seed '%s': expected a non-negative integer\n", v);
                 return 2;
             }
             have_seed = 1;
         } else if (strcmp(a, "--steps") == 0) {
-            if (s_parse_u64(v, INT32_MAX, &steps_u) != 0 || steps_u < 1) {
+            if (rls_cli_parse_u64(v, INT32_MAX, &steps_u) != 0 || steps_u < 1) {
                 fprintf(stderr, S_PROG ": --steps '%s': expected an integer from 1 to %d\n", v, INT32_MAX);
                 return 2;
             }
             have_steps = 1;
         } else if (strcmp(a, "--max-steps") == 0) {
-            if (s_parse_u64(v, INT64_MAX, &max_steps) != 0) {
+            if (rls_cli_parse_u64(v, INT64_MAX, &max_steps) != 0) {
                 fprintf(stderr, S_PROG ": --max-steps '%s': expected a non-negative integer\n", v);
                 return 2;
             }
         } else if (strcmp(a, "--action-timeout") == 0) {
-            if (s_parse_u64(v, 86400000, &action_timeout) != 0) {
+            if (rls_cli_parse_u64(v, 86400000, &action_timeout) != 0) {
                 fprintf(stderr, S_PROG ": --action-timeout '%s': expected milliseconds, 0 to 86400000\n", v);
                 return 2;
             }
         } else if (strcmp(a, "--heartbeat") == 0) {
-            if (s_parse_u64(v, 3600000, &heartbeat) != 0 || heartbeat < 1) {
+            if (rls_cli_parse_u64(v, 3600000, &heartbeat) != 0 || heartbeat < 1) {
                 fprintf(stderr, S_PROG ": --heartbeat '%s': expected milliseconds, 1 to 3600000\n", v);
                 return 2;
             }
         } else if (strcmp(a, "--log-every") == 0) {
-            if (s_parse_u64(v, INT64_MAX, &log_every) != 0) {
+            if (rls_cli_parse_u64(v, INT64_MAX, &log_every) != 0) {
                 fprintf(stderr, S_PROG ": --log-every '%s': expected a non-negative integer\n", v);
                 return 2;
             }
