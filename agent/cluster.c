@@ -269,16 +269,6 @@ static void s_log(struct rls_cluster *c, const char *fmt, ...)
     c->p.log(c->p.log_ctx, line);
 }
 
-static const char *s_peer_name(const struct rls_transport_peer *p)
-{
-    return p->address[0] != '\0' ? p->address : "peer";
-}
-
-static int s_same_peer(const struct rls_transport_peer *a, const struct rls_transport_peer *b)
-{
-    return a->len == b->len && memcmp(a->id, b->id, a->len) == 0;
-}
-
 struct rls_cluster_params rls_cluster_default_params(void)
 {
     struct rls_cluster_params p;
@@ -930,7 +920,7 @@ static int s_send_agent(struct rls_cluster *c, const struct rls_proto_msg *m)
         return RLS_ERR_STATE;
     rc = rls_transport_send_msg(c->tr, &c->agent, m, S_SEND_MS);
     if (rc != RLS_OK) {
-        s_log(c, "agent %s dropped: %s (a new hello brings it back)", s_peer_name(&c->agent),
+        s_log(c, "agent %s dropped: %s (a new hello brings it back)", rls_transport_peer_name(&c->agent),
               rls_transport_errmsg(c->tr));
         c->have_agent = 0;
         return rc;
@@ -973,7 +963,7 @@ static void s_refuse(struct rls_cluster *c, const struct rls_transport_peer *to,
     vsnprintf(m.message, sizeof m.message, fmt, ap);
     va_end(ap);
     atomic_fetch_add(&c->refused, 1);
-    s_log(c, "refused from %s: %s", s_peer_name(to), m.message);
+    s_log(c, "refused from %s: %s", rls_transport_peer_name(to), m.message);
     m.type = RLS_PROTO_ERROR;
     m.seq = c->state_seq;
     m.ts_ns = rls_proto_now_ns();
@@ -992,12 +982,12 @@ static void s_on_hello(struct rls_cluster *c, const struct rls_transport_peer *f
                  in->hello.role);
         return;
     }
-    if (c->have_agent && !s_same_peer(from, &c->agent))
-        s_log(c, "agent %s replaced by %s", s_peer_name(&c->agent), s_peer_name(from));
+    if (c->have_agent && !rls_transport_peer_equal(from, &c->agent))
+        s_log(c, "agent %s replaced by %s", rls_transport_peer_name(&c->agent), rls_transport_peer_name(from));
     c->agent = *from;
     c->have_agent = 1;
     atomic_fetch_add(&c->agents, 1);
-    s_log(c, "agent %s said hello (role '%s', software '%s')", s_peer_name(from), in->hello.role,
+    s_log(c, "agent %s said hello (role '%s', software '%s')", rls_transport_peer_name(from), in->hello.role,
           in->hello.software);
     memset(&m, 0, sizeof m);
     m.type = RLS_PROTO_HELLO;
@@ -1022,7 +1012,7 @@ static void s_on_actions(struct rls_cluster *c, const struct rls_transport_peer 
     int clamped = 0;
     struct rls_proto_msg m;
 
-    if (!c->have_agent || !s_same_peer(from, &c->agent)) {
+    if (!c->have_agent || !rls_transport_peer_equal(from, &c->agent)) {
         s_refuse(c, from, in->re, RLS_ERR_STATE, "actions: say hello first (not the agent of this cluster)");
         return;
     }
@@ -1087,7 +1077,7 @@ static void s_handle(struct rls_cluster *c, const struct rls_transport_peer *fro
     case RLS_PROTO_ACK:
         return;
     case RLS_PROTO_ERROR:
-        s_log(c, "error from %s (re %lld, code %d): %s", s_peer_name(from), (long long)m->re, m->code,
+        s_log(c, "error from %s (re %lld, code %d): %s", rls_transport_peer_name(from), (long long)m->re, m->code,
               m->message);
         return;
     case RLS_PROTO_STATE:

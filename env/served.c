@@ -67,16 +67,6 @@ static void s_log(struct rls_served *s, const char *fmt, ...)
     s->p.log(s->p.log_ctx, line);
 }
 
-static const char *s_peer_name(const struct rls_transport_peer *p)
-{
-    return p->address[0] != '\0' ? p->address : "peer";
-}
-
-static int s_same_peer(const struct rls_transport_peer *a, const struct rls_transport_peer *b)
-{
-    return a->len == b->len && memcmp(a->id, b->id, a->len) == 0;
-}
-
 struct rls_served_params rls_served_default_params(void)
 {
     struct rls_served_params p;
@@ -252,7 +242,7 @@ static int s_send_agent(struct rls_served *s, const struct rls_proto_msg *m)
         return RLS_ERR_STATE;
     rc = rls_transport_send_msg(s->tr, &s->agent, m, S_SEND_MS);
     if (rc != RLS_OK) {
-        s_log(s, "agent %s dropped: %s (a new hello brings it back)", s_peer_name(&s->agent),
+        s_log(s, "agent %s dropped: %s (a new hello brings it back)", rls_transport_peer_name(&s->agent),
               rls_transport_errmsg(s->tr));
         s->have_agent = 0;
         return rc;
@@ -295,7 +285,7 @@ static void s_send_ack(struct rls_served *s, const struct rls_transport_peer *to
     m.re = re;
     if (note != NULL)
         snprintf(m.note, sizeof m.note, "%s", note);
-    if (s->have_agent && s_same_peer(to, &s->agent))
+    if (s->have_agent && rls_transport_peer_equal(to, &s->agent))
         s_send_agent(s, &m);
     else
         rls_transport_send_msg(s->tr, to, &m, S_SEND_MS);
@@ -316,7 +306,7 @@ static void s_refuse(struct rls_served *s, const struct rls_transport_peer *to, 
     vsnprintf(m.message, sizeof m.message, fmt, ap);
     va_end(ap);
     atomic_fetch_add(&s->refused, 1);
-    s_log(s, "refused from %s: %s", s_peer_name(to), m.message);
+    s_log(s, "refused from %s: %s", rls_transport_peer_name(to), m.message);
     m.type = RLS_PROTO_ERROR;
     m.seq = s->state_seq;
     m.ts_ns = rls_proto_now_ns();
@@ -357,7 +347,7 @@ static int s_advance(struct rls_served *s)
               (long long)steps, (long long)rls_sim_steps(s->sim), (unsigned long long)s->seed,
               (long long)ready, in->nodes_on, in->cost_usd, in->arrivals, in->dropped,
               (long long)st.actions, (long long)st.missed, (long long)st.refused,
-              s->have_agent ? s_peer_name(&s->agent) : "none");
+              s->have_agent ? rls_transport_peer_name(&s->agent) : "none");
     }
     return RLS_OK;
 }
@@ -372,12 +362,12 @@ static void s_on_hello(struct rls_served *s, const struct rls_transport_peer *fr
                  in->hello.role);
         return;
     }
-    if (s->have_agent && !s_same_peer(from, &s->agent))
-        s_log(s, "agent %s replaced by %s", s_peer_name(&s->agent), s_peer_name(from));
+    if (s->have_agent && !rls_transport_peer_equal(from, &s->agent))
+        s_log(s, "agent %s replaced by %s", rls_transport_peer_name(&s->agent), rls_transport_peer_name(from));
     s->agent = *from;
     s->have_agent = 1;
     atomic_fetch_add(&s->agents, 1);
-    s_log(s, "agent %s said hello (role '%s', software '%s')", s_peer_name(from), in->hello.role,
+    s_log(s, "agent %s said hello (role '%s', software '%s')", rls_transport_peer_name(from), in->hello.role,
           in->hello.software);
     memset(&m, 0, sizeof m);
     m.type = RLS_PROTO_HELLO;
@@ -401,7 +391,7 @@ static void s_on_actions(struct rls_served *s, const struct rls_transport_peer *
     char note[RLS_PROTO_NOTE_MAX] = "";
     int clamped = 0;
 
-    if (!s->have_agent || !s_same_peer(from, &s->agent)) {
+    if (!s->have_agent || !rls_transport_peer_equal(from, &s->agent)) {
         s_refuse(s, from, in->re, RLS_ERR_STATE, "actions: say hello first (not the agent of this cluster)");
         return;
     }
@@ -447,7 +437,7 @@ static int s_on_reset(struct rls_served *s, const struct rls_transport_peer *fro
 {
     int rc;
 
-    if (!s->have_agent || !s_same_peer(from, &s->agent)) {
+    if (!s->have_agent || !rls_transport_peer_equal(from, &s->agent)) {
         s_refuse(s, from, in->seq, RLS_ERR_STATE, "reset: say hello first (not the agent of this cluster)");
         return RLS_OK;
     }
@@ -489,7 +479,7 @@ static int s_handle(struct rls_served *s, const struct rls_transport_peer *from,
     case RLS_PROTO_ACK:
         return RLS_OK;
     case RLS_PROTO_ERROR:
-        s_log(s, "error from %s (re %lld, code %d): %s", s_peer_name(from), (long long)m->re, m->code,
+        s_log(s, "error from %s (re %lld, code %d): %s", rls_transport_peer_name(from), (long long)m->re, m->code,
               m->message);
         return RLS_OK;
     case RLS_PROTO_STATE:

@@ -685,3 +685,13 @@ int rls_transport_recv_msg(struct rls_transport *t, struct rls_transport_peer *f
     memcpy(t->errmsg, saved, sizeof saved);
     return rc;
 }
+
+const char *rls_transport_peer_name(const struct rls_transport_peer *p)
+{
+    return p && p->address[0] != '\0' ? p->address : "peer";
+}
+
+int rls_transport_peer_equal(const struct rls_transport_peer *a, const struct rls_transport_peer *b)
+{
+    return a->len == b->len && memcmp(a->id, b->id, a->len) == 0;
+}

@@ -63,6 +63,12 @@ struct rls_transport_peer {
     char address[64];       /* the peer's IP address for logs ("" when unknown) */
 };
 
+/* The peer's address for logs, or "peer" when unknown (never NULL). */
+const char *rls_transport_peer_name(const struct rls_transport_peer *p);
+
+/* 1 if a and b are the same connection (same ZeroMQ routing id), else 0. */
+int rls_transport_peer_equal(const struct rls_transport_peer *a, const struct rls_transport_peer *b);
+
 struct rls_transport;
 
 /* A server bound to endpoint ("tcp://127.0.0.1:5555", "tcp://127.0.0.1:*" for
