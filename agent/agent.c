@@ -638,22 +638,6 @@ static int s_rec_mask(struct s_cluster *c)
     return RLS_OK;
 }
 
-static char *s_scenario_yaml(const struct rls_scenario *sc)
-{
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
-    if (!f)
-        return NULL;
-    int rc = rls_scenario_write_yaml(sc, f);
-    fclose(f);
-    if (rc != RLS_OK) {
-        free(buf);
-        return NULL;
-    }
-    return buf;
-}
-
 /* Opens the replay file for the cluster c (first hello). */
 static void s_rec_open(struct rls_agent *a)
 {
@@ -670,7 +654,7 @@ static void s_rec_open(struct rls_agent *a)
     meta.n_placements = RLS_ENV_N_PLACEMENTS;
     meta.n_actions = c->A;
     snprintf(meta.scenario_name, sizeof meta.scenario_name, "%s", c->sc->name);
-    meta.scenario_yaml = c->yaml ? s_dup(c->yaml) : s_scenario_yaml(c->sc);
+    meta.scenario_yaml = c->yaml ? s_dup(c->yaml) : rls_scenario_to_yaml(c->sc, NULL);
     snprintf(meta.trace, sizeof meta.trace, "live:%s", a->connect);
     snprintf(meta.behavior, sizeof meta.behavior, "rlsched-agent %.200s%s%s, fallback hpa",
              a->policy_name, a->p.dry_run ? " (dry run)" : "", a->p.fairness ? ", fair" : "");

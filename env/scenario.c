@@ -862,3 +862,22 @@ done:
     free(text);
     return rc;
 }
+
+char *rls_scenario_to_yaml(const struct rls_scenario *sc, size_t *len)
+{
+    char *buf = NULL;
+    size_t n = 0;
+    if (len)
+        *len = 0;
+    FILE *f = open_memstream(&buf, &n);
+    if (!f)
+        return NULL;
+    int rc = rls_scenario_write_yaml(sc, f);
+    if (fclose(f) != 0 || rc != RLS_OK) {
+        free(buf);
+        return NULL;
+    }
+    if (len)
+        *len = n;
+    return buf;
+}

@@ -138,6 +138,11 @@ int rls_scenario_validate(const struct rls_scenario *sc, struct rls_err *err);
  * scenario. Returns RLS_OK or RLS_ERR_IO. */
 int rls_scenario_write_yaml(const struct rls_scenario *sc, FILE *f);
 
+/* The scenario as YAML text (rls_scenario_write_yaml) in a new buffer, NUL-
+ * terminated; *len (may be NULL) gets its length. Caller frees it. NULL on
+ * failure or no memory. */
+char *rls_scenario_to_yaml(const struct rls_scenario *sc, size_t *len);
+
 /* Total cores and memory of all pools; max node cost per hour. */
 double rls_scenario_total_cpu(const struct rls_scenario *sc);
 double rls_scenario_max_cost_per_hour(const struct rls_scenario *sc);

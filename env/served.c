@@ -88,21 +88,12 @@ struct rls_served_params rls_served_default_params(void)
 /* The scenario as YAML (caller frees), or NULL. */
 static char *s_yaml(const struct rls_scenario *sc, size_t *len)
 {
-    char *buf = NULL;
-    size_t n = 0;
-    FILE *f = open_memstream(&buf, &n);
-    int rc;
-
-    *len = 0;
-    if (f == NULL)
-        return NULL;
-    rc = rls_scenario_write_yaml(sc, f);
-    fclose(f);
-    if (rc != RLS_OK || n > RLS_PROTO_MAX_YAML || memchr(buf, 0, n) != NULL) {
+    char *buf = rls_scenario_to_yaml(sc, len);
+    if (buf && (*len > RLS_PROTO_MAX_YAML || memchr(buf, 0, *len) != NULL)) {
         free(buf);
+        *len = 0;
         return NULL;
     }
-    *len = n;
     return buf;
 }
 

@@ -21,6 +21,7 @@
 #include "cli.h"
 #include "../env/env.h"
 #include "../env/remote.h"
+#include "../env/rng.h"
 #include "../env/scenario.h"
 #include "../env/sim.h"
 #include "../eval/eval.h"
@@ -102,35 +103,10 @@ static double s_future_rate(const void *ctx, int32_t svc, int64_t step)
     return rls_sim_rate_at((const struct rls_sim *)ctx, svc, step);
 }
 
-/* splitmix64 */
-static uint64_t s_next(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9E3779B97F4A7C15ULL);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
-}
-
+/* uniform in [0, 1) from a splitmix64 stream (the exploration draws) */
 static double s_unit(uint64_t *s)
 {
-    return (double)(s_next(s) >> 11) * 0x1.0p-53;
-}
-
-/* The scenario as YAML text (caller frees), or NULL. */
-static char *s_scenario_yaml(const struct rls_scenario *sc)
-{
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
-    if (!f)
-        return NULL;
-    int rc = rls_scenario_write_yaml(sc, f);
-    fclose(f);
-    if (rc != RLS_OK) {
-        free(buf);
-        return NULL;
-    }
-    return buf;
+    return (double)(rls_splitmix64(s) >> 11) * 0x1.0p-53;
 }
 
 int rls_cmd_record(int argc, char **argv)
@@ -334,7 +310,7 @@ int rls_cmd_record(int argc, char **argv)
     meta.n_placements = NP;
     meta.n_actions = A;
     snprintf(meta.scenario_name, sizeof meta.scenario_name, "%s", sc->name);
-    meta.scenario_yaml = s_scenario_yaml(sc);
+    meta.scenario_yaml = rls_scenario_to_yaml(sc, NULL);
     snprintf(meta.trace, sizeof meta.trace, "%s", trace_path ? trace_path : (cluster ? cluster : ""));
     snprintf(meta.behavior, sizeof meta.behavior, "%s eps=%g", policy_list, epsilon);
     meta.epsilon = epsilon;
