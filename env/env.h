@@ -31,7 +31,7 @@
 
 #define RLS_ENV_MAX_DELTAS 16     /* most entries in a delta set */
 #define RLS_ENV_N_PLACEMENTS 2    /* enum rls_placement: spread, binpack */
-#define RLS_ENV_N_FEATURES 23     /* observation features per service (docs/ENV.md) */
+#define RLS_ENV_N_FEATURES 25     /* observation features per service (docs/ENV.md) */
 #define RLS_ENV_ACTION_DIMS 2     /* per service: delta index, placement */
 
 /* What a backend provides. Every function receives the backend's own state

@@ -17,7 +17,7 @@ enum {
     F_LOAD, F_LOAD_LOG, F_TREND_1, F_TREND_4, F_TREND_20, F_READY, F_STARTING, F_PENDING,
     F_DESIRED, F_MIN_REPLICAS, F_UTILIZATION, F_BACKLOG, F_QUEUE_FILL, F_LATENCY, F_OVER_SLO,
     F_DROP, F_SUPPLY_GAP, F_TOD_SIN, F_TOD_COS, F_COLD_START, F_CLUSTER_FREE_CPU,
-    F_TENANT_SHARE, F_CAN_PLACE, F_COUNT
+    F_TENANT_SHARE, F_CAN_PLACE, F_PEAK_GAP, F_PEAK_DROP, F_COUNT
 };
 
 _Static_assert(F_COUNT == RLS_ENV_N_FEATURES, "feature table and RLS_ENV_N_FEATURES differ");
@@ -26,15 +26,15 @@ static const char *const s_feature_names[RLS_ENV_N_FEATURES] = {
     "load", "load_log", "trend_1", "trend_4", "trend_20", "ready", "starting", "pending",
     "desired", "min_replicas", "utilization", "backlog", "queue_fill", "latency", "over_slo",
     "drop", "supply_gap", "tod_sin", "tod_cos", "cold_start", "cluster_free_cpu",
-    "tenant_share", "can_place",
+    "tenant_share", "can_place", "peak_gap", "peak_drop",
 };
 
 static const float s_feature_low[RLS_ENV_N_FEATURES] = {
-    0, 0, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, -1, -1, -1, 0, 0, 0, 0,
+    0, 0, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, -1, -1, -1, 0, 0, 0, 0, -1, 0,
 };
 
 static const float s_feature_high[RLS_ENV_N_FEATURES] = {
-    2, 2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    2, 2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
 };
 
 #define S_TREND_EPS 0.01          /* replicas' worth of load added to trend ratios */
@@ -43,6 +43,7 @@ static const float s_feature_high[RLS_ENV_N_FEATURES] = {
 #define S_COLD_SCALE_STEPS 20.0   /* cold_start feature is 1 at this many steps */
 #define S_DAY_S 86400.0
 #define S_FIT_EPS 1e-9
+#define S_PEAK_STEPS 40           /* peak_gap / peak_drop: peak of this many last steps */
 
 /* What the features need of one service (copied from the scenario). */
 struct s_svc {
@@ -64,8 +65,9 @@ struct rls_features {
     struct s_svc *svc;         /* [n_svc] */
     double *pool_cpu;          /* [n_pools] cores per node */
     double *pool_mem;          /* [n_pools] GiB per node */
-    int32_t hist_len;          /* H: lags up to H are available */
-    double *hist;              /* [(H + 1), n_svc] ring of arrivals in replica units */
+    int32_t hist_len;          /* H: trend lags up to H are available */
+    int32_t hist_rows;         /* ring rows: max(H, S_PEAK_STEPS) + 1 */
+    double *hist;              /* [hist_rows, n_svc] ring of arrivals in replica units */
     int32_t hist_head;         /* row of the latest entry */
     int64_t hist_count;        /* rows filled (<= H + 1) */
     uint8_t *fits;             /* [n_svc] can_place of the last compute */
@@ -117,11 +119,12 @@ struct rls_features *rls_features_new(const struct rls_scenario *sc, int32_t his
     f->n_tenants = sc->n_tenants > 0 ? sc->n_tenants : 0;
     f->n_pools = sc->n_pools > 0 && sc->pools ? sc->n_pools : 0;
     f->hist_len = history_len;
+    f->hist_rows = (history_len > S_PEAK_STEPS ? history_len : S_PEAK_STEPS) + 1;
     n = (size_t)f->n_svc;
     f->svc = calloc(n, sizeof(*f->svc));
     f->pool_cpu = calloc((size_t)f->n_pools + 1, sizeof(double));
     f->pool_mem = calloc((size_t)f->n_pools + 1, sizeof(double));
-    f->hist = calloc((size_t)(history_len + 1) * n, sizeof(double));
+    f->hist = calloc((size_t)f->hist_rows * n, sizeof(double));
     f->fits = calloc(n, sizeof(uint8_t));
     f->tenant_reps = calloc((size_t)f->n_tenants + 1, sizeof(double));
     if (!f->svc || !f->pool_cpu || !f->pool_mem || !f->hist || !f->fits || !f->tenant_reps)
@@ -188,14 +191,14 @@ const uint8_t *rls_features_can_place(const struct rls_features *f)
 
 static double s_hist_at(const struct rls_features *f, int32_t lag, int32_t svc)
 {
-    int32_t rows = f->hist_len + 1;
+    int32_t rows = f->hist_rows;
     int32_t row = ((f->hist_head - lag) % rows + rows) % rows;
     return f->hist[(size_t)row * (size_t)f->n_svc + (size_t)svc];
 }
 
 static void s_hist_push(struct rls_features *f, const struct rls_svc_state *sv)
 {
-    int32_t rows = f->hist_len + 1;
+    int32_t rows = f->hist_rows;
     f->hist_head = (f->hist_head + 1) % rows;
     for (int32_t i = 0; i < f->n_svc; i++) {
         double a = sv[i].arrival_rps / f->svc[i].cap;
@@ -219,6 +222,22 @@ static double s_trend(const struct rls_features *f, int32_t svc, int32_t k)
     a = s_hist_at(f, 0, svc);
     b = s_hist_at(f, lag, svc);
     return s_clip((a - b) / (a + b + S_TREND_EPS), -1.0, 1.0);
+}
+
+/* The largest arrival (replica units) of the last S_PEAK_STEPS steps, this one
+ * included (fewer at the start of an episode). */
+static double s_peak(const struct rls_features *f, int32_t svc)
+{
+    int64_t n = f->hist_count < S_PEAK_STEPS ? f->hist_count : S_PEAK_STEPS;
+    int32_t rows = f->hist_rows, row = f->hist_head;
+    double m = 0.0;
+    for (int64_t k = 0; k < n; k++) {
+        double a = f->hist[(size_t)row * (size_t)f->n_svc + (size_t)svc];
+        if (a > m)
+            m = a;
+        row = row > 0 ? row - 1 : rows - 1;
+    }
+    return m;
 }
 
 int rls_features_compute(struct rls_features *f, const struct rls_svc_state *sv,
@@ -312,6 +331,13 @@ int rls_features_compute(struct rls_features *f, const struct rls_svc_state *sv,
             (float)(total_reps > 0 ? s_clip(f->tenant_reps[s->tenant] / total_reps, 0.0, 1.0)
                                    : 0.0);
         o[F_CAN_PLACE] = (float)fits;
+        {
+            double peak = s_peak(f, i);
+            o[F_PEAK_GAP] = (float)s_clip(
+                log2((peak + S_GAP_EPS) / (ready + starting + S_GAP_EPS)) / 4.0, -1.0, 1.0);
+            o[F_PEAK_DROP] = (float)(peak > 0 ? s_clip((peak - a) / (peak + S_TREND_EPS), 0.0, 1.0)
+                                              : 0.0);
+        }
     }
     return RLS_OK;
 }

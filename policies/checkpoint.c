@@ -401,8 +401,21 @@ static int s_fsync_path(const char *path, int dir)
     return rc;
 }
 
+static int s_state_validate(const struct rls_checkpoint_state *st, const char *what,
+                            struct rls_err *err);
+static const char *s_write_state(hid_t f, const struct rls_checkpoint_state *st, char *name,
+                                 size_t cap);
+
 int rls_checkpoint_save(const struct rls_checkpoint *ck, const char *path, struct rls_err *err)
 {
+    return rls_checkpoint_save_with_state(ck, NULL, path, err);
+}
+
+int rls_checkpoint_save_with_state(const struct rls_checkpoint *ck,
+                                   const struct rls_checkpoint_state *st, const char *path,
+                                   struct rls_err *err)
+{
+    char failed_state[RLS_CHECKPOINT_STATE_NAME_MAX + 64];
     struct s_quiet q;
     char tmp[RLS_ERRMSG_MAX];
     char dir[RLS_ERRMSG_MAX];
@@ -418,6 +431,8 @@ int rls_checkpoint_save(const struct rls_checkpoint *ck, const char *path, struc
         return rls_err_set(err, RLS_ERR_INVALID, "checkpoint save: empty path");
     status = rls_checkpoint_validate(ck, path, err);
     if (status != RLS_OK)
+        return status;
+    if (st && (status = s_state_validate(st, path, err)) != RLS_OK)
         return status;
     if (strlen(path) + 32 >= sizeof(tmp))
         return rls_err_set(err, RLS_ERR_INVALID, "checkpoint save: path too long");
@@ -448,6 +463,8 @@ int rls_checkpoint_save(const struct rls_checkpoint *ck, const char *path, struc
     }
     made = 1;
     failed = s_write_all(f, ck, created);
+    if (!failed && st)
+        failed = s_write_state(f, st, failed_state, sizeof(failed_state));
     if (failed) {
         status = rls_err_set(err, RLS_ERR_IO, "%s: writing %s failed: %s", tmp, failed,
                              s_h5_detail(detail));
@@ -902,6 +919,487 @@ done:
     if (ld.f >= 0)
         H5Fclose(ld.f);
     rls_checkpoint_destroy(&ck);
+    s_quiet_end(&q);
+    return status;
+}
+
+/* ---------------------------------------------------------------------------
+ * The optional training state, group /train_state (CHECKPOINT.md): named
+ * float32 tensors as datasets (checksummed like the weights) and named
+ * uint64 scalars as attributes of the group, beside its "state_version". */
+
+#define S_STATE_GROUP "/train_state"
+
+struct rls_checkpoint_state *rls_checkpoint_state_new(struct rls_err *err)
+{
+    struct rls_checkpoint_state *st = calloc(1, sizeof(*st));
+    if (!st)
+        rls_err_set(err, RLS_ERR_NOMEM, "checkpoint state: out of memory");
+    return st;
+}
+
+void rls_checkpoint_state_destroy(struct rls_checkpoint_state **st)
+{
+    if (!st || !*st)
+        return;
+    for (int32_t i = 0; i < (*st)->n_tensors; i++)
+        free((*st)->tensors[i].data);
+    free((*st)->tensors);
+    free((*st)->scalars);
+    free(*st);
+    *st = NULL;
+}
+
+/* 1 when name is a usable member name: [A-Za-z0-9_.-]+, shorter than the max. */
+static int s_state_name_ok(const char *name)
+{
+    size_t len = name ? strlen(name) : 0;
+    if (len == 0 || len >= RLS_CHECKPOINT_STATE_NAME_MAX)
+        return 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = name[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '.' || c == '-'))
+            return 0;
+    }
+    return 1;
+}
+
+static struct rls_checkpoint_tensor *s_state_find(const struct rls_checkpoint_state *st,
+                                                  const char *name)
+{
+    for (int32_t i = 0; st && i < st->n_tensors; i++)
+        if (strcmp(st->tensors[i].name, name) == 0)
+            return &st->tensors[i];
+    return NULL;
+}
+
+static struct rls_checkpoint_scalar *s_state_find_u64(const struct rls_checkpoint_state *st,
+                                                      const char *name)
+{
+    for (int32_t i = 0; st && i < st->n_scalars; i++)
+        if (strcmp(st->scalars[i].name, name) == 0)
+            return &st->scalars[i];
+    return NULL;
+}
+
+static int64_t s_state_numel(int32_t rank, const int64_t *dims)
+{
+    return rank == 2 ? dims[0] * dims[1] : dims[0];
+}
+
+/* "[3, 4]" or "[3]" into buf. */
+static const char *s_shape_str(int32_t rank, const int64_t *dims, char *buf, size_t cap)
+{
+    if (rank == 2)
+        snprintf(buf, cap, "[%lld, %lld]", (long long)dims[0], (long long)dims[1]);
+    else
+        snprintf(buf, cap, "[%lld]", (long long)dims[0]);
+    return buf;
+}
+
+float *rls_checkpoint_state_add(struct rls_checkpoint_state *st, const char *name, int32_t rank,
+                                const int64_t *dims, struct rls_err *err)
+{
+    struct rls_checkpoint_tensor *grown = NULL, *t = NULL;
+    if (!st || !dims)
+        return rls_err_set(err, RLS_ERR_INVALID, "checkpoint state: NULL argument"), NULL;
+    if (!s_state_name_ok(name) || s_state_find(st, name) || s_state_find_u64(st, name))
+        return rls_err_set(err, RLS_ERR_INVALID,
+                           "checkpoint state: tensor name '%.80s' is empty, too long, not "
+                           "[A-Za-z0-9_.-] or already used",
+                           name ? name : "(null)"),
+               NULL;
+    if (rank < 1 || rank > 2 || dims[0] < 1 || (rank == 2 && dims[1] < 1) ||
+        s_state_numel(rank, dims) > (int64_t)RLS_CHECKPOINT_MAX_SIZE * RLS_CHECKPOINT_MAX_SIZE)
+        return rls_err_set(err, RLS_ERR_RANGE, "checkpoint state: tensor '%s': bad rank %d or shape",
+                           name, (int)rank),
+               NULL;
+    if (st->n_tensors >= RLS_CHECKPOINT_STATE_MAX)
+        return rls_err_set(err, RLS_ERR_RANGE, "checkpoint state: more than %d tensors",
+                           RLS_CHECKPOINT_STATE_MAX),
+               NULL;
+    grown = realloc(st->tensors, (size_t)(st->n_tensors + 1) * sizeof(*grown));
+    if (!grown)
+        return rls_err_set(err, RLS_ERR_NOMEM, "checkpoint state: out of memory"), NULL;
+    st->tensors = grown;
+    t = &st->tensors[st->n_tensors];
+    memset(t, 0, sizeof(*t));
+    t->data = calloc((size_t)s_state_numel(rank, dims), sizeof(float));
+    if (!t->data)
+        return rls_err_set(err, RLS_ERR_NOMEM, "checkpoint state: out of memory"), NULL;
+    snprintf(t->name, sizeof(t->name), "%s", name);
+    t->rank = rank;
+    t->dims[0] = dims[0];
+    t->dims[1] = rank == 2 ? dims[1] : 0;
+    st->n_tensors++;
+    return t->data;
+}
+
+int rls_checkpoint_state_set_u64(struct rls_checkpoint_state *st, const char *name, uint64_t v,
+                                 struct rls_err *err)
+{
+    struct rls_checkpoint_scalar *sc = NULL;
+    if (!st)
+        return rls_err_set(err, RLS_ERR_INVALID, "checkpoint state: NULL state");
+    if ((sc = s_state_find_u64(st, name ? name : "")) != NULL) {
+        sc->value = v;
+        return RLS_OK;
+    }
+    if (!s_state_name_ok(name) || strcmp(name, "state_version") == 0 || s_state_find(st, name))
+        return rls_err_set(err, RLS_ERR_INVALID,
+                           "checkpoint state: scalar name '%.80s' is empty, too long, not "
+                           "[A-Za-z0-9_.-], reserved or a tensor's",
+                           name ? name : "(null)");
+    if (st->n_scalars >= RLS_CHECKPOINT_STATE_MAX)
+        return rls_err_set(err, RLS_ERR_RANGE, "checkpoint state: more than %d scalars",
+                           RLS_CHECKPOINT_STATE_MAX);
+    sc = realloc(st->scalars, (size_t)(st->n_scalars + 1) * sizeof(*sc));
+    if (!sc)
+        return rls_err_set(err, RLS_ERR_NOMEM, "checkpoint state: out of memory");
+    st->scalars = sc;
+    sc = &st->scalars[st->n_scalars++];
+    memset(sc, 0, sizeof(*sc));
+    snprintf(sc->name, sizeof(sc->name), "%s", name);
+    sc->value = v;
+    return RLS_OK;
+}
+
+const float *rls_checkpoint_state_tensor(struct rls_checkpoint_state *st, const char *name,
+                                         int32_t rank, const int64_t *dims, const char *what,
+                                         struct rls_err *err)
+{
+    struct rls_checkpoint_tensor *t = s_state_find(st, name ? name : "");
+    char got[64], want[64];
+    if (!what)
+        what = "checkpoint";
+    if (!t)
+        return rls_err_set(err, RLS_ERR_PARSE, "%s: dataset '" S_STATE_GROUP "/%s' is missing",
+                           what, name ? name : "(null)"),
+               NULL;
+    if (!dims || t->rank != rank || t->dims[0] != dims[0] || (rank == 2 && t->dims[1] != dims[1]))
+        return rls_err_set(err, RLS_ERR_RANGE,
+                           "%s: dataset '" S_STATE_GROUP "/%s' has shape %s, expected %s", what,
+                           name, s_shape_str(t->rank, t->dims, got, sizeof(got)),
+                           dims ? s_shape_str(rank, dims, want, sizeof(want)) : "?"),
+               NULL;
+    t->used = 1;
+    return t->data;
+}
+
+int rls_checkpoint_state_u64(struct rls_checkpoint_state *st, const char *name, uint64_t *v,
+                             const char *what, struct rls_err *err)
+{
+    struct rls_checkpoint_scalar *sc = s_state_find_u64(st, name ? name : "");
+    if (!what)
+        what = "checkpoint";
+    if (!sc || !v)
+        return rls_err_set(err, RLS_ERR_PARSE, "%s: attribute '%s' of '" S_STATE_GROUP
+                           "' is missing", what, name ? name : "(null)");
+    sc->used = 1;
+    *v = sc->value;
+    return RLS_OK;
+}
+
+int rls_checkpoint_state_check_all_used(const struct rls_checkpoint_state *st, const char *what,
+                                        struct rls_err *err)
+{
+    if (!what)
+        what = "checkpoint";
+    for (int32_t i = 0; st && i < st->n_tensors; i++)
+        if (!st->tensors[i].used)
+            return rls_err_set(err, RLS_ERR_PARSE,
+                               "%s: dataset '" S_STATE_GROUP "/%s' is not part of this "
+                               "training state (another algorithm or network?)",
+                               what, st->tensors[i].name);
+    for (int32_t i = 0; st && i < st->n_scalars; i++)
+        if (!st->scalars[i].used)
+            return rls_err_set(err, RLS_ERR_PARSE,
+                               "%s: attribute '%s' of '" S_STATE_GROUP "' is not part of this "
+                               "training state",
+                               what, st->scalars[i].name);
+    return RLS_OK;
+}
+
+/* The rules save and load share: names, shapes, finite values. */
+static int s_state_validate(const struct rls_checkpoint_state *st, const char *what,
+                            struct rls_err *err)
+{
+    if (st->n_tensors < 0 || st->n_tensors > RLS_CHECKPOINT_STATE_MAX || st->n_scalars < 0 ||
+        st->n_scalars > RLS_CHECKPOINT_STATE_MAX)
+        return rls_err_set(err, RLS_ERR_RANGE, "%s: '" S_STATE_GROUP "' has %d tensors and %d "
+                           "scalars, at most %d each", what, (int)st->n_tensors,
+                           (int)st->n_scalars, RLS_CHECKPOINT_STATE_MAX);
+    for (int32_t i = 0; i < st->n_tensors; i++) {
+        const struct rls_checkpoint_tensor *t = &st->tensors[i];
+        int64_t bad;
+        if (!s_state_name_ok(t->name))
+            return rls_err_set(err, RLS_ERR_INVALID, "%s: '" S_STATE_GROUP "' member name '%.80s' "
+                               "is not [A-Za-z0-9_.-]+", what, t->name);
+        for (int32_t j = 0; j < i; j++)
+            if (strcmp(st->tensors[j].name, t->name) == 0)
+                return rls_err_set(err, RLS_ERR_INVALID, "%s: dataset '" S_STATE_GROUP "/%s' "
+                                   "appears twice", what, t->name);
+        if (t->rank < 1 || t->rank > 2 || t->dims[0] < 1 || (t->rank == 2 && t->dims[1] < 1) ||
+            !t->data)
+            return rls_err_set(err, RLS_ERR_RANGE, "%s: dataset '" S_STATE_GROUP "/%s' has rank %d "
+                               "or no data", what, t->name, (int)t->rank);
+        bad = s_first_bad(t->data, s_state_numel(t->rank, t->dims));
+        if (bad >= 0)
+            return rls_err_set(err, RLS_ERR_RANGE, "%s: dataset '" S_STATE_GROUP "/%s' element "
+                               "%lld is %g", what, t->name, (long long)bad, (double)t->data[bad]);
+    }
+    for (int32_t i = 0; i < st->n_scalars; i++) {
+        if (!s_state_name_ok(st->scalars[i].name) ||
+            strcmp(st->scalars[i].name, "state_version") == 0)
+            return rls_err_set(err, RLS_ERR_INVALID, "%s: '" S_STATE_GROUP "' scalar name '%.80s' "
+                               "is not [A-Za-z0-9_.-]+ or is reserved", what, st->scalars[i].name);
+        for (int32_t j = 0; j < i; j++)
+            if (strcmp(st->scalars[j].name, st->scalars[i].name) == 0)
+                return rls_err_set(err, RLS_ERR_INVALID, "%s: attribute '%s' of '" S_STATE_GROUP
+                                   "' appears twice", what, st->scalars[i].name);
+    }
+    return RLS_OK;
+}
+
+/* The group into an open file; returns what failed (in name[cap]) or NULL. */
+static const char *s_write_state(hid_t f, const struct rls_checkpoint_state *st, char *name,
+                                 size_t cap)
+{
+    char path[RLS_CHECKPOINT_STATE_NAME_MAX + 16];
+    hid_t g = H5I_INVALID_HID;
+    const char *failed = NULL;
+    if (s_put_group(f, S_STATE_GROUP) < 0)
+        return "group '" S_STATE_GROUP "'";
+    g = H5Gopen2(f, S_STATE_GROUP, H5P_DEFAULT);
+    if (g < 0)
+        return "group '" S_STATE_GROUP "'";
+    if (s_put_i32(g, "state_version", RLS_CHECKPOINT_STATE_VERSION) < 0) {
+        failed = "attribute '" S_STATE_GROUP "/state_version'";
+        goto done;
+    }
+    for (int32_t i = 0; i < st->n_scalars; i++)
+        if (s_put_attr(g, st->scalars[i].name, H5T_STD_U64LE, H5T_NATIVE_UINT64, 0,
+                       &st->scalars[i].value) < 0) {
+            snprintf(name, cap, "attribute '%s' of '" S_STATE_GROUP "'", st->scalars[i].name);
+            failed = name;
+            goto done;
+        }
+    for (int32_t i = 0; i < st->n_tensors; i++) {
+        const struct rls_checkpoint_tensor *t = &st->tensors[i];
+        hsize_t d[2] = {(hsize_t)t->dims[0], (hsize_t)t->dims[1]};
+        snprintf(path, sizeof(path), S_STATE_GROUP "/%s", t->name);
+        if (s_put_f32(f, path, t->rank, d, t->data) < 0) {
+            snprintf(name, cap, "dataset '%s'", path);
+            failed = name;
+            goto done;
+        }
+    }
+done:
+    H5Gclose(g);
+    return failed;
+}
+
+/* Load: one attribute of the group (H5Aiterate2 callback). */
+struct s_state_loader {
+    struct s_loader *ld;
+    struct rls_checkpoint_state *st;
+    int status;
+    int32_t version;
+};
+
+static herr_t s_state_attr_cb(hid_t g, const char *name, const H5A_info_t *info, void *data)
+{
+    struct s_state_loader *sl = data;
+    hid_t a = H5I_INVALID_HID, t = H5I_INVALID_HID, sp = H5I_INVALID_HID;
+    uint64_t v = 0;
+    int32_t ver = 0;
+    int is_version = strcmp(name, "state_version") == 0;
+    (void)info;
+    a = H5Aopen(g, name, H5P_DEFAULT);
+    if (a >= 0) {
+        t = H5Aget_type(a);
+        sp = H5Aget_space(a);
+    }
+    if (a < 0 || t < 0 || sp < 0 || H5Tget_class(t) != H5T_INTEGER ||
+        H5Sget_simple_extent_npoints(sp) != 1) {
+        sl->status = rls_err_set(sl->ld->err, RLS_ERR_PARSE,
+                                 "%s: attribute '%.80s' of '" S_STATE_GROUP "' is not an integer "
+                                 "scalar", sl->ld->path, name);
+    } else if (is_version ? H5Aread(a, H5T_NATIVE_INT32, &ver) < 0
+                          : (H5Tget_sign(t) != H5T_SGN_NONE || H5Tget_size(t) != 8 ||
+                             H5Aread(a, H5T_NATIVE_UINT64, &v) < 0)) {
+        sl->status = rls_err_set(sl->ld->err, RLS_ERR_PARSE,
+                                 "%s: attribute '%.80s' of '" S_STATE_GROUP "' is not a readable "
+                                 "%s", sl->ld->path, name, is_version ? "int32" : "uint64");
+    } else if (is_version) {
+        sl->version = ver;
+    } else if (!s_state_name_ok(name)) {
+        sl->status = rls_err_set(sl->ld->err, RLS_ERR_PARSE,
+                                 "%s: attribute '%.80s' of '" S_STATE_GROUP "' has a bad name",
+                                 sl->ld->path, name);
+    } else {
+        sl->status = rls_checkpoint_state_set_u64(sl->st, name, v, sl->ld->err);
+    }
+    if (sp >= 0)
+        H5Sclose(sp);
+    if (t >= 0)
+        H5Tclose(t);
+    if (a >= 0)
+        H5Aclose(a);
+    return sl->status == RLS_OK ? 0 : 1;
+}
+
+/* Load: one member dataset of the group. */
+static int s_state_read_tensor(struct s_loader *ld, struct rls_checkpoint_state *st,
+                               const char *name)
+{
+    char path[RLS_CHECKPOINT_STATE_NAME_MAX + 16];
+    hid_t ds = H5I_INVALID_HID, sp = H5I_INVALID_HID, t = H5I_INVALID_HID;
+    hsize_t got[4] = {0, 0, 0, 0};
+    int64_t dims[2] = {0, 0};
+    int rank = -1, status = RLS_OK;
+    float *data = NULL;
+    int64_t bad;
+
+    snprintf(path, sizeof(path), S_STATE_GROUP "/%s", name);
+    if (!s_state_name_ok(name) || strlen(name) + 1 >= RLS_CHECKPOINT_STATE_NAME_MAX)
+        return rls_err_set(ld->err, RLS_ERR_PARSE, "%s: '" S_STATE_GROUP "/%.80s' has a bad name",
+                           ld->path, name);
+    ds = H5Dopen2(ld->f, path, H5P_DEFAULT);
+    if (ds < 0) {
+        status = rls_err_set(ld->err, RLS_ERR_PARSE, "%s: '%s' is not a readable dataset: %s",
+                             ld->path, path, s_h5_detail(ld->detail));
+        goto done;
+    }
+    t = H5Dget_type(ds);
+    sp = H5Dget_space(ds);
+    rank = sp >= 0 ? H5Sget_simple_extent_ndims(sp) : -1;
+    if (t < 0 || H5Tget_class(t) != H5T_FLOAT || rank < 1 || rank > 2) {
+        status = rls_err_set(ld->err, RLS_ERR_PARSE,
+                             "%s: dataset '%s' is not a floating-point array of rank 1 or 2",
+                             ld->path, path);
+        goto done;
+    }
+    H5Sget_simple_extent_dims(sp, got, NULL);
+    dims[0] = (int64_t)got[0];
+    dims[1] = rank == 2 ? (int64_t)got[1] : 0;
+    data = rls_checkpoint_state_add(st, name, rank, dims, ld->err);
+    if (!data) {
+        status = ld->err ? ld->err->status : RLS_ERR_PARSE;
+        goto done;
+    }
+    if (H5Dread(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0) {
+        status = rls_err_set(ld->err, RLS_ERR_IO,
+                             "%s: dataset '%s' cannot be read (corrupt or truncated file?): %s",
+                             ld->path, path, s_h5_detail(ld->detail));
+        goto done;
+    }
+    bad = s_first_bad(data, s_state_numel(rank, dims));
+    if (bad >= 0)
+        status = rls_err_set(ld->err, RLS_ERR_RANGE, "%s: dataset '%s' element %lld is %g",
+                             ld->path, path, (long long)bad, (double)data[bad]);
+done:
+    if (t >= 0)
+        H5Tclose(t);
+    if (sp >= 0)
+        H5Sclose(sp);
+    if (ds >= 0)
+        H5Dclose(ds);
+    return status;
+}
+
+int rls_checkpoint_load_state(const char *path, struct rls_checkpoint_state **out,
+                              struct rls_err *err)
+{
+    struct s_quiet q;
+    struct s_loader ld;
+    struct s_state_loader sl;
+    struct rls_checkpoint_state *st = NULL;
+    struct stat sb;
+    H5G_info_t gi;
+    hid_t g = H5I_INVALID_HID;
+    hsize_t idx = 0;
+    int status = RLS_OK;
+
+    if (out)
+        *out = NULL;
+    if (!path || !out)
+        return rls_err_set(err, RLS_ERR_INVALID, "checkpoint state load: NULL path or out");
+    if (stat(path, &sb) != 0)
+        return rls_err_set(err, RLS_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    memset(&ld, 0, sizeof(ld));
+    ld.path = path;
+    ld.err = err;
+    ld.f = H5I_INVALID_HID;
+    s_quiet_begin(&q);
+    if ((status = s_check_length(path, (int64_t)sb.st_size, err)) != RLS_OK)
+        goto done;
+    if (!S_ISREG(sb.st_mode) || H5Fis_hdf5(path) <= 0) {
+        status = rls_err_set(err, RLS_ERR_IO, "%s: not an HDF5 file", path);
+        goto done;
+    }
+    ld.f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (ld.f < 0) {
+        status = rls_err_set(err, RLS_ERR_IO, "%s: cannot open as HDF5 (truncated or corrupt?): %s",
+                             path, s_h5_detail(ld.detail));
+        goto done;
+    }
+    if (H5Lexists(ld.f, S_STATE_GROUP, H5P_DEFAULT) <= 0)
+        goto done;   /* no training state: RLS_OK with *out NULL */
+    g = H5Gopen2(ld.f, S_STATE_GROUP, H5P_DEFAULT);
+    if (g < 0 || H5Gget_info(g, &gi) < 0) {
+        status = rls_err_set(err, RLS_ERR_PARSE, "%s: '" S_STATE_GROUP "' is not a readable group: %s",
+                             path, s_h5_detail(ld.detail));
+        goto done;
+    }
+    if (!(st = rls_checkpoint_state_new(err))) {
+        status = RLS_ERR_NOMEM;
+        goto done;
+    }
+    memset(&sl, 0, sizeof(sl));
+    sl.ld = &ld;
+    sl.st = st;
+    sl.status = RLS_OK;
+    sl.version = -1;
+    if (H5Aiterate2(g, H5_INDEX_NAME, H5_ITER_INC, &idx, s_state_attr_cb, &sl) < 0 &&
+        sl.status == RLS_OK)
+        sl.status = rls_err_set(err, RLS_ERR_PARSE, "%s: attributes of '" S_STATE_GROUP
+                                "' unreadable: %s", path, s_h5_detail(ld.detail));
+    if ((status = sl.status) != RLS_OK)
+        goto done;
+    if (sl.version != RLS_CHECKPOINT_STATE_VERSION) {
+        status = rls_err_set(err, sl.version < 0 ? RLS_ERR_PARSE : RLS_ERR_VERSION,
+                             "%s: attribute 'state_version' of '" S_STATE_GROUP "' is %s%d, this "
+                             "build reads %d", path, sl.version < 0 ? "missing, " : "",
+                             (int)sl.version, RLS_CHECKPOINT_STATE_VERSION);
+        goto done;
+    }
+    if (gi.nlinks > RLS_CHECKPOINT_STATE_MAX) {
+        status = rls_err_set(err, RLS_ERR_PARSE, "%s: '" S_STATE_GROUP "' has %llu members, at most %d",
+                             path, (unsigned long long)gi.nlinks, RLS_CHECKPOINT_STATE_MAX);
+        goto done;
+    }
+    for (hsize_t i = 0; i < gi.nlinks; i++) {
+        char name[RLS_CHECKPOINT_STATE_NAME_MAX + 1];
+        ssize_t len = H5Lget_name_by_idx(g, ".", H5_INDEX_NAME, H5_ITER_INC, i, name, sizeof(name),
+                                         H5P_DEFAULT);
+        if (len < 0 || len >= (ssize_t)sizeof(name) - 1) {
+            status = rls_err_set(err, RLS_ERR_PARSE, "%s: member %llu of '" S_STATE_GROUP "' has "
+                                 "an unreadable or too long name", path, (unsigned long long)i);
+            goto done;
+        }
+        if ((status = s_state_read_tensor(&ld, st, name)) != RLS_OK)
+            goto done;
+    }
+    *out = st;
+    st = NULL;
+done:
+    if (g >= 0)
+        H5Gclose(g);
+    if (ld.f >= 0)
+        H5Fclose(ld.f);
+    rls_checkpoint_state_destroy(&st);
     s_quiet_end(&q);
     return status;
 }

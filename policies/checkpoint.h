@@ -100,6 +100,113 @@ int rls_checkpoint_save(const struct rls_checkpoint *ck, const char *path, struc
  * another build). */
 int rls_checkpoint_load(const char *path, struct rls_checkpoint **out, struct rls_err *err);
 
+/* ---------------------------------------------------------------------------
+ * The optional training state: group /train_state (CHECKPOINT.md), written
+ * by the trainer so that `rlsched train --resume` continues exactly. It is a
+ * plain list of named float32 tensors (rank 1 or 2) and named uint64
+ * scalars; this module stores, loads and checks them and knows nothing of
+ * what they mean (the trainer picks the names). rls_checkpoint_load does not
+ * read it (the learned policy, the agent and export never pay for it); a
+ * checkpoint without it is still a complete checkpoint.
+ *
+ *     struct rls_checkpoint_state *st = rls_checkpoint_state_new(&err);
+ *     float *w = rls_checkpoint_state_add(st, "q.layer_0.weight", 2, (int64_t[]){256, 25}, &err);
+ *     ... fill w ...; rls_checkpoint_state_set_u64(st, "rng", rng, &err);
+ *     rls_checkpoint_save_with_state(ck, st, "policy.h5", &err);
+ *     ...
+ *     rls_checkpoint_load_state("policy.h5", &st, &err);      // st NULL: no /train_state
+ *     const float *w = rls_checkpoint_state_tensor(st, "q.layer_0.weight", 2, dims, path, &err);
+ */
+
+#define RLS_CHECKPOINT_STATE_VERSION 1     /* /train_state attribute "state_version" */
+#define RLS_CHECKPOINT_STATE_NAME_MAX 64   /* bytes of a name, NUL included */
+#define RLS_CHECKPOINT_STATE_MAX 512       /* tensors at most, and scalars at most */
+
+struct rls_checkpoint_tensor {
+    char name[RLS_CHECKPOINT_STATE_NAME_MAX]; /* [A-Za-z0-9_.-]+, unique; the dataset
+                                                 /train_state/<name> */
+    int32_t rank;               /* 1 or 2 */
+    int64_t dims[2];            /* [dims[0]] or [dims[0], dims[1]] row-major, each >= 1 */
+    float *data;                /* owned, dims[0] * (rank 2 ? dims[1] : 1) finite values */
+    int used;                   /* set by rls_checkpoint_state_tensor (see _unused) */
+};
+
+struct rls_checkpoint_scalar {
+    char name[RLS_CHECKPOINT_STATE_NAME_MAX]; /* as a tensor's; the uint64 attribute
+                                                 <name> of /train_state */
+    uint64_t value;
+    int used;                   /* set by rls_checkpoint_state_u64 */
+};
+
+struct rls_checkpoint_state {
+    int32_t n_tensors;
+    struct rls_checkpoint_tensor *tensors;  /* [n_tensors], owned */
+    int32_t n_scalars;
+    struct rls_checkpoint_scalar *scalars;  /* [n_scalars], owned */
+};
+
+/* An empty state. Returns an owned state (rls_checkpoint_state_destroy) or
+ * NULL with err (no memory). */
+struct rls_checkpoint_state *rls_checkpoint_state_new(struct rls_err *err);
+
+/* Frees *st, its tensors and scalars, sets it to NULL; NULL is a no-op. */
+void rls_checkpoint_state_destroy(struct rls_checkpoint_state **st);
+
+/* Adds a zero-filled tensor `name` of rank 1 or 2 with dims[rank] and
+ * returns its data (owned by st) for the caller to fill, or NULL with err:
+ * RLS_ERR_INVALID (a name that is empty, too long, has other characters than
+ * [A-Za-z0-9_.-] or is already used), RLS_ERR_RANGE (rank, a dim < 1, more
+ * than RLS_CHECKPOINT_STATE_MAX tensors), RLS_ERR_NOMEM. */
+float *rls_checkpoint_state_add(struct rls_checkpoint_state *st, const char *name, int32_t rank,
+                                const int64_t *dims, struct rls_err *err);
+
+/* Sets scalar `name` (added when new, overwritten otherwise). Returns RLS_OK
+ * or the statuses of rls_checkpoint_state_add ("state_version" is reserved). */
+int rls_checkpoint_state_set_u64(struct rls_checkpoint_state *st, const char *name, uint64_t v,
+                                 struct rls_err *err);
+
+/* The data of tensor `name` when it exists with exactly rank and dims, and
+ * marks it used; otherwise NULL with err naming `what` (the file) and the
+ * dataset: RLS_ERR_PARSE ("FILE: dataset '/train_state/NAME' is missing"),
+ * RLS_ERR_RANGE ("... has shape [3, 4], expected [256, 25]"). The pointer is
+ * owned by st. */
+const float *rls_checkpoint_state_tensor(struct rls_checkpoint_state *st, const char *name,
+                                         int32_t rank, const int64_t *dims, const char *what,
+                                         struct rls_err *err);
+
+/* Scalar `name` into *v, marked used. Returns RLS_OK or RLS_ERR_PARSE with
+ * err naming `what` and the attribute when it is missing. */
+int rls_checkpoint_state_u64(struct rls_checkpoint_state *st, const char *name, uint64_t *v,
+                             const char *what, struct rls_err *err);
+
+/* After the lookups: RLS_OK when every tensor and scalar was looked up,
+ * else RLS_ERR_PARSE with err naming `what` and the first dataset or
+ * attribute nobody asked for (a state written for another algorithm or
+ * network). */
+int rls_checkpoint_state_check_all_used(const struct rls_checkpoint_state *st, const char *what,
+                                        struct rls_err *err);
+
+/* rls_checkpoint_save, plus the group /train_state from st when st is not
+ * NULL (NULL: exactly rls_checkpoint_save), in the same atomic write. st is
+ * checked first (names, shapes, finite values): RLS_ERR_INVALID /
+ * RLS_ERR_RANGE naming the tensor. Other returns as rls_checkpoint_save. */
+int rls_checkpoint_save_with_state(const struct rls_checkpoint *ck,
+                                   const struct rls_checkpoint_state *st, const char *path,
+                                   struct rls_err *err);
+
+/* Reads only the group /train_state of the checkpoint at path (load the
+ * checkpoint itself with rls_checkpoint_load). On success returns RLS_OK with
+ * an owned state in *out (rls_checkpoint_state_destroy), or with *out NULL
+ * when the file has no /train_state (a checkpoint from before it, or one not
+ * written by the trainer). Refuses, with *out NULL and err naming the file
+ * and the dataset or attribute: RLS_ERR_IO (unreadable, truncated or corrupt
+ * file or dataset, checksum failure), RLS_ERR_VERSION (another
+ * state_version), RLS_ERR_PARSE (a member that is not a float dataset of rank
+ * 1-2 or a uint64 scalar attribute, a bad name, too many members),
+ * RLS_ERR_RANGE (a NaN/inf element). */
+int rls_checkpoint_load_state(const char *path, struct rls_checkpoint_state **out,
+                              struct rls_err *err);
+
 /* Multiply-adds per input row of the network (sum of sizes[l] * sizes[l+1]).
  * 0 for NULL. */
 int64_t rls_checkpoint_macs(const struct rls_checkpoint *ck);

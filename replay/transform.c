@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../env/queueing.h"
 #include "../env/scenario.h"
 #include "replay.h"
 
@@ -148,7 +149,7 @@ done:
 
 struct rls_relabel_params rls_relabel_default_params(void)
 {
-    struct rls_relabel_params p = {0.88, 8, 40};
+    struct rls_relabel_params p = {0.88, 8, 40, RLS_TEACHER_UTIL, 2.0};
     return p;
 }
 
@@ -165,6 +166,21 @@ static int s_feature_index(const char *names, const char *name)
         p = comma ? comma + 1 : NULL;
     }
     return -1;
+}
+
+/* The replicas the teacher gives service s for a peak load of `load` replicas'
+ * worth (at least mn). */
+static double s_need(const struct rls_service_spec *s, double step_s, const struct rls_relabel_params *p,
+                     double load, double mn)
+{
+    double n;
+    if (p->teacher == RLS_TEACHER_SLO) {
+        double r = load * (s->capacity_rps > 0 ? s->capacity_rps : 1.0);
+        n = (double)rls_queueing_demand(s, r + p->margin_sigmas * sqrt(r / step_s));
+    } else {
+        n = ceil(load / p->target_util);
+    }
+    return fmax(n, mn);
 }
 
 /* The teacher's actions for one episode: new[T, S]. */
@@ -193,9 +209,9 @@ static void s_teach(const struct rls_replay_episode *e, const struct rls_scenari
                 if (load > fut)
                     fut = load;
                 if (k == H)
-                    up = fmax(ceil(fut / p->target_util), mn);
+                    up = s_need(s, sc->step_s, p, fut, mn);
                 if (k == DW)
-                    dn = fmax(ceil(fut / p->target_util), mn);
+                    dn = s_need(s, sc->step_s, p, fut, mn);
             }
             double d0 = rint((double)e->observations[((size_t)t * (size_t)S + (size_t)i) * (size_t)F + (size_t)ides] * M);
             double gap = d0 < up ? up - d0 : (d0 > dn ? dn - d0 : 0.0);
@@ -238,9 +254,12 @@ int rls_replay_relabel(const char *in, const char *out, const struct rls_relabel
     int rc = RLS_OK;
     memset(&meta, 0, sizeof meta);
     memset(&e, 0, sizeof e);
-    if (!(p.target_util > 0.0 && p.target_util <= 1.0) || p.lookahead_extra < 0 || p.down_window < 1)
+    if (!(p.target_util > 0.0 && p.target_util <= 1.0) || p.lookahead_extra < 0 || p.down_window < 1 ||
+        (p.teacher != RLS_TEACHER_UTIL && p.teacher != RLS_TEACHER_SLO) ||
+        !(p.margin_sigmas >= 0.0 && p.margin_sigmas <= 100.0))
         return rls_err_set(err, RLS_ERR_INVALID,
-                           "relabel: target_util must be in (0, 1], lookahead_extra >= 0, down_window >= 1");
+                           "relabel: target_util must be in (0, 1], lookahead_extra >= 0, down_window >= 1, "
+                           "teacher util or slo, margin_sigmas in [0, 100]");
     struct rls_replay_reader_params rp = rls_replay_reader_default_params();
     rp.cache_bytes = 64 << 20;
     r = rls_replay_reader_open(in, &rp, err);
@@ -268,8 +287,13 @@ int rls_replay_relabel(const char *in, const char *out, const struct rls_relabel
         goto done;
     }
     size_t used = strlen(meta.behavior);
-    snprintf(meta.behavior + used, sizeof meta.behavior - used, " relabelled U=%g H=cold+%d down=%d",
-             p.target_util, (int)p.lookahead_extra, (int)p.down_window);
+    if (p.teacher == RLS_TEACHER_SLO)
+        snprintf(meta.behavior + used, sizeof meta.behavior - used,
+                 " relabelled teacher=slo margin=%g H=cold+%d down=%d", p.margin_sigmas,
+                 (int)p.lookahead_extra, (int)p.down_window);
+    else
+        snprintf(meta.behavior + used, sizeof meta.behavior - used, " relabelled U=%g H=cold+%d down=%d",
+                 p.target_util, (int)p.lookahead_extra, (int)p.down_window);
     s_part_name(out, part, sizeof part);
     w = rls_replay_writer_open(part, &meta, err);
     if (!w) {

@@ -5,7 +5,8 @@
  * tools/experiments/README.md): every recorded step keeps its observation, and
  * its action becomes what a teacher that sees the episode's own future load
  * would have done: scale up to cover the peak load of the next cold start +
- * `lookahead_extra` steps at `target_util`, scale down only to what the peak
+ * `lookahead_extra` steps (at `target_util`, or at the SLO by Erlang C: the
+ * `teacher`), scale down only to what the peak
  * of the next `down_window` steps needs, always bin-pack. The learned policy
  * then imitates the teacher from present observations only (behaviour
  * cloning); the teacher's foresight is used for labels, never at run time.
@@ -24,10 +25,19 @@
  * RLS_OK or a negative status with err naming the file that failed. */
 int rls_replay_merge(const char *out, const char *const *in, int n_in, struct rls_err *err);
 
+enum rls_teacher {
+    RLS_TEACHER_UTIL = 0,    /* replicas = ceil(peak load / target_util) */
+    RLS_TEACHER_SLO = 1      /* replicas = rls_queueing_demand(peak rate + margin_sigmas *
+                              * sqrt(peak rate / step_s)): the fewest that meet the SLO at
+                              * the peak (Erlang C, as the oracle), plus a Poisson margin */
+};
+
 struct rls_relabel_params {
-    double target_util;      /* load per replica the teacher aims at, 0..1 (0.88) */
+    double target_util;      /* load per replica the teacher aims at, 0..1 (0.88; util teacher) */
     int32_t lookahead_extra; /* scale-up look-ahead beyond the cold start, steps (8) */
     int32_t down_window;     /* scale-down keeps the peak of this many next steps (40) */
+    enum rls_teacher teacher;  /* how a peak load becomes replicas (RLS_TEACHER_UTIL) */
+    double margin_sigmas;    /* slo teacher: Poisson margin in standard deviations (2) */
 };
 
 /* Returns the defaults above. */

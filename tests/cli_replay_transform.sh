@@ -55,6 +55,23 @@ for e in range(int(src.attrs["total_episodes"])):
     changed += int((a != src[f"episode_{e}/actions"][...]).sum())
 assert changed > 0
 PY
+    # the SLO teacher (Erlang C at the peak + 1.5 sigmas) against the reference's own queueing math
+    cp "$TMP/m.h5" "$TMP/ref2.h5"
+    /usr/bin/python3 "$SRC/tests/relabel_ref.py" "$TMP/ref2.h5" 0.84 6 30 slo:1.5 > /dev/null || bad "relabel_ref.py slo failed"
+    "$BIN" replay relabel "$TMP/m.h5" --out "$TMP/r2.h5" --teacher slo --margin 1.5 --lookahead-extra 6 \
+        --down-window 30 > "$TMP/r2.out" 2> "$TMP/r2.err"
+    [ $? -eq 0 ] && ok || bad "relabel --teacher slo: $(cat "$TMP/r2.err")"
+    /usr/bin/python3 - "$TMP/r2.h5" "$TMP/ref2.h5" "$TMP/r.h5" <<'PY' && ok || bad "slo relabel differs from the reference"
+import sys, h5py, numpy as np
+c, ref, util = (h5py.File(p, "r") for p in sys.argv[1:])
+differs = 0
+for e in range(int(c.attrs["total_episodes"])):
+    a, b = c[f"episode_{e}/actions"][...], ref[f"episode_{e}/actions"][...]
+    assert np.array_equal(a, b), (e, int((a != b).sum()))
+    differs += int((a != util[f"episode_{e}/actions"][...]).sum())
+assert differs > 0                     # a different teacher, not the util one again
+assert b"teacher=slo" in bytes(c.attrs["behavior_policy"], "utf-8") if isinstance(c.attrs["behavior_policy"], str) else b"teacher=slo" in c.attrs["behavior_policy"]
+PY
 else
     echo "skip: relabel reference needs python3-yaml, h5py, numpy"
 fi
@@ -65,6 +82,8 @@ fi
     || bad "merge with a missing input: $(cat "$TMP/e1")"
 "$BIN" replay relabel "$TMP/a.h5" --out "$TMP/y.h5" --target-util 1.5 2> "$TMP/e2"
 [ $? -eq 2 ] && [ ! -e "$TMP/y.h5" ] && ok || bad "relabel --target-util 1.5: $(cat "$TMP/e2")"
+"$BIN" replay relabel "$TMP/a.h5" --out "$TMP/y.h5" --teacher median 2> "$TMP/e4"
+[ $? -eq 2 ] && [ ! -e "$TMP/y.h5" ] && grep -q "teacher" "$TMP/e4" && ok || bad "relabel --teacher median: $(cat "$TMP/e4")"
 "$BIN" replay relabel "$TMP/a.h5" --out /nonexistent/dir/y.h5 2> "$TMP/e3"
 [ $? -eq 1 ] && ok || bad "relabel to an unwritable path: $(cat "$TMP/e3")"
 "$BIN" replay merge "$TMP/a.h5" 2> /dev/null

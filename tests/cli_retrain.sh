@@ -52,7 +52,7 @@ SPID=
 import json, sys
 d = json.load(open(sys.argv[1]))
 assert d["steps"] >= 100, d["steps"]
-assert d["n_services"] == 6 and d["n_features"] == 23 and d["n_actions"] == 18, d
+assert d["n_services"] == 6 and d["n_features"] == 25 and d["n_actions"] == 18, d
 PY
 # ... and it trains
 "$BIN" train --data "$TMP/live.h5" --algo discrete-cql --steps 200 --batch 32 --quiet \

@@ -44,9 +44,32 @@ else
     bad "eval: $(cat "$T/eval")"
 fi
 
-# resume continues the count
+# resume continues the count, exactly: 300 + resume to 400 equals 400 straight, weight for weight
 "$BIN" train --data "$T/data.h5" --algo discrete-cql --steps 400 --resume "$T/cql.h5" --out "$T/cql2.h5" \
-    --quiet >"$T/out" 2>&1 && grep -q "steps 400 (from 300)" "$T/out" && ok || bad "resume: $(cat "$T/out")"
+    --quiet >"$T/out" 2>&1 && grep -q "steps 400 (from 300)" "$T/out" && grep -q "resumed .* exactly" "$T/out" \
+    && ok || bad "resume: $(cat "$T/out")"
+"$BIN" train --data "$T/data.h5" --algo discrete-cql --steps 400 --hidden 64,64 --out "$T/cql400.h5" \
+    --quiet >/dev/null 2>&1 || bad "train 400"
+if /usr/bin/python3 -c 'import h5py' 2>/dev/null; then
+    /usr/bin/python3 - "$T/cql2.h5" "$T/cql400.h5" <<'PY' && ok || bad "resumed weights differ from a straight run"
+import sys, h5py, numpy as np
+a, b = (h5py.File(p, "r") for p in sys.argv[1:])
+def walk(g, out, pre=""):
+    for k, v in g.items():
+        if isinstance(v, h5py.Group): walk(v, out, pre + k + "/")
+        elif v.dtype.kind == "f": out[pre + k] = v[...]
+    return out
+wa, wb = walk(a, {}), walk(b, {})
+assert wa.keys() == wb.keys() and any(k.startswith("train_state/") for k in wa), sorted(wa)
+for k in wa:
+    assert np.array_equal(wa[k], wb[k]), k
+PY
+fi
+# --no-train-state: no /train_state, and a resume from it says it is not exact
+"$BIN" train --data "$T/data.h5" --algo discrete-cql --steps 100 --hidden 32 --no-train-state \
+    --out "$T/small.h5" --quiet >/dev/null 2>&1 || bad "train --no-train-state"
+"$BIN" train --data "$T/data.h5" --algo discrete-cql --steps 150 --resume "$T/small.h5" --out "$T/small2.h5" \
+    --quiet >"$T/out" 2>&1 && grep -q "without /train_state" "$T/out" && ok || bad "resume without state: $(cat "$T/out")"
 
 # FQE prints an estimate
 "$BIN" train --fqe --data "$T/data.h5" --policy "$T/cql.h5" --steps 200 --quiet >"$T/out" 2>&1 \

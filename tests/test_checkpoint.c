@@ -58,7 +58,7 @@ static void s_path(char *buf, size_t n, const char *name)
     snprintf(buf, n, "%s/%s", s_dir, name);
 }
 
-/* A 23 -> h -> h -> 18 network with deterministic pseudo-random weights. */
+/* An RLS_ENV_N_FEATURES -> h -> h -> 18 network with deterministic pseudo-random weights. */
 static struct rls_checkpoint *s_random_ck(int32_t h, uint32_t seed)
 {
     int32_t sizes[4] = {RLS_ENV_N_FEATURES, h, h, 18};
@@ -187,7 +187,7 @@ static void test_save_then_load_round_trips_every_field(void **state)
     assert_true(back->eval_step == 12000);
     assert_int_equal((int)strlen(back->created), 20);   /* 2024-01-02T03:04:05Z */
     assert_int_equal(back->created[10], 'T');
-    assert_int_equal(rls_checkpoint_macs(back), 23 * 32 + 32 * 32 + 32 * 18);
+    assert_int_equal(rls_checkpoint_macs(back), RLS_ENV_N_FEATURES * 32 + 32 * 32 + 32 * 18);
     assert_int_equal(s_count_tmp_files(), 0);
     rls_checkpoint_destroy(&back);
     rls_checkpoint_destroy(&ck);
@@ -471,6 +471,136 @@ static void test_load_refuses_truncated_corrupt_and_foreign_files(void **state)
 }
 
 /* ---------------------------------------------------------------------------
+ * The optional training state, /train_state. */
+
+/* A state of two tensors and two scalars, values from seed. */
+static struct rls_checkpoint_state *s_state(uint32_t seed)
+{
+    struct rls_err err;
+    struct rls_checkpoint_state *st = rls_checkpoint_state_new(&err);
+    int64_t d2[2] = {3, 40}, d1 = 7;
+    float *a = NULL, *b = NULL;
+    uint32_t x = seed;
+    assert_non_null(st);
+    assert_non_null(a = rls_checkpoint_state_add(st, "q.layer_0.weight", 2, d2, &err));
+    assert_non_null(b = rls_checkpoint_state_add(st, "adam_q.layer_0.bias.exp_avg_sq", 1, &d1, &err));
+    for (int k = 0; k < 120; k++) {
+        x = x * 1664525u + 1013904223u;
+        a[k] = ((float)(x >> 8) / 16777216.0f - 0.5f) * 1e-3f;
+    }
+    for (int k = 0; k < 7; k++)
+        b[k] = 1e-30f * (float)(k + 1);   /* tiny values survive bit for bit */
+    assert_int_equal(rls_checkpoint_state_set_u64(st, "rng", 0xfedcba9876543210ULL, &err), RLS_OK);
+    assert_int_equal(rls_checkpoint_state_set_u64(st, "step", 41, &err), RLS_OK);
+    return st;
+}
+
+/* The state round-trips bit for bit beside the checkpoint; plain loads (the
+ * policy, the agent) ignore it; a checkpoint without it has none; bad names
+ * and values are refused before anything is written. */
+static void test_train_state_round_trips_and_plain_load_ignores_it(void **state)
+{
+    char path[300], plain[300];
+    struct rls_err err;
+    struct rls_checkpoint *ck = s_random_ck(32, 3), *back = NULL;
+    struct rls_checkpoint_state *st = s_state(9), *got = NULL;
+    int64_t d2[2] = {3, 40}, d1 = 7, wrong[2] = {40, 3};
+    uint64_t v = 0;
+    (void)state;
+    s_path(path, sizeof(path), "state.h5");
+    rls_err_clear(&err);
+    if (rls_checkpoint_save_with_state(ck, st, path, &err) != RLS_OK)
+        fail_msg("%s", err.msg);
+    assert_int_equal(rls_checkpoint_load(path, &back, &err), RLS_OK);
+    assert_memory_equal(back->weight[1], ck->weight[1], 32 * 32 * sizeof(float));
+    rls_checkpoint_destroy(&back);
+    assert_int_equal(rls_checkpoint_load_state(path, &got, &err), RLS_OK);
+    assert_non_null(got);
+    assert_int_equal(got->n_tensors, 2);
+    assert_int_equal(got->n_scalars, 2);
+    const float *a = rls_checkpoint_state_tensor(got, "q.layer_0.weight", 2, d2, path, &err);
+    const float *b = rls_checkpoint_state_tensor(got, "adam_q.layer_0.bias.exp_avg_sq", 1, &d1, path, &err);
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_memory_equal(a, st->tensors[0].data, 120 * sizeof(float));
+    assert_memory_equal(b, st->tensors[1].data, 7 * sizeof(float));
+    assert_int_equal(rls_checkpoint_state_check_all_used(got, path, &err), RLS_ERR_PARSE);
+    assert_non_null(strstr(err.msg, "'rng'"));   /* not looked up yet */
+    assert_int_equal(rls_checkpoint_state_u64(got, "rng", &v, path, &err), RLS_OK);
+    assert_true(v == 0xfedcba9876543210ULL);
+    assert_int_equal(rls_checkpoint_state_u64(got, "step", &v, path, &err), RLS_OK);
+    assert_true(v == 41);
+    assert_int_equal(rls_checkpoint_state_check_all_used(got, path, &err), RLS_OK);
+    /* lookups that do not fit name the file and the dataset */
+    assert_null(rls_checkpoint_state_tensor(got, "q.layer_0.weight", 2, wrong, path, &err));
+    assert_int_equal(err.status, RLS_ERR_RANGE);
+    assert_non_null(strstr(err.msg, "'/train_state/q.layer_0.weight' has shape [3, 40], expected [40, 3]"));
+    assert_non_null(strstr(err.msg, path));
+    assert_null(rls_checkpoint_state_tensor(got, "v.layer_0.weight", 2, d2, path, &err));
+    assert_non_null(strstr(err.msg, "'/train_state/v.layer_0.weight' is missing"));
+    assert_int_not_equal(rls_checkpoint_state_u64(got, "eval_seed", &v, path, &err), RLS_OK);
+    assert_non_null(strstr(err.msg, "'eval_seed'"));
+    rls_checkpoint_state_destroy(&got);
+
+    /* a checkpoint saved without a state has none (RLS_OK, NULL) */
+    s_path(plain, sizeof(plain), "plain.h5");
+    s_save_ok(ck, plain);
+    got = (struct rls_checkpoint_state *)1;
+    assert_int_equal(rls_checkpoint_load_state(plain, &got, &err), RLS_OK);
+    assert_null(got);
+
+    /* names and values are checked before writing */
+    assert_null(rls_checkpoint_state_add(st, "q/layer", 1, &d1, &err));
+    assert_null(rls_checkpoint_state_add(st, "rng", 1, &d1, &err));
+    assert_null(rls_checkpoint_state_add(st, "q.layer_0.weight", 1, &d1, &err));
+    assert_int_equal(rls_checkpoint_state_set_u64(st, "state_version", 2, &err), RLS_ERR_INVALID);
+    st->tensors[1].data[3] = NAN;
+    s_path(path, sizeof(path), "state_nan.h5");
+    assert_int_equal(rls_checkpoint_save_with_state(ck, st, path, &err), RLS_ERR_RANGE);
+    assert_non_null(strstr(err.msg, "'/train_state/adam_q.layer_0.bias.exp_avg_sq' element 3"));
+    assert_int_equal(access(path, F_OK), -1);
+    assert_int_equal(s_count_tmp_files(), 0);
+    rls_checkpoint_state_destroy(&st);
+    rls_checkpoint_destroy(&ck);
+}
+
+/* Bit rot in a state dataset and a state of another version are refused by
+ * load_state naming the file and the dataset; the policy still loads. */
+static void test_train_state_refuses_corrupt_data_and_other_versions(void **state)
+{
+    char path[300];
+    struct rls_err err;
+    struct rls_checkpoint *ck = s_random_ck(16, 4), *back = NULL;
+    struct rls_checkpoint_state *st = s_state(5), *got = NULL;
+    hid_t f, g;
+    (void)state;
+    s_path(path, sizeof(path), "state_rot.h5");
+    rls_err_clear(&err);
+    assert_int_equal(rls_checkpoint_save_with_state(ck, st, path, &err), RLS_OK);
+    s_flip(path, s_data_offset(path, "/train_state/q.layer_0.weight"));
+    assert_int_equal(rls_checkpoint_load_state(path, &got, &err), RLS_ERR_IO);
+    assert_null(got);
+    assert_non_null(strstr(err.msg, path));
+    assert_non_null(strstr(err.msg, "'/train_state/q.layer_0.weight' cannot be read"));
+    assert_int_equal(rls_checkpoint_load(path, &back, &err), RLS_OK);   /* ignores it */
+    rls_checkpoint_destroy(&back);
+
+    s_path(path, sizeof(path), "state_v2.h5");
+    assert_int_equal(rls_checkpoint_save_with_state(ck, st, path, &err), RLS_OK);
+    f = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
+    g = H5Gopen2(f, "/train_state", H5P_DEFAULT);
+    assert_true(f >= 0 && g >= 0);
+    s_attr_set_i32(g, "state_version", 2);
+    H5Gclose(g);
+    assert_true(H5Fclose(f) >= 0);
+    assert_int_equal(rls_checkpoint_load_state(path, &got, &err), RLS_ERR_VERSION);
+    assert_null(got);
+    assert_non_null(strstr(err.msg, "'state_version'"));
+    rls_checkpoint_state_destroy(&st);
+    rls_checkpoint_destroy(&ck);
+}
+
+/* ---------------------------------------------------------------------------
  * The checkpoint as a policy. */
 
 static int32_t s_didx(const struct rls_checkpoint *ck, int32_t delta)
@@ -694,6 +824,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_save_then_load_round_trips_every_field),
+        cmocka_unit_test(test_train_state_round_trips_and_plain_load_ignores_it),
+        cmocka_unit_test(test_train_state_refuses_corrupt_data_and_other_versions),
         cmocka_unit_test(test_new_has_not_evaluated_defaults),
         cmocka_unit_test(test_unwritable_path_gives_clear_error_and_no_file),
         cmocka_unit_test(test_invalid_checkpoint_is_not_saved_and_old_file_survives),

@@ -141,6 +141,60 @@ static void test_feature_names_and_bounds_match_env(void **state)
     }
 }
 
+static int32_t s_index(const char *name)
+{
+    const char *const *names = rls_features_names(NULL);
+    for (int32_t k = 0; k < F; k++)
+        if (strcmp(names[k], name) == 0)
+            return k;
+    fail_msg("no feature %s", name);
+    return -1;
+}
+
+/* The recent-peak features against their formulas (docs/ENV.md) on a load that
+ * rises to a spike and falls: the peak is remembered for exactly 40 steps,
+ * whatever the history_len given for the trends. */
+static void test_peak_features_remember_the_last_40_steps(void **state)
+{
+    struct rls_scenario *sc = s_scenario(1, 4);
+    struct rls_err err;
+    struct rls_svc_state sv;
+    float obs[F];
+    int32_t ig = s_index("peak_gap"), id = s_index("peak_drop"), is = s_index("supply_gap");
+    double cap = sc->services[0].capacity_rps;
+    (void)state;
+    rls_err_clear(&err);
+    for (int32_t history = 3; history <= 60; history += 57) {
+        struct rls_features *f = rls_features_new(sc, history, &err);
+        assert_non_null(f);
+        memset(&sv, 0, sizeof sv);
+        sv.ready = 3;
+        sv.starting = 1;
+        for (int t = 0; t < 100; t++) {
+            double a = t == 10 ? 12.0 : 2.0;   /* replicas' worth: one spike at t = 10 */
+            double peak = t >= 10 && t < 50 ? 12.0 : 2.0;
+            double gap = log2((peak + 0.5) / (4 + 0.5)) / 4.0;
+            sv.arrival_rps = a * cap;
+            assert_int_equal(rls_features_compute(f, &sv, NULL, 0, 15.0 * t, obs), RLS_OK);
+            assert_float_equal(obs[ig], (float)gap, 1e-6);
+            assert_float_equal(obs[id], (float)((peak - a) / (peak + 0.01)), 1e-6);
+            if (t < 10)   /* a flat load: the peak is the load */
+                assert_float_equal(obs[ig], obs[is], 1e-7);
+        }
+        rls_features_reset(f);   /* a new episode forgets the spike */
+        sv.arrival_rps = 1.0 * cap;
+        assert_int_equal(rls_features_compute(f, &sv, NULL, 0, 0.0, obs), RLS_OK);
+        assert_float_equal(obs[id], 0.0f, 1e-7);
+        sv.arrival_rps = 0.0;    /* no load at all: peak_drop 0 */
+        rls_features_reset(f);
+        assert_int_equal(rls_features_compute(f, &sv, NULL, 0, 0.0, obs), RLS_OK);
+        assert_float_equal(obs[id], 0.0f, 1e-7);
+        assert_true(obs[ig] < 0.0f);
+        rls_features_destroy(&f);
+    }
+    rls_scenario_destroy(&sc);
+}
+
 static void test_bad_arguments_are_refused(void **state)
 {
     struct rls_scenario *sc = s_scenario(2, 4);
@@ -167,6 +221,7 @@ int main(void)
         cmocka_unit_test(test_features_equal_env_observation_on_a_trajectory),
         cmocka_unit_test(test_features_equal_env_with_short_history_and_full_cluster),
         cmocka_unit_test(test_feature_names_and_bounds_match_env),
+        cmocka_unit_test(test_peak_features_remember_the_last_40_steps),
         cmocka_unit_test(test_bad_arguments_are_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -461,7 +461,7 @@ static void test_chunked_mode_equals_ram_mode_with_tiny_cache(void **state)
 {
     (void)state;
     char path[256];
-    struct s_shape sh = {6, 23, 9, 18};     /* the env's shapes: 59 rows per chunk */
+    struct s_shape sh = {6, 23, 9, 18};     /* 6 services x 23 features: 59 rows per chunk */
     int64_t Ts[3] = {600, 450, 333};
     struct rls_err err = {0};
     s_path(path, sizeof path, "chunk");

@@ -2,8 +2,11 @@
  * replay file written here with the replay writer: every algorithm lowers
  * its loss, behaviour cloning learns a deterministic behaviour policy (and
  * the native C forward pass of its checkpoint agrees), training is
- * deterministic given a seed, resume continues the step count, FQE
- * estimates a known value, bad inputs fail with a message and no output.
+ * deterministic given a seed, resume from a checkpoint's /train_state is an
+ * exact continuation for every algorithm (N steps = N/2 + resume, bit for
+ * bit), a mismatched state is refused naming the dataset, a checkpoint
+ * without one still resumes its weights and step count, FQE estimates a
+ * known value, bad inputs fail with a message and no output.
  * Skips when built without libtorch.
  */
 #include <math.h>
@@ -21,6 +24,7 @@
 #ifdef RLS_WITH_TORCH
 
 #include "env/env.h"
+#include "env/scenario.h"
 #include "env/status.h"
 #include "policies/checkpoint.h"
 #include "policies/mlp.h"
@@ -222,10 +226,240 @@ static void test_same_seed_gives_same_weights(void **state)
     s_expect_same_weights(a, c, 0);
 }
 
+/* Every tensor and scalar of two checkpoints' /train_state, bit for bit. */
+static void s_expect_same_state(const char *a, const char *b)
+{
+    struct rls_checkpoint_state *sa = NULL, *sb = NULL;
+    struct rls_err err = {0, ""};
+    assert_int_equal(rls_checkpoint_load_state(a, &sa, &err), RLS_OK);
+    assert_int_equal(rls_checkpoint_load_state(b, &sb, &err), RLS_OK);
+    assert_non_null(sa);
+    assert_non_null(sb);
+    assert_int_equal(sa->n_tensors, sb->n_tensors);
+    assert_int_equal(sa->n_scalars, sb->n_scalars);
+    for (int32_t i = 0; i < sa->n_tensors; i++) {
+        const struct rls_checkpoint_tensor *ta = &sa->tensors[i];
+        const float *db = rls_checkpoint_state_tensor(sb, ta->name, ta->rank, ta->dims, b, &err);
+        if (!db)
+            fail_msg("%s", err.msg);
+        size_t n = (size_t)ta->dims[0] * (size_t)(ta->rank == 2 ? ta->dims[1] : 1);
+        if (memcmp(ta->data, db, n * sizeof(float)) != 0)
+            fail_msg("%s differs between %s and %s", ta->name, a, b);
+    }
+    for (int32_t i = 0; i < sa->n_scalars; i++) {
+        uint64_t v = 0;
+        if (rls_checkpoint_state_u64(sb, sa->scalars[i].name, &v, b, &err) != RLS_OK)
+            fail_msg("%s", err.msg);
+        if (v != sa->scalars[i].value)
+            fail_msg("scalar %s: %llu vs %llu", sa->scalars[i].name,
+                     (unsigned long long)sa->scalars[i].value, (unsigned long long)v);
+    }
+    rls_checkpoint_state_destroy(&sa);
+    rls_checkpoint_state_destroy(&sb);
+}
+
+/* Small and quick: 32-unit layers, batch 32, a hard target sync every 10
+ * steps (on both sides of the split at 15), Polyak for iql every step. */
+static struct rls_train_params s_small(const char *algo, int64_t steps, const char *out)
+{
+    struct rls_train_params p = s_params(algo, steps, out);
+    p.hidden[0] = 32;
+    p.hidden[1] = 32;
+    p.batch = 32;
+    p.lr = 1e-3;
+    p.target_update = 10;
+    return p;
+}
+
+/* N steps in one run and N/2 + resume to N give the same bits: the policy
+ * weights of the out checkpoint and every tensor and scalar of its
+ * /train_state (all networks, Adam's moments and steps, step, rng). */
+static void test_resume_is_an_exact_continuation_for_every_algorithm(void **state)
+{
+    (void)state;
+    const char *algos[] = {"bc", "double-dqn", "discrete-cql", "discrete-bcq", "discrete-iql"};
+    for (size_t i = 0; i < sizeof algos / sizeof algos[0]; i++) {
+        char straight[256], half[256], name[64];
+        struct rls_err err = {0, ""};
+        struct rls_train_result r;
+        struct rls_checkpoint *ck = NULL;
+        snprintf(name, sizeof name, "straight_%s.h5", algos[i]);
+        struct rls_train_params p = s_small(algos[i], 30, name);
+        snprintf(straight, sizeof straight, "%s", p.out_path);
+        if (rls_train_run(&p, &r, &err) != RLS_OK)
+            fail_msg("%s: %s", algos[i], err.msg);
+        assert_int_equal(r.resume_mode, RLS_TRAIN_RESUME_NONE);
+        snprintf(name, sizeof name, "half_%s.h5", algos[i]);
+        p = s_small(algos[i], 15, name);
+        snprintf(half, sizeof half, "%s", p.out_path);
+        if (rls_train_run(&p, &r, &err) != RLS_OK)
+            fail_msg("%s: %s", algos[i], err.msg);
+        snprintf(name, sizeof name, "resumed_%s.h5", algos[i]);
+        p = s_small(algos[i], 30, name);
+        p.resume_path = half;
+        if (rls_train_run(&p, &r, &err) != RLS_OK)
+            fail_msg("%s resumed: %s", algos[i], err.msg);
+        assert_int_equal(r.resume_mode, RLS_TRAIN_RESUME_EXACT);
+        assert_int_equal(r.start_step, 15);
+        assert_int_equal(r.steps, 30);
+        assert_int_equal(rls_checkpoint_load(p.out_path, &ck, &err), RLS_OK);
+        assert_int_equal(ck->steps, 30);
+        rls_checkpoint_destroy(&ck);
+        s_expect_same_weights(straight, p.out_path, 1);
+        s_expect_same_state(straight, p.out_path);
+        /* and the halfway state is really another one */
+        s_expect_same_weights(straight, half, 0);
+    }
+}
+
+/* A copy of a checkpoint without its /train_state (what older builds wrote). */
+static void s_strip_state(const char *from, const char *to)
+{
+    struct rls_checkpoint *ck = NULL;
+    struct rls_checkpoint_state *st = NULL;
+    struct rls_err err = {0, ""};
+    assert_int_equal(rls_checkpoint_load(from, &ck, &err), RLS_OK);
+    assert_int_equal(rls_checkpoint_save(ck, to, &err), RLS_OK);
+    assert_int_equal(rls_checkpoint_load_state(to, &st, &err), RLS_OK);
+    assert_null(st);
+    rls_checkpoint_destroy(&ck);
+}
+
+/* Saves `from`'s checkpoint with its state edited by `edit` under `to`. */
+static void s_save_edited(const char *from, const char *to,
+                          void (*edit)(struct rls_checkpoint_state *st))
+{
+    struct rls_checkpoint *ck = NULL;
+    struct rls_checkpoint_state *st = NULL;
+    struct rls_err err = {0, ""};
+    assert_int_equal(rls_checkpoint_load(from, &ck, &err), RLS_OK);
+    assert_int_equal(rls_checkpoint_load_state(from, &st, &err), RLS_OK);
+    assert_non_null(st);
+    edit(st);
+    if (rls_checkpoint_save_with_state(ck, st, to, &err) != RLS_OK)
+        fail_msg("%s", err.msg);
+    rls_checkpoint_state_destroy(&st);
+    rls_checkpoint_destroy(&ck);
+}
+
+static struct rls_checkpoint_tensor *s_find(struct rls_checkpoint_state *st, const char *name)
+{
+    for (int32_t i = 0; i < st->n_tensors; i++)
+        if (strcmp(st->tensors[i].name, name) == 0)
+            return &st->tensors[i];
+    fail_msg("no tensor %s in the state", name);
+    return NULL;
+}
+
+static void s_edit_shape(struct rls_checkpoint_state *st)
+{
+    s_find(st, "adam_q.layer_1.weight.exp_avg")->dims[0] -= 1;   /* one row short */
+}
+
+static void s_edit_drop(struct rls_checkpoint_state *st)
+{
+    struct rls_checkpoint_tensor *t = s_find(st, "q_target.layer_2.bias");
+    free(t->data);
+    *t = st->tensors[st->n_tensors - 1];
+    st->n_tensors--;
+}
+
+static void s_edit_extra(struct rls_checkpoint_state *st)
+{
+    int64_t d = 3;
+    assert_non_null(rls_checkpoint_state_add(st, "v.layer_0.bias", 1, &d, NULL));
+}
+
+/* A /train_state that does not fit the algorithm and network is refused,
+ * naming the file and the dataset, and nothing is written. */
+static void test_resume_refuses_a_mismatched_train_state(void **state)
+{
+    (void)state;
+    static const struct {
+        void (*edit)(struct rls_checkpoint_state *st);
+        const char *file, *dataset, *what;
+    } cases[] = {
+        {s_edit_shape, "bad_shape.h5", "'/train_state/adam_q.layer_1.weight.exp_avg'", "has shape"},
+        {s_edit_drop, "bad_missing.h5", "'/train_state/q_target.layer_2.bias'", "is missing"},
+        {s_edit_extra, "bad_extra.h5", "'/train_state/v.layer_0.bias'", "not part"},
+    };
+    char half[256], bad[256];
+    struct rls_err err = {0, ""};
+    struct rls_train_params p = s_small("discrete-cql", 10, "mismatch_half.h5");
+    snprintf(half, sizeof half, "%s", p.out_path);
+    assert_int_equal(rls_train_run(&p, NULL, &err), RLS_OK);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        snprintf(bad, sizeof bad, "%s/%s", s_dir, cases[i].file);
+        s_save_edited(half, bad, cases[i].edit);
+        p = s_small("discrete-cql", 20, "mismatch_out.h5");
+        p.resume_path = bad;
+        err.msg[0] = '\0';
+        assert_int_not_equal(rls_train_run(&p, NULL, &err), RLS_OK);
+        if (!strstr(err.msg, bad) || !strstr(err.msg, cases[i].dataset) ||
+            !strstr(err.msg, cases[i].what))
+            fail_msg("case %s: message '%s'", cases[i].file, err.msg);
+        assert_int_equal(access(p.out_path, F_OK), -1);
+    }
+}
+
+/* With evaluation the out checkpoint's weights are the best-scoring ones
+ * and its /train_state the last step's: resuming from it continues the run
+ * exactly (same state as the run done in one go) and keeps the best score
+ * when it evaluates the same way. */
+static void test_evaluated_run_keeps_best_weights_and_last_state(void **state)
+{
+    (void)state;
+    char half[256], straight[256];
+    struct rls_scenario *sc = NULL;
+    struct rls_err err = {0, ""};
+    struct rls_train_result r, rh;
+    struct rls_checkpoint *ck = NULL;
+    struct rls_checkpoint_state *st = NULL;
+    uint64_t step = 0;
+    if (rls_scenario_load("default", &sc, &err) != RLS_OK)
+        fail_msg("scenario: %s", err.msg);
+    struct rls_train_params p = s_small("double-dqn", 20, "eval_half.h5");
+    p.eval_scenario = sc;
+    p.eval_every = 10;
+    p.eval_steps = 20;
+    snprintf(half, sizeof half, "%s", p.out_path);
+    if (rls_train_run(&p, &rh, &err) != RLS_OK)
+        fail_msg("%s", err.msg);
+    assert_true(rh.best_step == 10 || rh.best_step == 20);
+    assert_int_equal(rls_checkpoint_load(half, &ck, &err), RLS_OK);
+    assert_int_equal(ck->eval_step, rh.best_step);
+    assert_int_equal(ck->steps, rh.best_step);
+    assert_true(ck->eval_score == rh.best_score);
+    rls_checkpoint_destroy(&ck);
+    assert_int_equal(rls_checkpoint_load_state(half, &st, &err), RLS_OK);
+    assert_non_null(st);
+    assert_int_equal(rls_checkpoint_state_u64(st, "step", &step, half, &err), RLS_OK);
+    assert_int_equal(step, 20);
+    rls_checkpoint_state_destroy(&st);
+
+    p.steps = 30;
+    p.out_path = straight;
+    snprintf(straight, sizeof straight, "%s/eval_straight.h5", s_dir);
+    if (rls_train_run(&p, NULL, &err) != RLS_OK)
+        fail_msg("%s", err.msg);
+    p = s_small("double-dqn", 30, "eval_resumed.h5");
+    p.eval_scenario = sc;
+    p.eval_every = 10;
+    p.eval_steps = 20;
+    p.resume_path = half;
+    if (rls_train_run(&p, &r, &err) != RLS_OK)
+        fail_msg("%s", err.msg);
+    assert_int_equal(r.resume_mode, RLS_TRAIN_RESUME_EXACT);
+    assert_int_equal(r.start_step, 20);
+    assert_true(r.best_score >= rh.best_score);   /* carried over, never forgotten */
+    s_expect_same_state(straight, p.out_path);
+    rls_scenario_destroy(&sc);
+}
+
 static void test_resume_continues_step_count(void **state)
 {
     (void)state;
-    char first[256];
+    char first[256], old[256], straight[256];
     struct rls_err err = {0, ""};
     struct rls_train_result r;
     struct rls_checkpoint *ck = NULL;
@@ -237,9 +471,33 @@ static void test_resume_continues_step_count(void **state)
     assert_int_equal(rls_train_run(&p, &r, &err), RLS_OK);
     assert_int_equal(r.start_step, 100);
     assert_int_equal(r.steps, 150);
+    assert_int_equal(r.resume_mode, RLS_TRAIN_RESUME_EXACT);
+    snprintf(straight, sizeof straight, "%s", p.out_path);
     assert_int_equal(rls_checkpoint_load(p.out_path, &ck, &err), RLS_OK);
     assert_int_equal(ck->steps, 150);
     rls_checkpoint_destroy(&ck);
+    /* a checkpoint without /train_state (an older one) still resumes: its
+       weights and step count, Adam and the sampling stream start afresh, so
+       it lands elsewhere than the exact continuation */
+    snprintf(old, sizeof old, "%s/resume1_old.h5", s_dir);
+    s_strip_state(first, old);
+    p = s_params("double-dqn", 150, "resume2_old.h5");
+    p.resume_path = old;
+    assert_int_equal(rls_train_run(&p, &r, &err), RLS_OK);
+    assert_int_equal(r.resume_mode, RLS_TRAIN_RESUME_WEIGHTS);
+    assert_int_equal(r.start_step, 100);
+    assert_int_equal(r.steps, 150);
+    assert_int_equal(rls_checkpoint_load(p.out_path, &ck, &err), RLS_OK);
+    assert_int_equal(ck->steps, 150);
+    rls_checkpoint_destroy(&ck);
+    s_expect_same_weights(straight, p.out_path, 0);
+    /* no_train_state leaves it out (a smaller file to ship) */
+    struct rls_checkpoint_state *st = NULL;
+    p = s_params("double-dqn", 10, "nostate.h5");
+    p.no_train_state = 1;
+    assert_int_equal(rls_train_run(&p, &r, &err), RLS_OK);
+    assert_int_equal(rls_checkpoint_load_state(p.out_path, &st, &err), RLS_OK);
+    assert_null(st);
     /* another algorithm cannot resume it */
     p = s_params("discrete-cql", 150, "resume3.h5");
     p.resume_path = first;
@@ -296,6 +554,9 @@ int main(void)
         cmocka_unit_test(test_bc_learns_deterministic_behaviour),
         cmocka_unit_test(test_same_seed_gives_same_weights),
         cmocka_unit_test(test_resume_continues_step_count),
+        cmocka_unit_test(test_resume_is_an_exact_continuation_for_every_algorithm),
+        cmocka_unit_test(test_resume_refuses_a_mismatched_train_state),
+        cmocka_unit_test(test_evaluated_run_keeps_best_weights_and_last_state),
         cmocka_unit_test(test_fqe_estimates_known_value),
         cmocka_unit_test(test_bad_inputs_fail_with_message_and_no_output),
     };

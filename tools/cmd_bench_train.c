@@ -2,7 +2,7 @@
  * figures, as {"name","value","unit","baseline_name","baseline_value",
  * "ratio"} objects (one per line with --json, a table otherwise):
  *   - discrete-CQL gradient updates per second with the default network
- *     (23 -> 256 -> 256 -> 18) at batch 32 and 256, measured through
+ *     (25 -> 256 -> 256 -> 18) at batch 32 and 256, measured through
  *     rls_train_run (sampling from the replay reader included), against
  *     tools/bench/train_ref.py (the same update in Python PyTorch) run in the
  *     same process tree on one thread (/usr/bin/python3);

@@ -27,7 +27,8 @@ static void s_usage(FILE *f)
             "       rlsched replay recover FILE\n"
             "       rlsched replay merge --out OUT IN1 IN2 ...\n"
             "       rlsched replay relabel IN --out OUT [--target-util U] [--lookahead-extra N]\n"
-            "                                           [--down-window N]\n"
+            "                                           [--down-window N] [--teacher util|slo]\n"
+            "                                           [--margin SIGMAS]\n"
             "\n"
             "  info     summarize a replay file (replay/FORMAT.md); --json prints one JSON object\n"
             "  recover  roll back a commit a crash interrupted (FILE.journal); reading does it too\n"
@@ -35,7 +36,8 @@ static void s_usage(FILE *f)
             "  relabel  replace every action by the hindsight teacher's (replay/transform.h):\n"
             "           up to the peak load of the next cold start + N steps (8) at\n"
             "           utilization U (0.88), down only to the peak of the next N steps (40),\n"
-            "           bin-packed; observations are unchanged\n");
+            "           bin-packed; observations are unchanged. --teacher slo: replicas from\n"
+            "           the SLO (Erlang C, as the oracle) at the peak + SIGMAS (2) Poisson sigmas\n");
 }
 
 struct s_stats {
@@ -301,6 +303,22 @@ int rls_cmd_replay(int argc, char **argv)
                 p.target_util = strtod(argv[++i], &end);
                 if (*end || !(p.target_util > 0.0 && p.target_util <= 1.0)) {
                     fprintf(stderr, S_PROG " relabel: --target-util '%s': expected 0 < U <= 1\n", argv[i]);
+                    return 2;
+                }
+            } else if (strcmp(a, "--teacher") == 0) {
+                i++;
+                if (strcmp(argv[i], "util") == 0)
+                    p.teacher = RLS_TEACHER_UTIL;
+                else if (strcmp(argv[i], "slo") == 0)
+                    p.teacher = RLS_TEACHER_SLO;
+                else {
+                    fprintf(stderr, S_PROG " relabel: --teacher '%s': expected util or slo\n", argv[i]);
+                    return 2;
+                }
+            } else if (strcmp(a, "--margin") == 0) {
+                p.margin_sigmas = strtod(argv[++i], &end);
+                if (*end || !(p.margin_sigmas >= 0.0 && p.margin_sigmas <= 100.0)) {
+                    fprintf(stderr, S_PROG " relabel: --margin '%s': expected 0 <= SIGMAS <= 100\n", argv[i]);
                     return 2;
                 }
             } else if (strcmp(a, "--lookahead-extra") == 0 || strcmp(a, "--down-window") == 0) {

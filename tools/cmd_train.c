@@ -38,7 +38,7 @@ static void s_usage(FILE *f)
             "                     [--batch B] [--lr LR] [--seed N] [--hidden 256,256] [--gamma G]\n"
             "                     [--target-update N] [--alpha A] [--resume CKPT.h5] [--cache-mb M]\n"
             "                     [--eval-every K --scenario FILE|default [--trace FILE] [--eval-steps N]]\n"
-            "                     [--threads N] [--quiet]\n"
+            "                     [--threads N] [--no-train-state] [--quiet]\n"
             "       rlsched train --fqe --data FILE.h5 --policy CKPT.h5 [--steps N] [--batch B] [--lr LR]\n"
             "\n"
             "Trains a scaling policy offline. ALGO: bc, double-dqn, discrete-cql (default),\n"
@@ -46,7 +46,10 @@ static void s_usage(FILE *f)
             "  --steps        gradient steps to reach (a resumed run continues its count)\n"
             "  --eval-every   evaluate in the simulator every K steps and keep the best\n"
             "                 checkpoint (score = -cost * (1 + 0.1 * SLO violation %%))\n"
-            "  --resume       continue from a checkpoint of the same algorithm\n"
+            "  --resume       continue from a checkpoint of the same algorithm: exactly (networks,\n"
+            "                 Adam moments, sampling stream) from its /train_state, else its weights\n"
+            "  --no-train-state  leave /train_state out of --out (a smaller file that cannot\n"
+            "                 resume exactly: for shipping)\n"
             "  --cache-mb     read the replay file chunk-wise with this cache (files larger than RAM)\n"
             "  --fqe          fitted Q evaluation of --policy on the data: prints its estimated value\n");
 }
@@ -144,6 +147,10 @@ int rls_cmd_train(int argc, char **argv)
             quiet = 1;
             continue;
         }
+        if (strcmp(a, "--no-train-state") == 0) {
+            p.no_train_state = 1;
+            continue;
+        }
         if (!val) {
             fprintf(stderr, "rlsched train: %s needs a value (rlsched train --help)\n", a);
             return 2;
@@ -233,6 +240,12 @@ int rls_cmd_train(int argc, char **argv)
     }
     if (tty && !quiet)
         fprintf(stderr, "\n");
+    if (res.resume_mode == RLS_TRAIN_RESUME_EXACT)
+        printf("resumed %s exactly (networks, Adam, sampling stream) at step %" PRId64 "\n",
+               p.resume_path, res.start_step);
+    else if (res.resume_mode == RLS_TRAIN_RESUME_WEIGHTS)
+        printf("resumed %s without /train_state: its weights and step count only (Adam, target "
+               "network and sampling start afresh)\n", p.resume_path);
     printf("wrote %s: %s, steps %" PRId64 " (from %" PRId64 "), loss %.5g -> %.5g, %.0f updates/s\n",
            p.out_path, p.algo, res.steps, res.start_step, res.first_loss, res.last_loss, res.updates_per_s);
     if (!isnan(res.best_score))

@@ -3,11 +3,12 @@
 # generates itself: the compiled-in default scenario and synthetic traces from
 # `rlsched trace synth` (several seeds and shapes). It never reads ../shared/traces.
 # Method (tools/experiments/README.md): record mixed behaviour policies with exploration,
-# relabel every action with the clairvoyant hindsight teacher, behaviour-clone it.
+# relabel every action with the clairvoyant hindsight teacher, behaviour-clone it, then one
+# DAgger round (record the clone itself, relabel, clone again on both).
 #
 #   tools/train_default.sh [RLSCHED] [OUT.h5]      (defaults: build/rlsched, policies/default.h5)
 #
-# About 3-4 minutes on 2 cores. Deterministic given the same build.
+# About 4 minutes on 2 cores. Deterministic given the same build.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 R=${1:-$ROOT/build/rlsched}
@@ -31,6 +32,6 @@ for spec in \
 done
 BEHAVIOUR=predictive@binpack,hpa-tuned@binpack,kpa@binpack,oracle EPSILON=0.1 \
 EP_STEPS=5760 EP_PER_TRACE=2 DEFAULT_EPISODES=8 \
-U=0.88 H_EXTRA=8 DOWN_WIN=40 ALGO=bc STEPS=20000 BATCH=256 POLICY="$OUT" \
-    "$ROOT/tools/experiments/learn.sh" "$R" "$W" record merge relabel train
+U=0.88 H_EXTRA=8 DOWN_WIN=40 ALGO=bc STEPS=20000 BATCH=256 EXTRA=--no-train-state POLICY="$OUT" \
+    "$ROOT/tools/experiments/learn.sh" "$R" "$W" record merge relabel train dagger merge relabel train
 echo "train_default: wrote $OUT"

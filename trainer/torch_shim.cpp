@@ -477,6 +477,101 @@ extern "C" int rls_tadam_step(struct rls_tadam *opt)
     });
 }
 
+// Adam's state map is keyed by the parameter's TensorImpl address as a string
+// (torch/optim/adam.cpp); the parameter list is the one rls_tadam_new gave.
+static std::string s_adam_key(const torch::Tensor &p)
+{
+    return c10::guts::to_string(p.unsafeGetTensorImpl());
+}
+
+static const torch::Tensor *s_adam_param(const rls_tadam *opt, int32_t i)
+{
+    if (!opt || !opt->adam || opt->adam->param_groups().empty())
+        return NULL;
+    const std::vector<torch::Tensor> &ps = opt->adam->param_groups()[0].params();
+    if (i < 0 || (size_t)i >= ps.size())
+        return NULL;
+    return &ps[(size_t)i];
+}
+
+extern "C" int32_t rls_tadam_n_tensors(const struct rls_tadam *opt)
+{
+    if (!opt || !opt->adam || opt->adam->param_groups().empty())
+        return 0;
+    return (int32_t)opt->adam->param_groups()[0].params().size();
+}
+
+extern "C" int64_t rls_tadam_numel(const struct rls_tadam *opt, int32_t i)
+{
+    const torch::Tensor *p = s_adam_param(opt, i);
+    return p ? (int64_t)p->numel() : 0;
+}
+
+extern "C" int rls_tadam_get_state(const struct rls_tadam *opt, int32_t i, float *exp_avg,
+                                   float *exp_avg_sq, int64_t *step)
+{
+    return s_guard(RLS_ERR_EXTERNAL, [&]() -> int {
+        const torch::Tensor *p = s_adam_param(opt, i);
+        if (!p || !exp_avg || !exp_avg_sq || !step)
+            return s_fail(RLS_ERR_RANGE, "rls_tadam_get_state: no parameter " + std::to_string(i));
+        size_t n = (size_t)p->numel();
+        const auto &state = opt->adam->state();
+        auto it = state.find(s_adam_key(*p));
+        if (it == state.end()) {   // not stepped yet: what its first step starts from
+            memset(exp_avg, 0, n * sizeof(float));
+            memset(exp_avg_sq, 0, n * sizeof(float));
+            *step = 0;
+            return RLS_OK;
+        }
+        const auto &st = static_cast<const torch::optim::AdamParamState &>(*it->second);
+        torch::Tensor m = st.exp_avg().detach().contiguous();
+        torch::Tensor v = st.exp_avg_sq().detach().contiguous();
+        if ((size_t)m.numel() != n || (size_t)v.numel() != n || m.scalar_type() != torch::kFloat ||
+            v.scalar_type() != torch::kFloat)
+            return s_fail(RLS_ERR_INVALID, "rls_tadam_get_state: parameter " + std::to_string(i) +
+                                               ": moments do not match the parameter");
+        memcpy(exp_avg, m.data_ptr<float>(), n * sizeof(float));
+        memcpy(exp_avg_sq, v.data_ptr<float>(), n * sizeof(float));
+        *step = st.step();
+        return RLS_OK;
+    });
+}
+
+extern "C" int rls_tadam_set_state(struct rls_tadam *opt, int32_t i, const float *exp_avg,
+                                   const float *exp_avg_sq, int64_t step)
+{
+    return s_guard(RLS_ERR_EXTERNAL, [&]() -> int {
+        const torch::Tensor *p = s_adam_param(opt, i);
+        std::string what = "rls_tadam_set_state: parameter " + std::to_string(i);
+        if (!p || !exp_avg || !exp_avg_sq)
+            return s_fail(RLS_ERR_RANGE, "rls_tadam_set_state: no parameter " + std::to_string(i));
+        if (step < 0)
+            return s_fail(RLS_ERR_RANGE, what + ": step " + std::to_string(step) + " < 0");
+        int64_t n = p->numel();
+        for (int64_t k = 0; k < n; k++) {
+            if (!std::isfinite(exp_avg[k]))
+                return s_fail(RLS_ERR_INVALID, what + ": exp_avg element " + std::to_string(k) +
+                                                   " is not finite");
+            if (!std::isfinite(exp_avg_sq[k]) || exp_avg_sq[k] < 0.0f)
+                return s_fail(RLS_ERR_INVALID, what + ": exp_avg_sq element " + std::to_string(k) +
+                                                   " is not finite and >= 0");
+        }
+        torch::NoGradGuard no_grad;
+        // copies in the parameter's own shape and memory format, as Adam's
+        // zeros_like(p, Preserve) would have made them
+        torch::Tensor m = torch::empty_like(*p, at::MemoryFormat::Preserve);
+        torch::Tensor v = torch::empty_like(*p, at::MemoryFormat::Preserve);
+        m.copy_(torch::from_blob((void *)exp_avg, p->sizes()));
+        v.copy_(torch::from_blob((void *)exp_avg_sq, p->sizes()));
+        auto st = std::make_unique<torch::optim::AdamParamState>();
+        st->step(step);
+        st->exp_avg(m);
+        st->exp_avg_sq(v);
+        opt->adam->state()[s_adam_key(*p)] = std::move(st);
+        return RLS_OK;
+    });
+}
+
 // ---------------------------------------------------------------------- batches
 
 extern "C" struct rls_tbatch *rls_tbatch_new(int32_t n, int32_t n_features, int32_t n_actions)

@@ -5,8 +5,9 @@
  * ReLU between them, none after the last), a copy of it as a target network,
  * Adam, a minibatch held as tensors, the forward-plus-loss of each algorithm
  * of trainer/train.c (llm.c's "forward" computes the loss too), backward, the
- * optimizer step, target synchronisation, weight import/export as float
- * arrays (the checkpoint writer's layout) and TorchScript export.
+ * optimizer step, target synchronisation, weight and Adam-state
+ * import/export as float arrays (the checkpoint writer's layout; the Adam
+ * state makes a resumed run an exact continuation) and TorchScript export.
  *
  * Errors: every function catches every C++ exception and returns an
  * enum rls_status (or NULL); the message (libtorch's what_without_backtrace)
@@ -136,6 +137,37 @@ void rls_tadam_destroy(struct rls_tadam **opt);
 int rls_tadam_zero_grad(struct rls_tadam *opt);
 /* One Adam step from the current gradients. */
 int rls_tadam_step(struct rls_tadam *opt);
+
+/* Adam's per-parameter state, for an exact resume (trainer/train.c keeps it
+ * in a checkpoint's /train_state). Parameter i of the optimizer is, in the
+ * order rls_tadam_new gave them: i = 2l the weight of layer l
+ * ([sizes[l+1], sizes[l]], row-major), i = 2l + 1 its bias ([sizes[l+1]]);
+ * 2 * n_layers parameters. Its state is exp_avg and exp_avg_sq (the first
+ * and second moments, float32, the parameter's shape and layout) and step
+ * (Adam steps taken, bias correction 1 - beta^step). amsgrad is not used, so
+ * there is no max_exp_avg_sq. */
+
+/* Parameter count of the optimizer (2 * n_layers), 0 for NULL. */
+int32_t rls_tadam_n_tensors(const struct rls_tadam *opt);
+
+/* Elements of parameter i (what exp_avg / exp_avg_sq hold), 0 for a bad i. */
+int64_t rls_tadam_numel(const struct rls_tadam *opt, int32_t i);
+
+/* Copies parameter i's moments into exp_avg[numel] and exp_avg_sq[numel]
+ * and its step count into *step. A parameter that has not been stepped yet
+ * gives zeros and step 0 (exactly what its first step would start from).
+ * Returns RLS_OK or RLS_ERR_RANGE (bad i, NULL buffers). */
+int rls_tadam_get_state(const struct rls_tadam *opt, int32_t i, float *exp_avg, float *exp_avg_sq,
+                        int64_t *step);
+
+/* Overwrites parameter i's state from exp_avg[numel], exp_avg_sq[numel] and
+ * step, creating the state when the parameter has none yet (before its
+ * first step); the next rls_tadam_step then continues as if the optimizer
+ * had taken those steps itself. Returns RLS_OK, RLS_ERR_RANGE (bad i, NULL
+ * buffers, step < 0) or RLS_ERR_INVALID (a NaN/inf moment or a negative
+ * exp_avg_sq, naming the element). */
+int rls_tadam_set_state(struct rls_tadam *opt, int32_t i, const float *exp_avg,
+                        const float *exp_avg_sq, int64_t step);
 
 /* ----------------------------------------------------------------- batches */
 

@@ -8,8 +8,9 @@
  *     backward
  *     update    Adam, then the target network (hard sync or Polyak)
  * Around it: progress reports, evaluation of the current weights in the
- * simulator every K steps (keeping the best checkpoint), resume, and the
- * atomic checkpoint write (policies/checkpoint.h).
+ * simulator every K steps (keeping the best checkpoint), resume (exact from
+ * the checkpoint's /train_state: every network, Adam, step and sampling
+ * stream), and the atomic checkpoint write (policies/checkpoint.h).
  *
  * Shapes: B batch rows, F features, A actions (n_deltas * n_placements).
  */
@@ -212,6 +213,10 @@ struct s_trainer {
     struct rls_tq_params qp;
     struct rls_tiql_params iqlp;
     int64_t step;
+    int32_t resume_mode;              /* RLS_TRAIN_RESUME_* */
+    /* the best evaluated checkpoint so far (owned; NULL before the first
+       evaluation), carried over from an exact resume when comparable */
+    struct rls_checkpoint *best;
 };
 
 /* The network a checkpoint holds and how many heads it has. */
@@ -223,6 +228,7 @@ static struct rls_tnet *s_policy_net(const struct s_trainer *t, int32_t *n_heads
 
 static void s_trainer_free(struct s_trainer *t)
 {
+    rls_checkpoint_destroy(&t->best);
     rls_tadam_destroy(&t->opt_q);
     rls_tadam_destroy(&t->opt_v);
     rls_tadam_destroy(&t->opt_pi);
@@ -309,6 +315,191 @@ static int s_train_step(struct s_trainer *t, struct rls_tstats *st, struct rls_e
     return RLS_OK;
 }
 
+/* ------------------------------------------------------------ training state
+ *
+ * What an exact resume needs, in the checkpoint's /train_state
+ * (policies/CHECKPOINT.md lists the names):
+ *   tensors  <net>.layer_<l>.weight [sizes[l+1], sizes[l]], <net>.layer_<l>.bias
+ *            [sizes[l+1]] for each network the algorithm has (q, q_target, v, pi);
+ *            adam_<net>.layer_<l>.{weight,bias}.{exp_avg,exp_avg_sq} (same shapes)
+ *   scalars  adam_<net>.layer_<l>.{weight,bias}.step, step (gradient steps), rng
+ *            (the sampling stream's splitmix64 state), eval_seed / eval_steps (the
+ *            evaluation settings behind the checkpoint's eval_score, when evaluating)
+ */
+
+struct s_named_net {
+    const char *name;
+    struct rls_tnet *net;
+    struct rls_tadam *opt;            /* NULL for q_target */
+};
+
+/* The networks of t with their state names; returns how many (<= 4). */
+static int s_named_nets(const struct s_trainer *t, struct s_named_net out[4])
+{
+    int n = 0;
+    if (t->q)
+        out[n++] = (struct s_named_net){"q", t->q, t->opt_q};
+    if (t->q_target)
+        out[n++] = (struct s_named_net){"q_target", t->q_target, NULL};
+    if (t->v)
+        out[n++] = (struct s_named_net){"v", t->v, t->opt_v};
+    if (t->pi)
+        out[n++] = (struct s_named_net){"pi", t->pi, t->opt_pi};
+    return n;
+}
+
+/* Shape of parameter i (2l: layer l's weight, 2l + 1: its bias) of net. */
+static int32_t s_param_shape(const struct rls_tnet *net, int32_t i, int64_t dims[2])
+{
+    const int32_t *sizes = rls_tnet_sizes(net);
+    int32_t l = i / 2;
+    dims[0] = sizes[l + 1];
+    dims[1] = sizes[l];
+    return i % 2 == 0 ? 2 : 1;
+}
+
+static void s_param_name(char *buf, size_t cap, const char *prefix, int32_t i, const char *suffix)
+{
+    snprintf(buf, cap, "%s.layer_%d.%s%s", prefix, (int)(i / 2), i % 2 == 0 ? "weight" : "bias",
+             suffix);
+}
+
+/* The training state of t (owned by the caller) or NULL with err. */
+static struct rls_checkpoint_state *s_trainer_state(const struct s_trainer *t, struct rls_err *err)
+{
+    struct rls_checkpoint_state *st = rls_checkpoint_state_new(err);
+    struct s_named_net nets[4];
+    int n = s_named_nets(t, nets);
+    char name[RLS_CHECKPOINT_STATE_NAME_MAX], prefix[16];
+    int64_t dims[2];
+    float *w = NULL, *b = NULL, *m = NULL, *v = NULL;
+    int rc = RLS_OK;
+
+    if (!st)
+        return NULL;
+    for (int k = 0; k < n; k++) {
+        int32_t n_layers = rls_tnet_n_layers(nets[k].net);
+        for (int32_t l = 0; l < n_layers; l++) {
+            int32_t rank_w = s_param_shape(nets[k].net, 2 * l, dims);
+            snprintf(name, sizeof name, "%s.layer_%d.weight", nets[k].name, (int)l);
+            if (!(w = rls_checkpoint_state_add(st, name, rank_w, dims, err)))
+                goto fail;
+            snprintf(name, sizeof name, "%s.layer_%d.bias", nets[k].name, (int)l);
+            if (!(b = rls_checkpoint_state_add(st, name, 1, dims, err)))
+                goto fail;
+            if (rls_tnet_get_layer(nets[k].net, l, w, b) != RLS_OK) {
+                s_torch_err(err, RLS_ERR_EXTERNAL, "training state");
+                goto fail;
+            }
+        }
+        if (!nets[k].opt)
+            continue;
+        snprintf(prefix, sizeof prefix, "adam_%s", nets[k].name);
+        for (int32_t i = 0; i < rls_tadam_n_tensors(nets[k].opt); i++) {
+            int32_t rank = s_param_shape(nets[k].net, i, dims);
+            int64_t steps = 0;
+            s_param_name(name, sizeof name, prefix, i, ".exp_avg");
+            if (!(m = rls_checkpoint_state_add(st, name, rank, dims, err)))
+                goto fail;
+            s_param_name(name, sizeof name, prefix, i, ".exp_avg_sq");
+            if (!(v = rls_checkpoint_state_add(st, name, rank, dims, err)))
+                goto fail;
+            if (rls_tadam_get_state(nets[k].opt, i, m, v, &steps) != RLS_OK) {
+                s_torch_err(err, RLS_ERR_EXTERNAL, "training state");
+                goto fail;
+            }
+            s_param_name(name, sizeof name, prefix, i, ".step");
+            if ((rc = rls_checkpoint_state_set_u64(st, name, (uint64_t)steps, err)) != RLS_OK)
+                goto fail;
+        }
+    }
+    if ((rc = rls_checkpoint_state_set_u64(st, "step", (uint64_t)t->step, err)) != RLS_OK ||
+        (rc = rls_checkpoint_state_set_u64(st, "rng", t->rng, err)) != RLS_OK)
+        goto fail;
+    if (t->p->eval_scenario && t->p->eval_every > 0 &&
+        ((rc = rls_checkpoint_state_set_u64(st, "eval_seed", t->p->eval_seed, err)) != RLS_OK ||
+         (rc = rls_checkpoint_state_set_u64(st, "eval_steps", (uint64_t)t->p->eval_steps, err)) !=
+             RLS_OK))
+        goto fail;
+    return st;
+fail:
+    rls_checkpoint_state_destroy(&st);
+    return NULL;
+}
+
+/* Overwrites every network, optimizer, the step count and the sampling
+ * stream of t from st (loaded from `path`); refuses a state that lacks one of
+ * them, has another shape, or holds anything else. */
+static int s_trainer_restore(struct s_trainer *t, struct rls_checkpoint_state *st, const char *path,
+                             struct rls_err *err)
+{
+    struct s_named_net nets[4];
+    int n = s_named_nets(t, nets);
+    char name[RLS_CHECKPOINT_STATE_NAME_MAX], prefix[16];
+    int64_t dims[2];
+    uint64_t u = 0;
+    int rc = RLS_OK;
+
+    for (int k = 0; k < n; k++) {
+        int32_t n_layers = rls_tnet_n_layers(nets[k].net);
+        for (int32_t l = 0; l < n_layers; l++) {
+            const float *w = NULL, *b = NULL;
+            int32_t rank_w = s_param_shape(nets[k].net, 2 * l, dims);
+            snprintf(name, sizeof name, "%s.layer_%d.weight", nets[k].name, (int)l);
+            if (!(w = rls_checkpoint_state_tensor(st, name, rank_w, dims, path, err)))
+                return err ? err->status : RLS_ERR_PARSE;
+            snprintf(name, sizeof name, "%s.layer_%d.bias", nets[k].name, (int)l);
+            if (!(b = rls_checkpoint_state_tensor(st, name, 1, dims, path, err)))
+                return err ? err->status : RLS_ERR_PARSE;
+            if (rls_tnet_set_layer(nets[k].net, l, w, b) != RLS_OK)
+                return s_torch_err(err, RLS_ERR_INVALID, path);
+        }
+        if (!nets[k].opt)
+            continue;
+        snprintf(prefix, sizeof prefix, "adam_%s", nets[k].name);
+        for (int32_t i = 0; i < rls_tadam_n_tensors(nets[k].opt); i++) {
+            const float *m = NULL, *v = NULL;
+            int32_t rank = s_param_shape(nets[k].net, i, dims);
+            s_param_name(name, sizeof name, prefix, i, ".exp_avg");
+            if (!(m = rls_checkpoint_state_tensor(st, name, rank, dims, path, err)))
+                return err ? err->status : RLS_ERR_PARSE;
+            s_param_name(name, sizeof name, prefix, i, ".exp_avg_sq");
+            if (!(v = rls_checkpoint_state_tensor(st, name, rank, dims, path, err)))
+                return err ? err->status : RLS_ERR_PARSE;
+            s_param_name(name, sizeof name, prefix, i, ".step");
+            if ((rc = rls_checkpoint_state_u64(st, name, &u, path, err)) != RLS_OK)
+                return rc;
+            if (u > (uint64_t)INT64_MAX || rls_tadam_set_state(nets[k].opt, i, m, v, (int64_t)u) != RLS_OK)
+                return rls_err_set(err, RLS_ERR_RANGE, "%s: '/train_state/%s...': %s", path, name,
+                                   rls_torch_errmsg());
+        }
+    }
+    if ((rc = rls_checkpoint_state_u64(st, "step", &u, path, err)) != RLS_OK)
+        return rc;
+    if (u > (uint64_t)INT64_MAX)
+        return rls_err_set(err, RLS_ERR_RANGE, "%s: attribute 'step' of '/train_state' is %llu", path,
+                           (unsigned long long)u);
+    t->step = (int64_t)u;
+    if ((rc = rls_checkpoint_state_u64(st, "rng", &t->rng, path, err)) != RLS_OK)
+        return rc;
+    /* the evaluation settings are read (and compared) by the caller */
+    for (int32_t i = 0; i < st->n_scalars; i++)
+        if (strcmp(st->scalars[i].name, "eval_seed") == 0 || strcmp(st->scalars[i].name, "eval_steps") == 0)
+            st->scalars[i].used = 1;
+    return rls_checkpoint_state_check_all_used(st, path, err);
+}
+
+/* 1 when st holds scalar name (value in *v). */
+static int s_state_has(const struct rls_checkpoint_state *st, const char *name, uint64_t *v)
+{
+    for (int32_t i = 0; st && i < st->n_scalars; i++)
+        if (strcmp(st->scalars[i].name, name) == 0) {
+            *v = st->scalars[i].value;
+            return 1;
+        }
+    return 0;
+}
+
 /* Opens the data, builds networks and optimizers (from resume_path when
  * set). */
 static int s_trainer_init(struct s_trainer *t, const struct rls_train_params *p, struct rls_err *err,
@@ -316,6 +507,7 @@ static int s_trainer_init(struct s_trainer *t, const struct rls_train_params *p,
 {
     struct rls_replay_reader_params rp = rls_replay_reader_default_params();
     struct rls_checkpoint *ck = NULL;
+    struct rls_checkpoint_state *st = NULL;
     struct rls_tadam_params ap = rls_tadam_default_params();
     int rc = RLS_OK;
     int algo = s_algo_find(p->algo);
@@ -376,7 +568,11 @@ static int s_trainer_init(struct s_trainer *t, const struct rls_train_params *p,
                              p->resume_path, ck->sizes[0], ck->n_actions, t->F, t->A);
             goto done;
         }
+        /* the training state, when the checkpoint has one (exact resume) */
+        if ((rc = rls_checkpoint_load_state(p->resume_path, &st, err)) != RLS_OK)
+            goto done;
         t->step = ck->steps;
+        t->resume_mode = st ? RLS_TRAIN_RESUME_EXACT : RLS_TRAIN_RESUME_WEIGHTS;
     }
     int32_t heads = t->algo == S_BCQ ? 2 : 1;
     int32_t n_hidden = ck ? ck->n_layers - 1 : p->n_hidden;
@@ -425,10 +621,26 @@ static int s_trainer_init(struct s_trainer *t, const struct rls_train_params *p,
     t->iqlp.expectile = p->iql_expectile;
     t->iqlp.temperature = p->iql_temperature;
     t->iqlp.max_weight = p->iql_max_weight;
-    /* sampling stream: from the seed and the starting step (a resumed run
-       draws a stream of its own) */
+    /* sampling stream: from the seed and the starting step (a run resumed
+       without a training state draws a stream of its own) */
     t->rng = s_mix(p->seed ^ s_mix((uint64_t)t->step));
+    /* exact resume: every network, Adam, the step count and the stream */
+    if (st) {
+        uint64_t seed = 0, steps = 0;
+        if ((rc = s_trainer_restore(t, st, p->resume_path, err)) != RLS_OK)
+            goto done;
+        /* the checkpoint's score stays the best so far when this run
+           evaluates the same way (same scenario, seed and length) */
+        if (p->eval_scenario && p->eval_every > 0 && isfinite(ck->eval_score) &&
+            strcmp(ck->scenario_name, p->eval_scenario->name) == 0 &&
+            s_state_has(st, "eval_seed", &seed) && seed == p->eval_seed &&
+            s_state_has(st, "eval_steps", &steps) && steps == (uint64_t)p->eval_steps) {
+            t->best = ck;
+            ck = NULL;
+        }
+    }
 done:
+    rls_checkpoint_state_destroy(&st);
     rls_checkpoint_destroy(&ck);
     return rc;
 }
@@ -493,6 +705,7 @@ int rls_train_run(const struct rls_train_params *p, struct rls_train_result *res
     struct rls_train_progress pr;
     struct rls_tstats st;
     struct rls_checkpoint *ck = NULL;
+    struct rls_checkpoint_state *state = NULL;
     int rc = RLS_OK;
     int evaluating = p && p->eval_scenario && p->eval_every > 0;
     double t0 = 0.0, last_report = 0.0, train_time = 0.0;
@@ -512,6 +725,11 @@ int rls_train_run(const struct rls_train_params *p, struct rls_train_result *res
     if ((rc = s_trainer_init(&t, p, err, r.blas, sizeof r.blas)) != RLS_OK)
         goto done;
     r.start_step = t.step;
+    r.resume_mode = t.resume_mode;
+    if (t.best) {   /* an exact resume carries the best evaluation so far */
+        r.best_score = pr.best_score = t.best->eval_score;
+        r.best_step = t.best->eval_step;
+    }
     last_step = t.step;
     t0 = s_now();
     last_report = t0;
@@ -554,6 +772,9 @@ int rls_train_run(const struct rls_train_params *p, struct rls_train_result *res
                 r.best_step = t.step;
                 if ((rc = rls_checkpoint_save(ck, p->out_path, err)) != RLS_OK)
                     goto done;
+                rls_checkpoint_destroy(&t.best);
+                t.best = ck;   /* kept: the end of the run writes it again with the state */
+                ck = NULL;
             }
             pr.best_score = r.best_score;
             rls_checkpoint_destroy(&ck);
@@ -583,18 +804,23 @@ int rls_train_run(const struct rls_train_params *p, struct rls_train_result *res
         r.last_loss = sum_loss / (double)n_sum;
         r.last_accuracy = sum_acc / (double)n_sum;
     }
-    /* without evaluation the last weights are the result */
-    if (!evaluating) {
-        if (!(ck = s_trainer_checkpoint(&t, err))) {
-            rc = err ? err->status : RLS_ERR_NOMEM;
-            goto done;
-        }
-        if ((rc = rls_checkpoint_save(ck, p->out_path, err)) != RLS_OK)
-            goto done;
+    /* the result: the last weights, or with evaluation the best ones; with
+       the training state of this last step either way, so that resuming
+       from out_path continues exactly where this run stopped */
+    if (!(evaluating && t.best) && !(ck = s_trainer_checkpoint(&t, err))) {
+        rc = err ? err->status : RLS_ERR_NOMEM;
+        goto done;
     }
+    if (!p->no_train_state && !(state = s_trainer_state(&t, err))) {
+        rc = err ? err->status : RLS_ERR_NOMEM;
+        goto done;
+    }
+    if ((rc = rls_checkpoint_save_with_state(ck ? ck : t.best, state, p->out_path, err)) != RLS_OK)
+        goto done;
     r.steps = t.step;
     r.updates_per_s = train_time > 0 ? (double)(t.step - r.start_step) / train_time : 0.0;
 done:
+    rls_checkpoint_state_destroy(&state);
     rls_checkpoint_destroy(&ck);
     if (p)
         s_trainer_free(&t);

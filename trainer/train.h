@@ -51,9 +51,17 @@ struct rls_train_params {
                                    "discrete-iql" ("discrete-cql") */
     int64_t steps;              /* gradient steps to reach, counting resumed ones (10000) */
     const char *out_path;       /* checkpoint to write (required): the last weights, or with
-                                   evaluation on, the best-scoring ones */
-    const char *resume_path;    /* checkpoint to continue from (its weights and step count);
-                                   NULL = start fresh */
+                                   evaluation on, the best-scoring ones; either way with the
+                                   training state of the run's LAST step in /train_state, so
+                                   resuming from it continues exactly where the run stopped */
+    const char *resume_path;    /* checkpoint to continue from; NULL = start fresh. With a
+                                   /train_state (written by this trainer) the run continues
+                                   exactly: every network, Adam's moments and steps, the step
+                                   count and the sampling stream; without one (an older
+                                   checkpoint) only its weights and step count */
+    int32_t no_train_state;     /* 1: leave /train_state out of out_path (a smaller file to
+                                   ship; resuming from it is then weights and step count only);
+                                   0: write it (0) */
     int32_t batch;              /* minibatch rows (0 = algorithm default: 32, bc 100, iql 256) */
     double lr;                  /* Adam learning rate (0 = algorithm default) */
     double adam_eps;            /* Adam epsilon (1e-8) */
@@ -84,10 +92,18 @@ struct rls_train_params {
     double progress_every_s;    /* seconds between reports (1.0) */
 };
 
+/* How a run started (rls_train_result.resume_mode). */
+#define RLS_TRAIN_RESUME_NONE 0     /* fresh networks */
+#define RLS_TRAIN_RESUME_EXACT 1    /* from a checkpoint's /train_state: an exact continuation */
+#define RLS_TRAIN_RESUME_WEIGHTS 2  /* from a checkpoint without /train_state: its weights and
+                                       step count only; Adam, the target network, the sampling
+                                       stream (and discrete-iql's q and v) start afresh */
+
 /* What a run did. */
 struct rls_train_result {
     int64_t steps;              /* step count reached */
     int64_t start_step;         /* steps already done by the resumed checkpoint (0) */
+    int32_t resume_mode;        /* RLS_TRAIN_RESUME_* */
     double last_loss;           /* mean loss over the last report interval */
     double first_loss;          /* mean loss over the first 50 steps of this run */
     double last_accuracy;       /* argmax agreement with the data, last interval (NAN if none) */
@@ -104,12 +120,27 @@ struct rls_train_params rls_train_default_params(void);
 int rls_train_algo_known(const char *algo);
 
 /* Trains as p says and writes the checkpoint to p->out_path atomically
- * (policies/checkpoint.h). Deterministic given p->seed with threads = 1.
- * Resuming loads the weights (target = copy) and the step count and trains
- * until p->steps; the Adam moments restart (the checkpoint does not keep
- * them), and discrete-iql resumes its actor only. Fills *res (may be NULL).
- * Returns RLS_OK or a negative status with err naming the file, dataset,
- * parameter or libtorch's message. */
+ * (policies/checkpoint.h), with the training state of the last step in its
+ * /train_state (policies/CHECKPOINT.md). Deterministic given p->seed with
+ * threads = 1.
+ * Resuming trains from the checkpoint's step count until p->steps:
+ * - with /train_state it restores every network of the algorithm (q,
+ *   q_target, v, pi), each Adam's moments and step counts, the step count and
+ *   the sampling stream, so N steps in one run and N/2 + resume to N give
+ *   bit-identical weights (same data, batch, lr and other hyperparameters;
+ *   the seed then only matters for a fresh start). With evaluation on, the
+ *   checkpoint's score stays the best so far when this run evaluates the
+ *   same scenario with the same eval_seed and eval_steps. Exactness needs
+ *   the replay reader's exact sampling: the whole file in RAM (cache_bytes 0,
+ *   the default); the chunk-wise window (cache_bytes > 0) refills its window
+ *   on resume and draws other batches. A state that lacks a tensor, has one
+ *   of another shape or holds others is refused naming the file and dataset.
+ * - without it (older checkpoints) it loads the weights (target = copy) and
+ *   the step count; Adam restarts, discrete-iql resumes its actor only, the
+ *   sampling stream is derived from seed and step (res->resume_mode says
+ *   RLS_TRAIN_RESUME_WEIGHTS).
+ * Fills *res (may be NULL). Returns RLS_OK or a negative status with err
+ * naming the file, dataset, parameter or libtorch's message. */
 int rls_train_run(const struct rls_train_params *p, struct rls_train_result *res,
                   struct rls_err *err);
 

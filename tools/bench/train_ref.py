@@ -2,7 +2,7 @@
 """train_ref.py - the PyTorch reference of `rlsched bench train`: the same
 discrete-CQL update as trainer/torch_shim.cpp (rls_torch_q_forward with
 cql_alpha 1) written the way a Python user writes it (as d3rlpy's
-DiscreteCQLImpl does): MLP 23 -> 256 -> 256 -> 18 with ReLU, Adam
+DiscreteCQLImpl does): MLP F -> 256 -> 256 -> 18 (F from the file) with ReLU, Adam
 (lr 6.25e-5, eps 1e-8), a target network synced every 8000 steps, Huber TD
 loss with the double-DQN target under the action mask, plus
 alpha * (logsumexp over allowed actions of Q(s, .) - Q(s, a)).

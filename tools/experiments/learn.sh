@@ -24,8 +24,13 @@
 #           mixed, epsilon-noisy behaviour policies visited (recovery included).
 #   train   rlsched train on data.h5 -> WORKDIR/policy.h5 (ALGO, STEPS, BATCH, EXTRA)
 #   eval    every test trace: hpa, hpa-tuned (tuned on tune/<name>.trace, the training
-#           side), kpa, predictive, the learned policy, oracle -> WORKDIR/eval/*.json
+#           side), hpa-tuned@binpack, kpa, predictive, the learned policy, oracle
+#           -> WORKDIR/eval/*.json
+#   base    the same without the learned policy -> BASE/*.json (the baselines do not
+#           depend on the learned policy: compute them once, compare variants against them)
+#   evalp   only the learned policy -> WORKDIR/evalp/*.json (with BASE from `base`)
 #   table   WORKDIR/table.md: cost, x oracle, SLO violations, drops per trace and policy
+#           (from eval/, or from BASE/ and evalp/ when evalp/ exists)
 # Environment knobs (defaults are the reported run):
 set -euo pipefail
 R=${1:?usage: learn.sh RLSCHED WORKDIR [stage ...]}
@@ -41,11 +46,18 @@ ALGO=${ALGO:-bc}
 STEPS=${STEPS:-20000}
 BATCH=${BATCH:-256}
 EXTRA=${EXTRA:-}                    # more train flags, e.g. "--alpha 0.5 --gamma 0.95"
+                                    # (train_default.sh: --no-train-state, a small shipped file)
 POLICY=${POLICY:-$W/policy.h5}      # the learned policy evaluated
+DAGGER_TAG=${DAGGER_TAG:-dagger}    # dagger: file prefix under rec/ (a second round: another tag)
+DAGGER_SEED=${DAGGER_SEED:-5000}    # dagger: first recording seed (a second round: another one)
 SCENARIO=${SCENARIO:-default}
-U=${U:-0.84}                        # relabel: target utilization of the teacher
+U=${U:-0.88}                        # relabel: target utilization of the teacher
 H_EXTRA=${H_EXTRA:-8}               # relabel: look-ahead beyond the cold start, steps
 DOWN_WIN=${DOWN_WIN:-40}            # relabel: look-ahead of a scale-down, steps
+TEACHER=${TEACHER:-util}            # relabel: util (ceil(peak / U)) or slo (Erlang C, see transform.h)
+MARGIN=${MARGIN:-2}                 # relabel: slo teacher's Poisson margin, sigmas
+BASE=${BASE:-$W/base}               # baseline evaluations (stage base)
+BASELINES="hpa,hpa-tuned,hpa-tuned@binpack,kpa,predictive"
 mkdir -p "$W/rec" "$W/eval"
 
 for stage in $STAGES; do
@@ -64,14 +76,14 @@ record)
         BEHAVIOUR=$(echo "$BEHAVIOUR" | awk -F, '{for(i=2;i<=NF;i++) printf "%s,", $i; print $1}')
     done ;;
 dagger)
-    seed=5000
+    seed=$DAGGER_SEED
     "$R" record --scenario "$SCENARIO" --policy "$POLICY" --epsilon "$EPSILON" \
-        --episodes "$DEFAULT_EPISODES" --seed $seed --out "$W/rec/dagger_default.h5" --quiet
+        --episodes "$DEFAULT_EPISODES" --seed $seed --out "$W/rec/${DAGGER_TAG}_default.h5" --quiet
     for t in "$W"/train/*.trace; do
         seed=$((seed + 10))
         "$R" record --scenario "$SCENARIO" --trace "$t" --policy "$POLICY" --epsilon "$EPSILON" \
             --episodes "$EP_PER_TRACE" --steps "$EP_STEPS" --seed $seed \
-            --out "$W/rec/dagger_$(basename "$t" .trace).h5" --quiet
+            --out "$W/rec/${DAGGER_TAG}_$(basename "$t" .trace).h5" --quiet
     done ;;
 merge)
     "$R" replay merge --out "$W/data.h5" "$W"/rec/*.h5
@@ -80,7 +92,7 @@ relabel)
     # the hindsight teacher (replay/transform.h): scale up to the peak of the next
     # cold start + H_EXTRA steps at utilization U, down to the peak of DOWN_WIN steps
     "$R" replay relabel "$W/data.h5" --out "$W/data.relabelled.h5" --target-util "$U" \
-        --lookahead-extra "$H_EXTRA" --down-window "$DOWN_WIN"
+        --lookahead-extra "$H_EXTRA" --down-window "$DOWN_WIN" --teacher "$TEACHER" --margin "$MARGIN"
     mv "$W/data.relabelled.h5" "$W/data.h5" ;;
 train)
     "$R" train --data "$W/data.h5" --algo "$ALGO" --steps "$STEPS" --batch "$BATCH" \
@@ -89,34 +101,57 @@ eval)
     for t in "$W"/test/*.trace; do
         n=$(basename "$t" .trace)
         "$R" eval --scenario "$SCENARIO" --trace "$t" --tune-trace "$W/tune/$n.trace" \
-            --policy "hpa,hpa-tuned,kpa,predictive,$POLICY,oracle" --json "$W/eval/$n.json" >/dev/null
+            --policy "$BASELINES,$POLICY,oracle" --json "$W/eval/$n.json" >/dev/null
+    done ;;
+base)
+    mkdir -p "$BASE"
+    for t in "$W"/test/*.trace; do
+        n=$(basename "$t" .trace)
+        "$R" eval --scenario "$SCENARIO" --trace "$t" --tune-trace "$W/tune/$n.trace" \
+            --policy "$BASELINES,oracle" --json "$BASE/$n.json" >/dev/null
+    done ;;
+evalp)
+    mkdir -p "$W/evalp"
+    for t in "$W"/test/*.trace; do
+        n=$(basename "$t" .trace)
+        "$R" eval --scenario "$SCENARIO" --trace "$t" --policy "$POLICY" \
+            --json "$W/evalp/$n.json" >/dev/null
     done ;;
 table)
-    /usr/bin/python3 - "$W" "$POLICY" <<'PY' | tee "$W/table.md"
+    /usr/bin/python3 - "$W" "$POLICY" "$BASE" <<'PY' | tee "$W/table.md"
 # Per test trace: cost, x oracle, SLO violations, drops; then the score card.
 import sys, json, glob, os
-W, pol = sys.argv[1], sys.argv[2]
-files = sorted(glob.glob(os.path.join(W, "eval", "*.json")))
-cols = ["hpa", "hpa-tuned", "kpa", "predictive", "learned", "oracle"]
+W, pol, base = sys.argv[1], sys.argv[2], sys.argv[3]
+split = os.path.isdir(os.path.join(W, "evalp"))
+files = sorted(glob.glob(os.path.join(W, "evalp" if split else "eval", "*.json")))
+cols = ["hpa", "hpa-tuned", "hpa-tuned@binpack", "kpa", "predictive", "learned", "oracle"]
 print("Each cell: cost $ / x oracle / SLO violations % / drops %. **W**: the learned policy is "
       "cheaper than hpa-tuned with SLO violations no higher.\n")
 print("| test trace | " + " | ".join(cols) + " |")
 print("|---|" + "---|" * len(cols))
-wins = within = 0
+wins = within = wins_bp = 0
 for fn in files:
-    d = json.load(open(fn)); t = os.path.basename(fn)[:-5]
+    t = os.path.basename(fn)[:-5]
+    pols = json.load(open(fn))["policies"]
+    if split:
+        pols = json.load(open(os.path.join(base, t + ".json")))["policies"] + pols
     P = {}
-    for p in d["policies"]:
+    for p in pols:
         P["learned" if p["name"].endswith(".h5") else p["name"]] = p
+    for p in P.values():   # x oracle from the costs (evalp runs have no oracle of their own)
+        p["cost_vs_oracle"] = p["cost"] / P["oracle"]["cost"]
     L, H = P["learned"], P["hpa-tuned"]
     win = L["cost"] < H["cost"] and L["slo_violation_pct"] <= H["slo_violation_pct"]
     ok = L["cost_vs_oracle"] <= 1.15 and L["slo_violation_pct"] <= H["slo_violation_pct"]
-    wins += win; within += ok
+    B = P.get("hpa-tuned@binpack")
+    bp = B is not None and L["cost"] < B["cost"] and L["slo_violation_pct"] <= B["slo_violation_pct"]
+    wins += win; within += ok; wins_bp += bp
     cell = lambda p: f"{p['cost']:.2f} / {p['cost_vs_oracle']:.3f} / {p['slo_violation_pct']:.2f} / {p['dropped_pct']:.2f}"
-    print(f"| {t}{' **W**' if win else ''} | " + " | ".join(cell(P[c]) for c in cols) + " |")
+    print(f"| {t}{' **W**' if win else ''} | " + " | ".join(cell(P[c]) if c in P else "-" for c in cols) + " |")
 print()
 print(f"learned beats hpa-tuned (cheaper, SLO violations no higher) on {wins}/{len(files)} test traces; "
-      f"within 1.15x oracle at SLO violations <= hpa-tuned's on {within}/{len(files)}")
+      f"within 1.15x oracle at SLO violations <= hpa-tuned's on {within}/{len(files)}; "
+      f"cheaper than hpa-tuned@binpack with SLO violations no higher on {wins_bp}/{len(files)}")
 PY
     ;;
 *) echo "learn.sh: unknown stage '$stage'" >&2; exit 2 ;;
