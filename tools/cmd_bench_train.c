@@ -5,7 +5,8 @@
  *     (25 -> 256 -> 256 -> 18) at batch 32 and 256, measured through
  *     rls_train_run (sampling from the replay reader included), against
  *     tools/bench/train_ref.py (the same update in Python PyTorch) run in the
- *     same process tree on one thread (/usr/bin/python3);
+ *     same process tree on one thread (/usr/bin/python3); five alternating
+ *     rounds, the median of each side;
  *   - the replay reader's sampled transitions per second from a file larger
  *     than its cache (chunk-wise mode), against the same file in RAM.
  * The data is a synthetic replay file written to a temporary directory.
@@ -42,6 +43,7 @@ int rls_bench_train(int argc, char **argv)
 
 #define S_PYTHON "/usr/bin/python3"
 #define S_REF_SCRIPT "/tools/bench/train_ref.py"
+#define S_ROUNDS 5   /* alternating trainer / PyTorch rounds per batch size */
 
 struct s_figure {
     char name[96];
@@ -191,6 +193,21 @@ done:
     return rc;
 }
 
+/* The median of n values (NaN when any is NaN: a failed reference run). */
+static double s_median(double *v, int n)
+{
+    for (int i = 0; i < n; i++) {
+        if (isnan(v[i]))
+            return NAN;
+        for (int j = i; j > 0 && v[j - 1] > v[j]; j--) {
+            double t = v[j];
+            v[j] = v[j - 1];
+            v[j - 1] = t;
+        }
+    }
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
 static void s_print(const struct s_figure *f, int json)
 {
     double ratio = f->baseline_value > 0 ? f->value / f->baseline_value : NAN;
@@ -239,19 +256,31 @@ int rls_bench_train(int argc, char **argv)
         fprintf(stderr, "rlsched bench train: %s\n", err.msg);
         goto done;
     }
-    /* trainer vs PyTorch, batch 32 and 256 */
+    /* trainer vs PyTorch, batch 32 and 256: S_ROUNDS alternating rounds, the
+       median of each side (on a shared virtual machine one-shot figures
+       drifted by 1.5x between consecutive runs) */
     int32_t batches[2] = {32, 256};
     int64_t steps[2] = {quick ? 100 : 3000, quick ? 50 : 1000};
+    int rounds = quick ? 1 : S_ROUNDS;
     for (int k = 0; k < 2; k++) {
         struct s_figure *f = &fig[n_fig++];
-        if (s_trainer_ups(data, out, batches[k], steps[k], &f->value, blas, sizeof blas, &err) != RLS_OK) {
-            fprintf(stderr, "rlsched bench train: %s\n", err.msg);
-            goto done;
+        double ours[S_ROUNDS], ref[S_ROUNDS];
+        for (int r = 0; r < rounds; r++) {
+            if (s_trainer_ups(data, out, batches[k], steps[k], &ours[r], blas, sizeof blas, &err) != RLS_OK) {
+                fprintf(stderr, "rlsched bench train: %s\n", err.msg);
+                goto done;
+            }
+            ref[r] = s_python_ref(data, batches[k], steps[k]);
         }
+        fprintf(stderr, "bench train: batch %d, %d rounds (trainer / PyTorch updates/s):", batches[k], rounds);
+        for (int r = 0; r < rounds; r++)
+            fprintf(stderr, " %.0f / %.0f", ours[r], ref[r]);
+        fprintf(stderr, "\n");
+        f->value = s_median(ours, rounds);
         snprintf(f->name, sizeof f->name, "train_cql_updates_per_s_batch%d", batches[k]);
         f->unit = "updates/s";
         snprintf(f->baseline_name, sizeof f->baseline_name, "pytorch_train_ref_updates_per_s_batch%d", batches[k]);
-        f->baseline_value = s_python_ref(data, batches[k], steps[k]);
+        f->baseline_value = s_median(ref, rounds);
     }
     /* the replay reader: chunk-wise from a file 4x its cache, vs in RAM */
     {
