@@ -2,7 +2,9 @@
  * gateway that polls three sockets (the agent's protocol socket, the request
  * socket `rlsched load` talks to, and the socket its workers connect back
  * to), starts and stops worker processes (fork + exec), measures what really
- * happens, and publishes it as protocol `state` messages; and the worker's
+ * happens, and publishes it as protocol `state` messages through the
+ * cluster session (env/cluster_session.h: hello, actions checked and acked,
+ * refusals, heartbeats, exactly as the served simulator); and the worker's
  * loop itself. Library code: never prints, never exits (a forked child that
  * cannot exec calls _exit).
  */
@@ -26,7 +28,9 @@
 
 #include <zmq.h>
 
+#include "../env/cluster_session.h"
 #include "../env/protocol.h"
+#include "../env/quantile.h"
 #include "../env/rng.h"
 
 #ifndef RLS_VERSION
@@ -35,10 +39,9 @@
 
 #define S_POLL_MS 10            /* longest wait in the gateway loop (agent messages wait this long) */
 #define S_HOUSEKEEP_NS 20000000 /* reap, reconcile and check deadlines this often, ns */
-#define S_SEND_MS 200           /* longest a send to the agent may block, ms */
 #define S_BURST 256             /* messages taken from one socket before looking at the others */
+#define S_AGENT_BURST 16        /* agent messages handled before looking at the others */
 #define S_LAT_MAX 1000000       /* latencies kept per service and step (more are not sampled) */
-#define S_IO_ERRORS_MAX 50
 
 /* worker states (struct rls_cluster_worker_info.state) */
 enum { S_FREE = 0, S_STARTING = 1, S_READY = 2, S_DRAINING = 3, S_TERMINATING = 4 };
@@ -87,25 +90,6 @@ static uint64_t s_get_u64(const uint8_t *p)
     for (int i = 7; i >= 0; i--)
         v = (v << 8) | p[i];
     return v;
-}
-
-static int s_cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-/* The q-quantile of sorted v[n] (nearest rank); 0 for n == 0. */
-static double s_quantile(const double *v, int32_t n, double q)
-{
-    if (n <= 0)
-        return 0.0;
-    int64_t k = (int64_t)ceil(q * (double)n) - 1;
-    if (k < 0)
-        k = 0;
-    if (k >= n)
-        k = n - 1;
-    return v[k];
 }
 
 /* Sleeps ns nanoseconds or until *stop becomes non-zero; returns 1 if stopped. */
@@ -223,10 +207,8 @@ struct rls_cluster {
     struct rls_cluster_params p;
     struct rls_scenario *sc;            /* the scenario (copy) */
     struct rls_scenario *desc;          /* what hello says: real step, scaled times, one node */
-    char *yaml;                         /* desc as YAML, or NULL */
-    size_t yaml_len;
     char exe[PATH_MAX];
-    struct rls_transport *tr;           /* the agent socket */
+    struct rls_cluster_session *ss;     /* the agent socket and the agent */
     void *zctx;
     void *req_sock;                     /* ROUTER for rlsched load */
     void *wrk_sock;                     /* ROUTER for workers */
@@ -235,11 +217,6 @@ struct rls_cluster {
     struct s_worker *w;                 /* [max_workers] */
     uint32_t next_id;
     uint64_t next_token;
-    struct rls_transport_peer agent;
-    int have_agent;
-    int64_t state_seq;
-    int got_actions;
-    int64_t last_tx_ms;
     int64_t start_ns, step_start_ns;
     /* the state in force */
     struct rls_step_info info;
@@ -248,7 +225,7 @@ struct rls_cluster {
     struct rls_node_state node;
     uint8_t *buf;                       /* scratch for frames */
     atomic_int stop;
-    _Atomic int64_t steps, states, actions, missed, refused, agents, spawned, stopped, crashed;
+    _Atomic int64_t steps, missed, spawned, stopped, crashed;
     _Atomic int64_t requests, served, dropped;
     atomic_int n_workers, n_ready;
     char errmsg[RLS_ERRMSG_MAX];
@@ -294,7 +271,7 @@ struct rls_cluster_params rls_cluster_default_params(void)
 }
 
 /* ---------------------------------------------------------------------------
- * The cluster description and its YAML. */
+ * The cluster description. */
 
 static struct rls_scenario *s_describe(const struct rls_cluster_params *p, struct rls_err *err)
 {
@@ -340,17 +317,6 @@ static struct rls_scenario *s_describe(const struct rls_cluster_params *p, struc
         return NULL;
     }
     return d;
-}
-
-static char *s_yaml(const struct rls_scenario *sc, size_t *len)
-{
-    char *buf = rls_scenario_to_yaml(sc, len);
-    if (buf && (*len > RLS_PROTO_MAX_YAML || memchr(buf, 0, *len) != NULL)) {
-        free(buf);
-        *len = 0;
-        return NULL;
-    }
-    return buf;
 }
 
 /* ---------------------------------------------------------------------------
@@ -873,11 +839,10 @@ static void s_take_state(struct rls_cluster *c, int64_t now)
         o->pending = s->desired > ready + starting ? s->desired - ready - starting : 0;
         o->change = s->desired - s->prev_desired;
         o->killed = s->killed;
-        if (s->nlat > 1)
-            qsort(s->lat, (size_t)s->nlat, sizeof *s->lat, s_cmp_double);
-        c->lat_q[i * 3 + 0] = s_quantile(s->lat, s->nlat, 0.50);
-        c->lat_q[i * 3 + 1] = s_quantile(s->lat, s->nlat, 0.95);
-        c->lat_q[i * 3 + 2] = s_quantile(s->lat, s->nlat, 0.99);
+        rls_quantile_sort(s->lat, s->nlat);
+        c->lat_q[i * 3 + 0] = rls_quantile_nearest_rank(s->lat, s->nlat, 0.50);
+        c->lat_q[i * 3 + 1] = rls_quantile_nearest_rank(s->lat, s->nlat, 0.95);
+        c->lat_q[i * 3 + 2] = rls_quantile_nearest_rank(s->lat, s->nlat, 0.99);
 
         in->replica_seconds += (double)(ready + starting) * dt;
         in->arrivals += (double)s->arrivals;
@@ -904,190 +869,42 @@ static void s_take_state(struct rls_cluster *c, int64_t now)
     c->step_start_ns = now;
 }
 
-static int s_send_agent(struct rls_cluster *c, const struct rls_proto_msg *m)
+/* ops.send_state: the measured state in force, to the agent. */
+static void s_send_state(void *ctx)
 {
-    int rc;
-    if (!c->have_agent)
-        return RLS_ERR_STATE;
-    rc = rls_transport_send_msg(c->tr, &c->agent, m, S_SEND_MS);
-    if (rc != RLS_OK) {
-        s_log(c, "agent %s dropped: %s (a new hello brings it back)", rls_transport_peer_name(&c->agent),
-              rls_transport_errmsg(c->tr));
-        c->have_agent = 0;
-        return rc;
-    }
-    c->last_tx_ms = s_now_ns() / 1000000;
-    return RLS_OK;
+    struct rls_cluster *c = ctx;
+    struct rls_proto_state st;
+
+    memset(&st, 0, sizeof st);
+    st.info = c->info;
+    st.n_services = c->sc->n_services;
+    st.services = c->st;
+    st.has_dist = 0;
+    st.latency_ms = c->lat_q;
+    st.n_nodes = 1;
+    st.nodes = &c->node;
+    rls_cluster_session_send_state(c->ss, &st);
 }
 
-static void s_send_state(struct rls_cluster *c)
+/* ops.apply_actions: the desired replicas (clamped); workers start or stop
+ * now, not at the next step. Placement means nothing on one machine. */
+static void s_apply_actions(void *ctx, const int32_t *desired, const uint8_t *placement)
 {
-    struct rls_proto_msg m;
-    if (!c->have_agent)
-        return;
-    memset(&m, 0, sizeof m);
-    m.type = RLS_PROTO_STATE;
-    m.seq = c->state_seq;
-    m.ts_ns = rls_proto_now_ns();
-    m.state.info = c->info;
-    m.state.n_services = c->sc->n_services;
-    m.state.services = c->st;
-    m.state.has_dist = 0;
-    m.state.latency_ms = c->lat_q;
-    m.state.n_nodes = 1;
-    m.state.nodes = &c->node;
-    if (s_send_agent(c, &m) == RLS_OK)
-        atomic_fetch_add(&c->states, 1);
-}
+    struct rls_cluster *c = ctx;
 
-static void s_refuse(struct rls_cluster *c, const struct rls_transport_peer *to, int64_t re, int code,
-                     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-
-static void s_refuse(struct rls_cluster *c, const struct rls_transport_peer *to, int64_t re, int code,
-                     const char *fmt, ...)
-{
-    struct rls_proto_msg m;
-    va_list ap;
-
-    memset(&m, 0, sizeof m);
-    va_start(ap, fmt);
-    vsnprintf(m.message, sizeof m.message, fmt, ap);
-    va_end(ap);
-    atomic_fetch_add(&c->refused, 1);
-    s_log(c, "refused from %s: %s", rls_transport_peer_name(to), m.message);
-    m.type = RLS_PROTO_ERROR;
-    m.seq = c->state_seq;
-    m.ts_ns = rls_proto_now_ns();
-    m.re = re;
-    m.code = code;
-    rls_transport_send_msg(c->tr, to, &m, S_SEND_MS);
-}
-
-static void s_on_hello(struct rls_cluster *c, const struct rls_transport_peer *from, const struct rls_proto_msg *in)
-{
-    struct rls_proto_msg m;
-
-    if (strcmp(in->hello.role, "cluster") == 0 || in->hello.cluster != NULL) {
-        s_refuse(c, from, in->seq, RLS_ERR_INVALID,
-                 "hello.role: '%s' with a cluster description: this is a cluster, only agents connect here",
-                 in->hello.role);
-        return;
-    }
-    if (c->have_agent && !rls_transport_peer_equal(from, &c->agent))
-        s_log(c, "agent %s replaced by %s", rls_transport_peer_name(&c->agent), rls_transport_peer_name(from));
-    c->agent = *from;
-    c->have_agent = 1;
-    atomic_fetch_add(&c->agents, 1);
-    s_log(c, "agent %s said hello (role '%s', software '%s')", rls_transport_peer_name(from), in->hello.role,
-          in->hello.software);
-    memset(&m, 0, sizeof m);
-    m.type = RLS_PROTO_HELLO;
-    m.seq = c->state_seq;
-    m.ts_ns = rls_proto_now_ns();
-    snprintf(m.hello.role, sizeof m.hello.role, "cluster");
-    snprintf(m.hello.software, sizeof m.hello.software, "rlsched %s (cluster local)", RLS_VERSION);
-    m.hello.n_versions = 1;
-    m.hello.versions[0] = RLS_PROTO_VERSION;
-    m.hello.cluster = c->desc;
-    m.hello.scenario_yaml = c->yaml;
-    m.hello.scenario_yaml_len = c->yaml_len;
-    if (s_send_agent(c, &m) == RLS_OK)
-        s_send_state(c);
-}
-
-static void s_on_actions(struct rls_cluster *c, const struct rls_transport_peer *from,
-                         const struct rls_proto_msg *in)
-{
-    const struct rls_proto_actions *a = &in->actions;
-    char note[RLS_PROTO_NOTE_MAX] = "";
-    int clamped = 0;
-    struct rls_proto_msg m;
-
-    if (!c->have_agent || !rls_transport_peer_equal(from, &c->agent)) {
-        s_refuse(c, from, in->re, RLS_ERR_STATE, "actions: say hello first (not the agent of this cluster)");
-        return;
-    }
-    if (in->re < c->state_seq) {
-        s_refuse(c, from, in->re, RLS_ERR_STATE,
-                 "actions.re: %lld answers an old state (the state in force is %lld): too late, not applied",
-                 (long long)in->re, (long long)c->state_seq);
-        return;
-    }
-    if (in->re > c->state_seq) {
-        s_refuse(c, from, in->re, RLS_ERR_RANGE, "actions.re: %lld: no such state was sent (the state in force is %lld)",
-                 (long long)in->re, (long long)c->state_seq);
-        return;
-    }
-    if (a->n_services != c->sc->n_services) {
-        s_refuse(c, from, in->re, RLS_ERR_RANGE, "actions.services.n: %d services, the cluster has %d",
-                 a->n_services, c->sc->n_services);
-        return;
-    }
-    for (int32_t i = 0; i < a->n_services; i++) {
-        const struct rls_service_spec *sp = &c->sc->services[i];
-        int32_t d = a->desired[i];
-        if (d < sp->min_replicas || d > sp->max_replicas) {
-            if (clamped++ == 0)
-                snprintf(note, sizeof note, "clamped desired[%d] %d to [%d, %d]", i, d, sp->min_replicas,
-                         sp->max_replicas);
-            d = d < sp->min_replicas ? sp->min_replicas : sp->max_replicas;
-        }
-        c->svc[i].desired = d;
-    }
-    if (clamped > 1) {
-        size_t n = strlen(note);
-        snprintf(note + n, sizeof note - n, " and %d more", clamped - 1);
-    }
-    c->got_actions = 1;
-    atomic_fetch_add(&c->actions, 1);
-    s_reconcile(c, s_now_ns());     /* start (or stop) workers now, not at the next step */
-    memset(&m, 0, sizeof m);
-    m.type = RLS_PROTO_ACK;
-    m.seq = c->state_seq;
-    m.ts_ns = rls_proto_now_ns();
-    m.re = in->re;
-    if (clamped)
-        snprintf(m.note, sizeof m.note, "%s", note);
-    s_send_agent(c, &m);
-}
-
-static void s_handle(struct rls_cluster *c, const struct rls_transport_peer *from, const struct rls_proto_msg *m)
-{
-    switch (m->type) {
-    case RLS_PROTO_HELLO:
-        s_on_hello(c, from, m);
-        return;
-    case RLS_PROTO_ACTIONS:
-        s_on_actions(c, from, m);
-        return;
-    case RLS_PROTO_RESET:
-        s_refuse(c, from, m->seq, RLS_ERR_UNSUPPORTED,
-                 "reset: a real cluster cannot start a new episode (seed ignored); the next state goes on");
-        return;
-    case RLS_PROTO_HEARTBEAT:
-    case RLS_PROTO_ACK:
-        return;
-    case RLS_PROTO_ERROR:
-        s_log(c, "error from %s (re %lld, code %d): %s", rls_transport_peer_name(from), (long long)m->re, m->code,
-              m->message);
-        return;
-    case RLS_PROTO_STATE:
-        s_refuse(c, from, m->seq, RLS_ERR_INVALID, "state: a cluster sends states, it does not take them");
-        return;
-    default:
-        s_refuse(c, from, m->seq, RLS_ERR_INVALID, "type %d: not handled here", m->type);
-        return;
-    }
+    (void)placement;
+    for (int32_t i = 0; i < c->sc->n_services; i++)
+        c->svc[i].desired = desired[i];
+    s_reconcile(c, s_now_ns());
 }
 
 static void s_step(struct rls_cluster *c, int64_t now)
 {
-    if (!c->got_actions)
+    if (!rls_cluster_session_answered(c->ss))
         atomic_fetch_add(&c->missed, 1);
     s_take_state(c, now);
     int64_t steps = atomic_fetch_add(&c->steps, 1) + 1;
-    c->state_seq++;
-    c->got_actions = 0;
+    rls_cluster_session_new_state(c->ss);
     s_send_state(c);
     if (c->p.log_every > 0 && steps % c->p.log_every == 0) {
         char line[512];
@@ -1134,6 +951,7 @@ struct rls_cluster *rls_cluster_new(const char *endpoint, const struct rls_clust
                                     struct rls_err *err)
 {
     struct rls_cluster *c = NULL;
+    struct rls_cluster_session_params sp = rls_cluster_session_default_params();
     int rc = RLS_ERR_INVALID;
     int32_t ns;
 
@@ -1223,7 +1041,6 @@ struct rls_cluster *rls_cluster_new(const char *endpoint, const struct rls_clust
         s->desired = sp->initial_replicas > 0 ? sp->initial_replicas : sp->min_replicas;
         s->prev_desired = s->desired;
     }
-    c->yaml = s_yaml(c->desc, &c->yaml_len);
     c->zctx = zmq_ctx_new();
     if (c->zctx == NULL) {
         rc = rls_err_set(err, RLS_ERR_IO, "cluster: zmq_ctx_new: %s", zmq_strerror(zmq_errno()));
@@ -1243,15 +1060,22 @@ struct rls_cluster *rls_cluster_new(const char *endpoint, const struct rls_clust
         int one = 1;
         zmq_setsockopt(c->wrk_sock, ZMQ_ROUTER_MANDATORY, &one, sizeof one);
     }
-    c->tr = rls_transport_server_new(endpoint, &p->transport, err);
-    if (c->tr == NULL) {
+    sp.cluster = c->desc;
+    sp.software = "rlsched " RLS_VERSION " (cluster local)";
+    sp.heartbeat_ms = p->heartbeat_ms;
+    sp.log = p->log;
+    sp.log_ctx = p->log_ctx;
+    sp.ops.send_state = s_send_state;
+    sp.ops.apply_actions = s_apply_actions;
+    sp.ops.reset = NULL;        /* a real cluster has no episodes: refused */
+    sp.ops.ctx = c;
+    sp.transport = p->transport;
+    c->ss = rls_cluster_session_new(endpoint, &sp, err);
+    if (c->ss == NULL) {
         rc = err != NULL && err->status != RLS_OK ? err->status : RLS_ERR_IO;
         goto done;
     }
-    c->p.transport.context = NULL;
-    c->p.transport.curve_secret_file = NULL;
-    c->p.transport.curve_server_file = NULL;
-    c->p.transport.curve_allow_file = NULL;
+    c->p.transport = rls_transport_default_params();   /* the session keeps what it needs */
     c->start_ns = c->step_start_ns = s_now_ns();
     s_reconcile(c, c->start_ns);
     s_take_state(c, c->start_ns);       /* the state in force before the first step: zeros */
@@ -1317,7 +1141,7 @@ void rls_cluster_destroy(struct rls_cluster **cp)
         }
         free(c->svc);
     }
-    rls_transport_destroy(&c->tr);
+    rls_cluster_session_destroy(&c->ss);     /* before desc: it borrows it */
     if (c->req_sock != NULL)
         zmq_close(c->req_sock);
     if (c->wrk_sock != NULL)
@@ -1326,7 +1150,6 @@ void rls_cluster_destroy(struct rls_cluster **cp)
         zmq_ctx_term(c->zctx);
     rls_scenario_destroy(&c->sc);
     rls_scenario_destroy(&c->desc);
-    free(c->yaml);
     free(c->st);
     free(c->lat_q);
     free(c->buf);
@@ -1336,7 +1159,7 @@ void rls_cluster_destroy(struct rls_cluster **cp)
 
 const char *rls_cluster_endpoint(const struct rls_cluster *c)
 {
-    return c != NULL && c->tr != NULL ? rls_transport_endpoint(c->tr) : "";
+    return c != NULL ? rls_cluster_session_endpoint(c->ss) : "";
 }
 
 const char *rls_cluster_requests_endpoint(const struct rls_cluster *c)
@@ -1363,15 +1186,17 @@ void rls_cluster_stop(struct rls_cluster *c)
 struct rls_cluster_stats rls_cluster_stats(const struct rls_cluster *c)
 {
     struct rls_cluster_stats st;
+    struct rls_cluster_session_stats ss;
     memset(&st, 0, sizeof st);
     if (c == NULL)
         return st;
+    ss = rls_cluster_session_stats(c->ss);
     st.steps = atomic_load(&c->steps);
-    st.states = atomic_load(&c->states);
-    st.actions = atomic_load(&c->actions);
+    st.states = ss.states;
+    st.actions = ss.actions;
     st.missed = atomic_load(&c->missed);
-    st.refused = atomic_load(&c->refused) + (c->tr != NULL ? rls_transport_refused(c->tr) : 0);
-    st.agents = atomic_load(&c->agents);
+    st.refused = ss.refused;
+    st.agents = ss.agents;
     st.spawned = atomic_load(&c->spawned);
     st.stopped = atomic_load(&c->stopped);
     st.crashed = atomic_load(&c->crashed);
@@ -1413,10 +1238,7 @@ int32_t rls_cluster_workers(const struct rls_cluster *c, struct rls_cluster_work
 
 int rls_cluster_run(struct rls_cluster *c)
 {
-    struct rls_proto_msg m = { 0 };
-    struct rls_transport_peer peer;
-    struct rls_err err = { 0 };
-    int rc = RLS_OK, io_errors = 0;
+    int rc = RLS_OK;
     int64_t period_ns, next_step_ns, next_house_ns;
 
     if (c == NULL)
@@ -1444,22 +1266,15 @@ int rls_cluster_run(struct rls_cluster *c)
             rc = RLS_ERR_IO;
             break;
         }
-        for (int k = 0; k < 16; k++) {
-            int got = rls_transport_recv_msg(c->tr, &peer, &m, 0, &err);
+        for (int k = 0; k < S_AGENT_BURST; k++) {
+            int got = rls_cluster_session_poll(c->ss, 0);
             if (got == 0)
                 break;
             if (got < 0) {
-                s_log(c, "%s", err.msg);
-                if (got == RLS_ERR_IO && ++io_errors > S_IO_ERRORS_MAX) {
-                    snprintf(c->errmsg, sizeof c->errmsg, "%s", err.msg);
-                    rc = RLS_ERR_IO;
-                    goto out;
-                }
-                break;
+                snprintf(c->errmsg, sizeof c->errmsg, "%s", rls_cluster_session_errmsg(c->ss));
+                rc = got;
+                goto out;
             }
-            io_errors = 0;
-            s_handle(c, &peer, &m);
-            rls_proto_msg_clear(&m);
         }
         now = s_now_ns();
         if (now >= next_house_ns) {
@@ -1472,17 +1287,9 @@ int rls_cluster_run(struct rls_cluster *c)
             if (next_step_ns < now - 1000000000)    /* far behind: do not race to catch up */
                 next_step_ns = now + period_ns;
         }
-        if (c->have_agent && now / 1000000 - c->last_tx_ms >= c->p.heartbeat_ms) {
-            struct rls_proto_msg hb;
-            memset(&hb, 0, sizeof hb);
-            hb.type = RLS_PROTO_HEARTBEAT;
-            hb.seq = c->state_seq;
-            hb.ts_ns = rls_proto_now_ns();
-            s_send_agent(c, &hb);
-        }
+        rls_cluster_session_heartbeat(c->ss);
     }
 out:
-    rls_proto_msg_clear(&m);
     return rc;
 }
 

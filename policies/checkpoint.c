@@ -313,59 +313,70 @@ static int s_put_group(hid_t loc, const char *path)
     return 0;
 }
 
-/* Everything into an open file; returns the name of what failed or NULL. */
-static const char *s_write_all(hid_t f, const struct rls_checkpoint *ck, const char *created)
+/* One root attribute to write: its name, its type, its value, and how many
+ * elements (0: a scalar; strings are always scalars). */
+enum s_kind { S_STR, S_I32, S_I64, S_U64, S_F64 };
+
+struct s_attr_out {
+    const char *name;
+    enum s_kind kind;
+    const void *value;
+    hsize_t n;
+};
+
+static int s_put_kind(hid_t loc, const struct s_attr_out *a)
 {
+    switch (a->kind) {
+    case S_STR:
+        return s_put_str(loc, a->name, a->value);
+    case S_I32:
+        return s_put_attr(loc, a->name, H5T_STD_I32LE, H5T_NATIVE_INT32, a->n, a->value);
+    case S_I64:
+        return s_put_attr(loc, a->name, H5T_STD_I64LE, H5T_NATIVE_INT64, a->n, a->value);
+    case S_U64:
+        return s_put_attr(loc, a->name, H5T_STD_U64LE, H5T_NATIVE_UINT64, a->n, a->value);
+    case S_F64:
+        return s_put_attr(loc, a->name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, a->n, a->value);
+    }
+    return -1;
+}
+
+/* Everything into an open file; returns the name of what failed (possibly in
+ * name[cap]) or NULL. */
+static const char *s_write_all(hid_t f, const struct rls_checkpoint *ck, const char *created,
+                               char *name, size_t cap)
+{
+    const struct s_attr_out attrs[] = {
+        {"format", S_STR, RLS_CHECKPOINT_FORMAT, 0},
+        {"format_version", S_I32, &ck->version, 0},
+        {"algorithm", S_STR, ck->algorithm, 0},
+        {"activation", S_STR, ck->activation, 0},
+        {"n_layers", S_I32, &ck->n_layers, 0},
+        {"sizes", S_I32, ck->sizes, (hsize_t)ck->n_layers + 1},
+        {"n_heads", S_I32, &ck->n_heads, 0},
+        {"n_deltas", S_I32, &ck->n_deltas, 0},
+        {"deltas", S_I32, ck->deltas, (hsize_t)ck->n_deltas},
+        {"n_placements", S_I32, &ck->n_placements, 0},
+        {"n_actions", S_I32, &ck->n_actions, 0},
+        {"feature_names", S_STR, ck->feature_names, 0},
+        {"data_fingerprint", S_STR, ck->data_fingerprint, 0},
+        {"steps", S_I64, &ck->steps, 0},
+        {"seed", S_U64, &ck->seed, 0},
+        {"scenario_name", S_STR, ck->scenario_name, 0},
+        {"eval_cost", S_F64, &ck->eval_cost, 0},
+        {"eval_cost_vs_oracle", S_F64, &ck->eval_cost_vs_oracle, 0},
+        {"eval_slo_violation_pct", S_F64, &ck->eval_slo_violation_pct, 0},
+        {"eval_score", S_F64, &ck->eval_score, 0},
+        {"eval_step", S_I64, &ck->eval_step, 0},
+        {"created", S_STR, created, 0},
+    };
     char path[64];
     hsize_t n = 0;
-    if (s_put_str(f, "format", RLS_CHECKPOINT_FORMAT) < 0)
-        return "attribute 'format'";
-    if (s_put_i32(f, "format_version", ck->version) < 0)
-        return "attribute 'format_version'";
-    if (s_put_str(f, "algorithm", ck->algorithm) < 0)
-        return "attribute 'algorithm'";
-    if (s_put_str(f, "activation", ck->activation) < 0)
-        return "attribute 'activation'";
-    if (s_put_i32(f, "n_layers", ck->n_layers) < 0)
-        return "attribute 'n_layers'";
-    n = (hsize_t)ck->n_layers + 1;
-    if (s_put_attr(f, "sizes", H5T_STD_I32LE, H5T_NATIVE_INT32, n, ck->sizes) < 0)
-        return "attribute 'sizes'";
-    if (s_put_i32(f, "n_heads", ck->n_heads) < 0)
-        return "attribute 'n_heads'";
-    if (s_put_i32(f, "n_deltas", ck->n_deltas) < 0)
-        return "attribute 'n_deltas'";
-    n = (hsize_t)ck->n_deltas;
-    if (s_put_attr(f, "deltas", H5T_STD_I32LE, H5T_NATIVE_INT32, n, ck->deltas) < 0)
-        return "attribute 'deltas'";
-    if (s_put_i32(f, "n_placements", ck->n_placements) < 0)
-        return "attribute 'n_placements'";
-    if (s_put_i32(f, "n_actions", ck->n_actions) < 0)
-        return "attribute 'n_actions'";
-    if (s_put_str(f, "feature_names", ck->feature_names) < 0)
-        return "attribute 'feature_names'";
-    if (s_put_str(f, "data_fingerprint", ck->data_fingerprint) < 0)
-        return "attribute 'data_fingerprint'";
-    if (s_put_attr(f, "steps", H5T_STD_I64LE, H5T_NATIVE_INT64, 0, &ck->steps) < 0)
-        return "attribute 'steps'";
-    if (s_put_attr(f, "seed", H5T_STD_U64LE, H5T_NATIVE_UINT64, 0, &ck->seed) < 0)
-        return "attribute 'seed'";
-    if (s_put_str(f, "scenario_name", ck->scenario_name) < 0)
-        return "attribute 'scenario_name'";
-    if (s_put_attr(f, "eval_cost", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 0, &ck->eval_cost) < 0)
-        return "attribute 'eval_cost'";
-    if (s_put_attr(f, "eval_cost_vs_oracle", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 0,
-                   &ck->eval_cost_vs_oracle) < 0)
-        return "attribute 'eval_cost_vs_oracle'";
-    if (s_put_attr(f, "eval_slo_violation_pct", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 0,
-                   &ck->eval_slo_violation_pct) < 0)
-        return "attribute 'eval_slo_violation_pct'";
-    if (s_put_attr(f, "eval_score", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 0, &ck->eval_score) < 0)
-        return "attribute 'eval_score'";
-    if (s_put_attr(f, "eval_step", H5T_STD_I64LE, H5T_NATIVE_INT64, 0, &ck->eval_step) < 0)
-        return "attribute 'eval_step'";
-    if (s_put_str(f, "created", created) < 0)
-        return "attribute 'created'";
+    for (size_t i = 0; i < sizeof(attrs) / sizeof(attrs[0]); i++)
+        if (s_put_kind(f, &attrs[i]) < 0) {
+            snprintf(name, cap, "attribute '%s'", attrs[i].name);
+            return name;
+        }
     if (s_put_group(f, "/weights") < 0)
         return "group '/weights'";
     for (int32_t l = 0; l < ck->n_layers; l++) {
@@ -415,7 +426,7 @@ int rls_checkpoint_save_with_state(const struct rls_checkpoint *ck,
                                    const struct rls_checkpoint_state *st, const char *path,
                                    struct rls_err *err)
 {
-    char failed_state[RLS_CHECKPOINT_STATE_NAME_MAX + 64];
+    char failed_name[RLS_CHECKPOINT_STATE_NAME_MAX + 64];
     struct s_quiet q;
     char tmp[RLS_ERRMSG_MAX];
     char dir[RLS_ERRMSG_MAX];
@@ -462,9 +473,9 @@ int rls_checkpoint_save_with_state(const struct rls_checkpoint *ck,
         goto done;
     }
     made = 1;
-    failed = s_write_all(f, ck, created);
+    failed = s_write_all(f, ck, created, failed_name, sizeof(failed_name));
     if (!failed && st)
-        failed = s_write_state(f, st, failed_state, sizeof(failed_state));
+        failed = s_write_state(f, st, failed_name, sizeof(failed_name));
     if (failed) {
         status = rls_err_set(err, RLS_ERR_IO, "%s: writing %s failed: %s", tmp, failed,
                              s_h5_detail(detail));
@@ -513,11 +524,14 @@ done:
 /* ---------------------------------------------------------------------------
  * Load. */
 
+/* An open file being read (s_loader_open, s_loader_close): its path for the
+ * messages, and HDF5's error printing switched off meanwhile. */
 struct s_loader {
     const char *path;
     hid_t f;
     struct rls_err *err;
     char detail[256];
+    struct s_quiet q;
 };
 
 /* Opens attribute `name` checking its class and element count (n = 0: scalar
@@ -658,36 +672,70 @@ static int s_path_exists(hid_t f, const char *path)
     return 1;
 }
 
+/* Opens dataset `path` of ld's file, which must be floating point: *ds (the
+ * caller closes it), its rank in *rank (-1 if unknown) and, for a rank of at
+ * most 4, its shape in got[4]. Refuses an unreadable dataset, or one that is
+ * not floating point ("dataset '<path>' is not <expect>"), naming the file
+ * and the dataset. Returns RLS_OK, or the error with *ds closed and < 0. */
+static int s_f32_open(struct s_loader *ld, const char *path, const char *expect, hid_t *ds,
+                      int *rank, hsize_t got[4])
+{
+    hid_t sp = H5I_INVALID_HID, t = H5I_INVALID_HID;
+    int status = RLS_OK;
+    *rank = -1;
+    *ds = H5Dopen2(ld->f, path, H5P_DEFAULT);
+    if (*ds < 0)
+        return rls_err_set(ld->err, RLS_ERR_PARSE, "%s: '%s' is not a readable dataset: %s",
+                           ld->path, path, s_h5_detail(ld->detail));
+    t = H5Dget_type(*ds);
+    sp = H5Dget_space(*ds);
+    *rank = sp >= 0 ? H5Sget_simple_extent_ndims(sp) : -1;
+    if (*rank >= 0 && *rank <= 4)
+        H5Sget_simple_extent_dims(sp, got, NULL);
+    if (t < 0 || H5Tget_class(t) != H5T_FLOAT) {
+        status = rls_err_set(ld->err, RLS_ERR_PARSE, "%s: dataset '%s' is not %s", ld->path,
+                             path, expect);
+        H5Dclose(*ds);
+        *ds = H5I_INVALID_HID;
+    }
+    if (t >= 0)
+        H5Tclose(t);
+    if (sp >= 0)
+        H5Sclose(sp);
+    return status;
+}
+
+/* Reads all n elements of the open dataset ds (`path`) into buf as float and
+ * refuses a non-finite one, naming the file, the dataset and the element. */
+static int s_f32_read(struct s_loader *ld, hid_t ds, const char *path, float *buf, int64_t n)
+{
+    int64_t bad;
+    if (H5Dread(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0)
+        return rls_err_set(ld->err, RLS_ERR_IO,
+                           "%s: dataset '%s' cannot be read (corrupt or truncated file?): %s",
+                           ld->path, path, s_h5_detail(ld->detail));
+    bad = s_first_bad(buf, n);
+    if (bad >= 0)
+        return rls_err_set(ld->err, RLS_ERR_RANGE, "%s: dataset '%s' element %lld is %g",
+                           ld->path, path, (long long)bad, (double)buf[bad]);
+    return RLS_OK;
+}
+
 /* Reads float32 dataset `path` of shape dims[rank] into out (allocated here). */
 static int s_get_f32(struct s_loader *ld, const char *path, int rank, const hsize_t *dims,
                      float **out)
 {
-    hid_t ds = H5I_INVALID_HID, sp = H5I_INVALID_HID, t = H5I_INVALID_HID;
+    hid_t ds = H5I_INVALID_HID;
     hsize_t got[4] = {0, 0, 0, 0};
     int grank = 0;
     int status = RLS_OK;
     size_t n = 1;
     float *buf = NULL;
-    int64_t bad;
 
     if (!s_path_exists(ld->f, path))
         return rls_err_set(ld->err, RLS_ERR_PARSE, "%s: dataset '%s' is missing", ld->path, path);
-    ds = H5Dopen2(ld->f, path, H5P_DEFAULT);
-    if (ds < 0) {
-        status = rls_err_set(ld->err, RLS_ERR_PARSE, "%s: '%s' is not a readable dataset: %s",
-                             ld->path, path, s_h5_detail(ld->detail));
-        goto done;
-    }
-    t = H5Dget_type(ds);
-    sp = H5Dget_space(ds);
-    if (t < 0 || H5Tget_class(t) != H5T_FLOAT) {
-        status = rls_err_set(ld->err, RLS_ERR_PARSE, "%s: dataset '%s' is not floating point",
-                             ld->path, path);
-        goto done;
-    }
-    grank = sp >= 0 ? H5Sget_simple_extent_ndims(sp) : -1;
-    if (grank >= 0 && grank <= 4)
-        H5Sget_simple_extent_dims(sp, got, NULL);
+    if ((status = s_f32_open(ld, path, "floating point", &ds, &grank, got)) != RLS_OK)
+        return status;
     if (grank != rank || got[0] != dims[0] || (rank == 2 && got[1] != dims[1])) {
         if (rank == 2)
             status = rls_err_set(ld->err, RLS_ERR_RANGE,
@@ -711,28 +759,14 @@ static int s_get_f32(struct s_loader *ld, const char *path, int rank, const hsiz
         status = rls_err_set(ld->err, RLS_ERR_NOMEM, "%s: out of memory", ld->path);
         goto done;
     }
-    if (H5Dread(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0) {
-        status = rls_err_set(ld->err, RLS_ERR_IO,
-                             "%s: dataset '%s' cannot be read (corrupt or truncated file?): %s",
-                             ld->path, path, s_h5_detail(ld->detail));
-        goto done;
+    status = s_f32_read(ld, ds, path, buf, (int64_t)n);
+    if (status == RLS_OK) {
+        *out = buf;
+        buf = NULL;
     }
-    bad = s_first_bad(buf, (int64_t)n);
-    if (bad >= 0) {
-        status = rls_err_set(ld->err, RLS_ERR_RANGE, "%s: dataset '%s' element %lld is %g",
-                             ld->path, path, (long long)bad, (double)buf[bad]);
-        goto done;
-    }
-    *out = buf;
-    buf = NULL;
 done:
     free(buf);
-    if (t >= 0)
-        H5Tclose(t);
-    if (sp >= 0)
-        H5Sclose(sp);
-    if (ds >= 0)
-        H5Dclose(ds);
+    H5Dclose(ds);
     return status;
 }
 
@@ -868,43 +902,56 @@ static int s_check_length(const char *path, int64_t size, struct rls_err *err)
     return RLS_OK;
 }
 
+/* Quiets HDF5 and opens path read-only into ld->f after the checks HDF5
+ * cannot make quietly: a regular file, not truncated (HDF5 1.10 leaks
+ * refusing one), an HDF5 signature. Returns RLS_OK, or the error (naming the
+ * file) in err; either way the caller calls s_loader_close(ld) after. */
+static int s_loader_open(struct s_loader *ld, const char *path, struct rls_err *err)
+{
+    struct stat sb;
+    int status;
+    memset(ld, 0, sizeof(*ld));
+    ld->path = path;
+    ld->err = err;
+    ld->f = H5I_INVALID_HID;
+    s_quiet_begin(&ld->q);
+    if (stat(path, &sb) != 0)
+        return rls_err_set(err, RLS_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    if (!S_ISREG(sb.st_mode))
+        return rls_err_set(err, RLS_ERR_IO, "%s: not a regular file", path);
+    if ((status = s_check_length(path, (int64_t)sb.st_size, err)) != RLS_OK)
+        return status;
+    if (H5Fis_hdf5(path) <= 0)
+        return rls_err_set(err, RLS_ERR_IO, "%s: not an HDF5 file (%lld bytes; corrupt?)", path,
+                           (long long)sb.st_size);
+    ld->f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (ld->f < 0)
+        return rls_err_set(err, RLS_ERR_IO, "%s: cannot open as HDF5 (truncated or corrupt?): %s",
+                           path, s_h5_detail(ld->detail));
+    return RLS_OK;
+}
+
+/* Closes what s_loader_open opened and gives HDF5 its error printing back. */
+static void s_loader_close(struct s_loader *ld)
+{
+    if (ld->f >= 0)
+        H5Fclose(ld->f);
+    ld->f = H5I_INVALID_HID;
+    s_quiet_end(&ld->q);
+}
+
 int rls_checkpoint_load(const char *path, struct rls_checkpoint **out, struct rls_err *err)
 {
-    struct s_quiet q;
     struct s_loader ld;
     struct rls_checkpoint *ck = NULL;
-    struct stat st;
     int status = RLS_OK;
-    htri_t is;
 
     if (out)
         *out = NULL;
     if (!path || !out)
         return rls_err_set(err, RLS_ERR_INVALID, "checkpoint load: NULL path or out");
-    if (stat(path, &st) != 0)
-        return rls_err_set(err, RLS_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    if (!S_ISREG(st.st_mode))
-        return rls_err_set(err, RLS_ERR_IO, "%s: not a regular file", path);
-    memset(&ld, 0, sizeof(ld));
-    ld.path = path;
-    ld.err = err;
-    ld.f = H5I_INVALID_HID;
-    s_quiet_begin(&q);
-    status = s_check_length(path, (int64_t)st.st_size, err);
-    if (status != RLS_OK)
+    if ((status = s_loader_open(&ld, path, err)) != RLS_OK)
         goto done;
-    is = H5Fis_hdf5(path);
-    if (is <= 0) {
-        status = rls_err_set(err, RLS_ERR_IO, "%s: not an HDF5 file (%lld bytes; corrupt?)", path,
-                             (long long)st.st_size);
-        goto done;
-    }
-    ld.f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    if (ld.f < 0) {
-        status = rls_err_set(err, RLS_ERR_IO, "%s: cannot open as HDF5 (truncated or corrupt?): %s",
-                             path, s_h5_detail(ld.detail));
-        goto done;
-    }
     ck = calloc(1, sizeof(*ck));
     if (!ck) {
         status = rls_err_set(err, RLS_ERR_NOMEM, "%s: out of memory", path);
@@ -916,10 +963,8 @@ int rls_checkpoint_load(const char *path, struct rls_checkpoint **out, struct rl
         ck = NULL;
     }
 done:
-    if (ld.f >= 0)
-        H5Fclose(ld.f);
+    s_loader_close(&ld);
     rls_checkpoint_destroy(&ck);
-    s_quiet_end(&q);
     return status;
 }
 
@@ -1254,69 +1299,43 @@ static herr_t s_state_attr_cb(hid_t g, const char *name, const H5A_info_t *info,
 static int s_state_read_tensor(struct s_loader *ld, struct rls_checkpoint_state *st,
                                const char *name)
 {
+    static const char expect[] = "a floating-point array of rank 1 or 2";
     char path[RLS_CHECKPOINT_STATE_NAME_MAX + 16];
-    hid_t ds = H5I_INVALID_HID, sp = H5I_INVALID_HID, t = H5I_INVALID_HID;
+    hid_t ds = H5I_INVALID_HID;
     hsize_t got[4] = {0, 0, 0, 0};
     int64_t dims[2] = {0, 0};
     int rank = -1, status = RLS_OK;
     float *data = NULL;
-    int64_t bad;
 
     snprintf(path, sizeof(path), S_STATE_GROUP "/%s", name);
     if (!s_state_name_ok(name) || strlen(name) + 1 >= RLS_CHECKPOINT_STATE_NAME_MAX)
         return rls_err_set(ld->err, RLS_ERR_PARSE, "%s: '" S_STATE_GROUP "/%.80s' has a bad name",
                            ld->path, name);
-    ds = H5Dopen2(ld->f, path, H5P_DEFAULT);
-    if (ds < 0) {
-        status = rls_err_set(ld->err, RLS_ERR_PARSE, "%s: '%s' is not a readable dataset: %s",
-                             ld->path, path, s_h5_detail(ld->detail));
+    if ((status = s_f32_open(ld, path, expect, &ds, &rank, got)) != RLS_OK)
+        return status;
+    if (rank < 1 || rank > 2) {
+        status = rls_err_set(ld->err, RLS_ERR_PARSE, "%s: dataset '%s' is not %s", ld->path,
+                             path, expect);
         goto done;
     }
-    t = H5Dget_type(ds);
-    sp = H5Dget_space(ds);
-    rank = sp >= 0 ? H5Sget_simple_extent_ndims(sp) : -1;
-    if (t < 0 || H5Tget_class(t) != H5T_FLOAT || rank < 1 || rank > 2) {
-        status = rls_err_set(ld->err, RLS_ERR_PARSE,
-                             "%s: dataset '%s' is not a floating-point array of rank 1 or 2",
-                             ld->path, path);
-        goto done;
-    }
-    H5Sget_simple_extent_dims(sp, got, NULL);
     dims[0] = (int64_t)got[0];
     dims[1] = rank == 2 ? (int64_t)got[1] : 0;
     data = rls_checkpoint_state_add(st, name, rank, dims, ld->err);
-    if (!data) {
+    if (!data)
         status = ld->err ? ld->err->status : RLS_ERR_PARSE;
-        goto done;
-    }
-    if (H5Dread(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0) {
-        status = rls_err_set(ld->err, RLS_ERR_IO,
-                             "%s: dataset '%s' cannot be read (corrupt or truncated file?): %s",
-                             ld->path, path, s_h5_detail(ld->detail));
-        goto done;
-    }
-    bad = s_first_bad(data, s_state_numel(rank, dims));
-    if (bad >= 0)
-        status = rls_err_set(ld->err, RLS_ERR_RANGE, "%s: dataset '%s' element %lld is %g",
-                             ld->path, path, (long long)bad, (double)data[bad]);
+    else
+        status = s_f32_read(ld, ds, path, data, s_state_numel(rank, dims));
 done:
-    if (t >= 0)
-        H5Tclose(t);
-    if (sp >= 0)
-        H5Sclose(sp);
-    if (ds >= 0)
-        H5Dclose(ds);
+    H5Dclose(ds);
     return status;
 }
 
 int rls_checkpoint_load_state(const char *path, struct rls_checkpoint_state **out,
                               struct rls_err *err)
 {
-    struct s_quiet q;
     struct s_loader ld;
     struct s_state_loader sl;
     struct rls_checkpoint_state *st = NULL;
-    struct stat sb;
     H5G_info_t gi;
     hid_t g = H5I_INVALID_HID;
     hsize_t idx = 0;
@@ -1326,25 +1345,8 @@ int rls_checkpoint_load_state(const char *path, struct rls_checkpoint_state **ou
         *out = NULL;
     if (!path || !out)
         return rls_err_set(err, RLS_ERR_INVALID, "checkpoint state load: NULL path or out");
-    if (stat(path, &sb) != 0)
-        return rls_err_set(err, RLS_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    memset(&ld, 0, sizeof(ld));
-    ld.path = path;
-    ld.err = err;
-    ld.f = H5I_INVALID_HID;
-    s_quiet_begin(&q);
-    if ((status = s_check_length(path, (int64_t)sb.st_size, err)) != RLS_OK)
+    if ((status = s_loader_open(&ld, path, err)) != RLS_OK)
         goto done;
-    if (!S_ISREG(sb.st_mode) || H5Fis_hdf5(path) <= 0) {
-        status = rls_err_set(err, RLS_ERR_IO, "%s: not an HDF5 file", path);
-        goto done;
-    }
-    ld.f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    if (ld.f < 0) {
-        status = rls_err_set(err, RLS_ERR_IO, "%s: cannot open as HDF5 (truncated or corrupt?): %s",
-                             path, s_h5_detail(ld.detail));
-        goto done;
-    }
     if (H5Lexists(ld.f, S_STATE_GROUP, H5P_DEFAULT) <= 0)
         goto done;   /* no training state: RLS_OK with *out NULL */
     g = H5Gopen2(ld.f, S_STATE_GROUP, H5P_DEFAULT);
@@ -1397,9 +1399,7 @@ int rls_checkpoint_load_state(const char *path, struct rls_checkpoint_state **ou
 done:
     if (g >= 0)
         H5Gclose(g);
-    if (ld.f >= 0)
-        H5Fclose(ld.f);
+    s_loader_close(&ld);
     rls_checkpoint_state_destroy(&st);
-    s_quiet_end(&q);
     return status;
 }

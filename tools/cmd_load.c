@@ -19,6 +19,7 @@
 
 #include "cli.h"
 #include "../agent/cluster.h"
+#include "../env/quantile.h"
 #include "../env/rng.h"
 #include "../env/scenario.h"
 #include "../env/trace.h"
@@ -66,24 +67,6 @@ static int64_t s_now_ns(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static int s_cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double s_quantile(const double *v, int64_t n, double q)
-{
-    if (n <= 0)
-        return 0.0;
-    int64_t k = (int64_t)ceil(q * (double)n) - 1;
-    if (k < 0)
-        k = 0;
-    if (k >= n)
-        k = n - 1;
-    return v[k];
 }
 
 int rls_cmd_load(int argc, char **argv)
@@ -362,10 +345,10 @@ int rls_cmd_load(int argc, char **argv)
     }
     {
         double elapsed = (double)(s_now_ns() - t0) / 1e9;
-        if (n_lat > 1)
-            qsort(lat_ms, (size_t)n_lat, sizeof *lat_ms, s_cmp_double);
-        double p50 = s_quantile(lat_ms, n_lat, 0.50), p95 = s_quantile(lat_ms, n_lat, 0.95);
-        double p99 = s_quantile(lat_ms, n_lat, 0.99);
+        rls_quantile_sort(lat_ms, n_lat);
+        double p50 = rls_quantile_nearest_rank(lat_ms, n_lat, 0.50);
+        double p95 = rls_quantile_nearest_rank(lat_ms, n_lat, 0.95);
+        double p99 = rls_quantile_nearest_rank(lat_ms, n_lat, 0.99);
         int64_t unanswered = sent - replied - send_errors;
         if (json)
             printf("{\"sent\": %" PRId64 ", \"replied\": %" PRId64 ", \"ok\": %" PRId64 ", \"dropped\": %" PRId64
