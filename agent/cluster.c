@@ -231,21 +231,6 @@ struct rls_cluster {
     char errmsg[RLS_ERRMSG_MAX];
 };
 
-static void s_log(struct rls_cluster *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void s_log(struct rls_cluster *c, const char *fmt, ...)
-{
-    char line[RLS_ERRMSG_MAX + 256];
-    va_list ap;
-
-    if (c->p.log == NULL)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    c->p.log(c->p.log_ctx, line);
-}
-
 struct rls_cluster_params rls_cluster_default_params(void)
 {
     struct rls_cluster_params p;
@@ -387,7 +372,7 @@ static int s_spawn(struct rls_cluster *c, int32_t svc)
 
     pid = fork();
     if (pid < 0) {
-        s_log(c, "worker of '%s': fork: %s", c->sc->services[svc].name, strerror(errno));
+        rls_logf(c->p.log, c->p.log_ctx, "worker of '%s': fork: %s", c->sc->services[svc].name, strerror(errno));
         return RLS_ERR_IO;
     }
     if (pid == 0) {
@@ -499,7 +484,7 @@ static void s_housekeep(struct rls_cluster *c, int64_t now)
             if (w->state != S_TERMINATING) {
                 atomic_fetch_add(&c->crashed, 1);
                 c->svc[w->service].killed++;
-                s_log(c, "worker %d of '%s' died (%s %d) without being asked", (int)pid,
+                rls_logf(c->p.log, c->p.log_ctx, "worker %d of '%s' died (%s %d) without being asked", (int)pid,
                       c->sc->services[w->service].name, WIFSIGNALED(status) ? "signal" : "status",
                       WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
                 if (w->state == S_READY || w->state == S_DRAINING) {
@@ -620,7 +605,7 @@ static void s_pump(struct rls_cluster *c, int32_t svc)
             return;
         if (s_dispatch(c, w, &s->q[s->qhead]) != RLS_OK) {
             /* its socket is gone (dying): no more work for it; the reaper requeues */
-            s_log(c, "worker %d of '%s' unreachable: %s", (int)w->pid, c->sc->services[svc].name,
+            rls_logf(c->p.log, c->p.log_ctx, "worker %d of '%s' unreachable: %s", (int)w->pid, c->sc->services[svc].name,
                   zmq_strerror(zmq_errno()));
             w->state = S_DRAINING;
             w->deadline_ns = s_now_ns();
@@ -915,7 +900,7 @@ static void s_step(struct rls_cluster *c, int64_t now)
                                   i ? "; " : "", c->sc->services[i].name, c->st[i].ready, c->st[i].starting,
                                   c->st[i].desired, c->st[i].arrival_rps, c->st[i].served_rps,
                                   c->st[i].dropped_rps, c->lat_q[i * 3 + 1], c->st[i].backlog);
-        s_log(c, "step %lld: %s (ready+starting/desired, arrived/served/dropped)", (long long)steps, line);
+        rls_logf(c->p.log, c->p.log_ctx, "step %lld: %s (ready+starting/desired, arrived/served/dropped)", (long long)steps, line);
     }
 }
 

@@ -38,28 +38,6 @@ struct rls_cluster_session {
     char errmsg[RLS_ERRMSG_MAX];
 };
 
-static int64_t s_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void s_log(struct rls_cluster_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void s_log(struct rls_cluster_session *s, const char *fmt, ...)
-{
-    char line[RLS_ERRMSG_MAX + 256];
-    va_list ap;
-
-    if (s->p.log == NULL)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    s->p.log(s->p.log_ctx, line);
-}
-
 struct rls_cluster_session_params rls_cluster_session_default_params(void)
 {
     struct rls_cluster_session_params p;
@@ -217,12 +195,12 @@ static int s_send_agent(struct rls_cluster_session *s, const struct rls_proto_ms
         return RLS_ERR_STATE;
     rc = rls_transport_send_msg(s->tr, &s->agent, m, s->p.send_timeout_ms);
     if (rc != RLS_OK) {
-        s_log(s, "agent %s dropped: %s (a new hello brings it back)", rls_transport_peer_name(&s->agent),
+        rls_logf(s->p.log, s->p.log_ctx, "agent %s dropped: %s (a new hello brings it back)", rls_transport_peer_name(&s->agent),
               rls_transport_errmsg(s->tr));
         s->have_agent = 0;
         return rc;
     }
-    s->last_tx_ms = s_now_ms();
+    s->last_tx_ms = rls_transport_now_ms();
     return RLS_OK;
 }
 
@@ -281,7 +259,7 @@ void rls_cluster_session_refuse(struct rls_cluster_session *s, const struct rls_
     vsnprintf(m.message, sizeof m.message, fmt, ap);
     va_end(ap);
     atomic_fetch_add(&s->refused, 1);
-    s_log(s, "refused from %s: %s", rls_transport_peer_name(to), m.message);
+    rls_logf(s->p.log, s->p.log_ctx, "refused from %s: %s", rls_transport_peer_name(to), m.message);
     m.re = re;
     m.code = code;
     rls_transport_send_msg(s->tr, to, &m, s->p.send_timeout_ms);  /* failing to answer is not fatal */
@@ -293,7 +271,7 @@ int64_t rls_cluster_session_heartbeat_in_ms(const struct rls_cluster_session *s)
 
     if (s == NULL || !s->have_agent)
         return INT64_MAX;
-    left = s->last_tx_ms + s->p.heartbeat_ms - s_now_ms();
+    left = s->last_tx_ms + s->p.heartbeat_ms - rls_transport_now_ms();
     return left > 0 ? left : 0;
 }
 
@@ -302,7 +280,7 @@ int rls_cluster_session_heartbeat(struct rls_cluster_session *s)
     struct rls_proto_msg hb;
     int rc;
 
-    if (s == NULL || !s->have_agent || s_now_ms() - s->last_tx_ms < s->p.heartbeat_ms)
+    if (s == NULL || !s->have_agent || rls_transport_now_ms() - s->last_tx_ms < s->p.heartbeat_ms)
         return 0;
     s_msg(s, &hb, RLS_PROTO_HEARTBEAT);
     rc = s_send_agent(s, &hb);
@@ -325,11 +303,11 @@ static void s_on_hello(struct rls_cluster_session *s, const struct rls_transport
         return;
     }
     if (s->have_agent && !rls_transport_peer_equal(from, &s->agent))
-        s_log(s, "agent %s replaced by %s", rls_transport_peer_name(&s->agent), rls_transport_peer_name(from));
+        rls_logf(s->p.log, s->p.log_ctx, "agent %s replaced by %s", rls_transport_peer_name(&s->agent), rls_transport_peer_name(from));
     s->agent = *from;
     s->have_agent = 1;
     atomic_fetch_add(&s->agents, 1);
-    s_log(s, "agent %s said hello (role '%s', software '%s')", rls_transport_peer_name(from), in->hello.role,
+    rls_logf(s->p.log, s->p.log_ctx, "agent %s said hello (role '%s', software '%s')", rls_transport_peer_name(from), in->hello.role,
           in->hello.software);
     s_msg(s, &m, RLS_PROTO_HELLO);
     snprintf(m.hello.role, sizeof m.hello.role, "cluster");
@@ -429,7 +407,7 @@ static int s_handle(struct rls_cluster_session *s, const struct rls_transport_pe
     case RLS_PROTO_ACK:
         return RLS_OK;
     case RLS_PROTO_ERROR:
-        s_log(s, "error from %s (re %lld, code %d): %s", rls_transport_peer_name(from), (long long)m->re, m->code,
+        rls_logf(s->p.log, s->p.log_ctx, "error from %s (re %lld, code %d): %s", rls_transport_peer_name(from), (long long)m->re, m->code,
               m->message);
         return RLS_OK;
     case RLS_PROTO_STATE:
@@ -456,7 +434,7 @@ int rls_cluster_session_poll(struct rls_cluster_session *s, int timeout_ms)
         return 0;
     if (got < 0) {
         /* refused (the transport answered the sender) or a socket failure */
-        s_log(s, "%s", err.msg);
+        rls_logf(s->p.log, s->p.log_ctx, "%s", err.msg);
         if (got != RLS_ERR_IO)
             return 0;
         if (++s->io_errors > S_IO_ERRORS_MAX) {

@@ -32,13 +32,6 @@ struct rls_remote {
     char errmsg[RLS_ERRMSG_MAX];
 };
 
-static int64_t s_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int s_fail(struct rls_remote *r, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 static int s_fail(struct rls_remote *r, int status, const char *fmt, ...)
@@ -71,7 +64,7 @@ static int s_next(struct rls_remote *r, int64_t deadline, const char *what)
     char refused[RLS_ERRMSG_MAX] = "";
 
     for (;;) {
-        int64_t now = s_now_ms();
+        int64_t now = rls_transport_now_ms();
         int64_t wait = r->p.timeout_ms;
         int got;
         if (deadline - now < wait)
@@ -86,7 +79,7 @@ static int s_next(struct rls_remote *r, int64_t deadline, const char *what)
             return 1;
         }
         if (got == 0) {
-            if (s_now_ms() - now < wait)
+            if (rls_transport_now_ms() - now < wait)
                 continue;   /* a signal cut the wait short */
             return s_fail(r, RLS_ERR_IO,
                           "cluster %s: nothing received for %lld ms while waiting for %s (cluster gone?)%s%s",
@@ -147,7 +140,7 @@ struct rls_remote *rls_remote_new(const char *endpoint, const struct rls_remote_
     r->p.transport.curve_server_file = NULL;
     r->p.transport.curve_allow_file = NULL;
 
-    deadline = s_now_ms() + r->p.connect_timeout_ms;
+    deadline = rls_transport_now_ms() + r->p.connect_timeout_ms;
     memset(&hello, 0, sizeof hello);
     hello.type = RLS_PROTO_HELLO;
     hello.seq = r->seq++;
@@ -163,7 +156,7 @@ struct rls_remote *rls_remote_new(const char *endpoint, const struct rls_remote_
     }
     for (;;) {
         int got;
-        int64_t left = deadline - s_now_ms();
+        int64_t left = deadline - rls_transport_now_ms();
         struct rls_err e = { 0 };
         if (left <= 0) {
             rc = rls_err_set(err, RLS_ERR_IO, "cluster %s: no hello within %d ms (not a cluster, or it is busy "
@@ -252,7 +245,7 @@ static int s_reset(void *self, uint64_t seed)
 {
     struct rls_remote *r = self;
     struct rls_proto_msg m;
-    int64_t deadline = s_now_ms() + r->p.step_timeout_ms;
+    int64_t deadline = rls_transport_now_ms() + r->p.step_timeout_ms;
     int64_t rseq = r->seq++;
     int answered = 0, rc;
 
@@ -297,7 +290,7 @@ static int s_step(void *self, const int32_t *desired, const uint8_t *placement)
 {
     struct rls_remote *r = self;
     struct rls_proto_msg m;
-    int64_t deadline = s_now_ms() + r->p.step_timeout_ms;
+    int64_t deadline = rls_transport_now_ms() + r->p.step_timeout_ms;
     int64_t re;
     int answered = 0, rc;
 

@@ -34,28 +34,6 @@ struct rls_served {
     char errmsg[RLS_ERRMSG_MAX];
 };
 
-static int64_t s_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void s_log(struct rls_served *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void s_log(struct rls_served *s, const char *fmt, ...)
-{
-    char line[RLS_ERRMSG_MAX + 128];
-    va_list ap;
-
-    if (s->p.log == NULL)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    s->p.log(s->p.log_ctx, line);
-}
-
 struct rls_served_params rls_served_default_params(void)
 {
     struct rls_served_params p;
@@ -82,7 +60,7 @@ static void s_take_initial(struct rls_served *s)
         s->desired[i] = sv[i].desired;
         s->placement[i] = RLS_PLACE_SPREAD;
     }
-    s->state_ms = s_now_ms();
+    s->state_ms = rls_transport_now_ms();
 }
 
 static void s_send_state(void *ctx);
@@ -227,7 +205,7 @@ static void s_send_state(void *ctx)
     st.n_nodes = rls_sim_n_nodes(s->sim);
     st.nodes = (struct rls_node_state *)rls_sim_nodes(s->sim);        /* borrowed */
     if (rls_cluster_session_send_state(s->ss, &st) == RLS_OK)
-        s->state_ms = s_now_ms();
+        s->state_ms = rls_transport_now_ms();
 }
 
 /* ops.apply_actions: the replicas (clamped) and placement of the next step. */
@@ -255,7 +233,7 @@ static int s_advance(struct rls_served *s)
         atomic_fetch_add(&s->missed, 1);
     int64_t steps = atomic_fetch_add(&s->steps, 1) + 1;
     rls_cluster_session_new_state(s->ss);
-    s->state_ms = s_now_ms();
+    s->state_ms = rls_transport_now_ms();
     s_send_state(s);
     if (s->p.log_every > 0 && steps % s->p.log_every == 0) {
         const struct rls_step_info *in = rls_sim_last(s->sim);
@@ -264,7 +242,7 @@ static int s_advance(struct rls_served *s)
         for (int32_t i = 0; i < s->sc->n_services; i++)
             ready += sv[i].ready;
         struct rls_served_stats st = rls_served_stats(s);
-        s_log(s,
+        rls_logf(s->p.log, s->p.log_ctx,
               "step %lld (episode step %lld, seed %llu): %lld replicas ready, %d nodes on, $%.4f, "
               "%.0f arrived, %.0f dropped; %lld actions, %lld steps without, %lld refused, agent %s",
               (long long)steps, (long long)rls_sim_steps(s->sim), (unsigned long long)s->seed,
@@ -313,10 +291,10 @@ int rls_served_run(struct rls_served *s)
     timed = s->p.speed > 0.0;
     if (timed) {
         period_ms = s->sc->step_s * 1000.0 / s->p.speed;
-        next_ms = (double)s_now_ms() + period_ms;
+        next_ms = (double)rls_transport_now_ms() + period_ms;
     }
     while (!atomic_load(&s->stop)) {
-        int64_t now = s_now_ms();
+        int64_t now = rls_transport_now_ms();
         long wait = S_POLL_MS;
         int agent = rls_cluster_session_has_agent(s->ss);
         int got;
@@ -349,7 +327,7 @@ int rls_served_run(struct rls_served *s)
                 break;
         }
 
-        now = s_now_ms();
+        now = rls_transport_now_ms();
         if (timed && (double)now >= next_ms) {
             rc = s_advance(s);
             if (rc != RLS_OK)

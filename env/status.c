@@ -44,3 +44,16 @@ void rls_err_clear(struct rls_err *err)
     err->status = RLS_OK;
     err->msg[0] = '\0';
 }
+
+void rls_logf(rls_log_fn fn, void *ctx, const char *fmt, ...)
+{
+    char line[RLS_ERRMSG_MAX + 256];
+    va_list ap;
+
+    if (fn == NULL)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    fn(ctx, line);
+}

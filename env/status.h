@@ -47,6 +47,16 @@ struct rls_err {
  * returns status, so a caller can write `return rls_err_set(err, ...)`. */
 int rls_err_set(struct rls_err *err, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* A sink for log lines: receives one line without its newline. The served
+ * simulator, the cluster-side session and the local cluster take one in
+ * their params (their own log typedefs have this signature). */
+typedef void (*rls_log_fn)(void *ctx, const char *line);
+
+/* Formats one line (printf-style, cut at RLS_ERRMSG_MAX + 256 bytes) and
+ * hands it to fn(ctx, line); a NULL fn is a no-op. Library code logs through
+ * this and never prints. */
+void rls_logf(rls_log_fn fn, void *ctx, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 int rls_err_vset(struct rls_err *err, int status, const char *fmt, va_list ap);
 
 /* Clears err (status RLS_OK, empty message); NULL is a no-op. */

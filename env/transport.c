@@ -469,7 +469,7 @@ int64_t rls_transport_auth_denied(const struct rls_transport *t)
 
 /* --- send and receive ------------------------------------------------------ */
 
-static int64_t s_now_ms(void)
+int64_t rls_transport_now_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -482,7 +482,7 @@ static long s_left_ms(int64_t deadline)
     int64_t left;
     if (deadline < 0)
         return -1;
-    left = deadline - s_now_ms();
+    left = deadline - rls_transport_now_ms();
     return left > 0 ? (long)left : 0;
 }
 
@@ -494,7 +494,7 @@ static const char *s_peer_name(const struct rls_transport_peer *p)
 int rls_transport_send(struct rls_transport *t, const struct rls_transport_peer *to, const void *data,
                        size_t len, int timeout_ms)
 {
-    int64_t deadline = timeout_ms < 0 ? -1 : s_now_ms() + timeout_ms;
+    int64_t deadline = timeout_ms < 0 ? -1 : rls_transport_now_ms() + timeout_ms;
 
     if (t == NULL || (data == NULL && len > 0))
         return RLS_ERR_INVALID;
@@ -576,7 +576,7 @@ static int s_copy_into(struct rls_transport *t, struct rls_proto_buf *into, zmq_
 int rls_transport_recv(struct rls_transport *t, struct rls_transport_peer *from, struct rls_proto_buf *into,
                        int timeout_ms)
 {
-    int64_t deadline = timeout_ms < 0 ? -1 : s_now_ms() + timeout_ms;
+    int64_t deadline = timeout_ms < 0 ? -1 : rls_transport_now_ms() + timeout_ms;
     zmq_msg_t id, body;
     int rc = RLS_OK;
 

@@ -134,6 +134,10 @@ int rls_transport_recv_msg(struct rls_transport *t, struct rls_transport_peer *f
 int64_t rls_transport_refused(const struct rls_transport *t);
 int64_t rls_transport_auth_denied(const struct rls_transport *t);
 
+/* Milliseconds on the monotonic clock (CLOCK_MONOTONIC): what the transport's
+ * timeouts, and the programs built on it, measure time with. */
+int64_t rls_transport_now_ms(void);
+
 /* Writes a new CURVE key pair (zmq_curve_keypair): public_path gets the
  * public key, secret_path the secret key (mode 0600), each one Z85 line
  * after a '#' comment line. Returns RLS_OK, RLS_ERR_IO or RLS_ERR_EXTERNAL
