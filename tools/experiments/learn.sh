@@ -60,6 +60,19 @@ BASE=${BASE:-$W/base}               # baseline evaluations (stage base)
 BASELINES="hpa,hpa-tuned,hpa-tuned@binpack,kpa,predictive"
 mkdir -p "$W/rec" "$W/eval"
 
+# eval_tests POLICIES OUTDIR [--tune]: every test trace -> OUTDIR/<name>.json (--tune: hpa-tuned
+# is tuned on tune/<name>.trace, the training side)
+eval_tests() {
+    local t n tune=()
+    mkdir -p "$2"
+    for t in "$W"/test/*.trace; do
+        n=$(basename "$t" .trace)
+        [ "${3:-}" = --tune ] && tune=(--tune-trace "$W/tune/$n.trace")
+        "$R" eval --scenario "$SCENARIO" --trace "$t" "${tune[@]}" --policy "$1" \
+            --json "$2/$n.json" >/dev/null
+    done
+}
+
 for stage in $STAGES; do
 case $stage in
 record)
@@ -97,26 +110,9 @@ relabel)
 train)
     "$R" train --data "$W/data.h5" --algo "$ALGO" --steps "$STEPS" --batch "$BATCH" \
         --out "$POLICY" --quiet $EXTRA ;;
-eval)
-    for t in "$W"/test/*.trace; do
-        n=$(basename "$t" .trace)
-        "$R" eval --scenario "$SCENARIO" --trace "$t" --tune-trace "$W/tune/$n.trace" \
-            --policy "$BASELINES,$POLICY,oracle" --json "$W/eval/$n.json" >/dev/null
-    done ;;
-base)
-    mkdir -p "$BASE"
-    for t in "$W"/test/*.trace; do
-        n=$(basename "$t" .trace)
-        "$R" eval --scenario "$SCENARIO" --trace "$t" --tune-trace "$W/tune/$n.trace" \
-            --policy "$BASELINES,oracle" --json "$BASE/$n.json" >/dev/null
-    done ;;
-evalp)
-    mkdir -p "$W/evalp"
-    for t in "$W"/test/*.trace; do
-        n=$(basename "$t" .trace)
-        "$R" eval --scenario "$SCENARIO" --trace "$t" --policy "$POLICY" \
-            --json "$W/evalp/$n.json" >/dev/null
-    done ;;
+eval)  eval_tests "$BASELINES,$POLICY,oracle" "$W/eval" --tune ;;
+base)  eval_tests "$BASELINES,oracle" "$BASE" --tune ;;
+evalp) eval_tests "$POLICY" "$W/evalp" ;;
 table)
     /usr/bin/python3 - "$W" "$POLICY" "$BASE" <<'PY' | tee "$W/table.md"
 # Per test trace: cost, x oracle, SLO violations, drops; then the score card.
