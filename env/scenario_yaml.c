@@ -48,6 +48,9 @@ struct s_field {
     const struct s_field *sub;
 };
 
+#define S_MAX_BYTES (1 << 20) /* a scenario text larger than this is refused (docs/SCENARIO.md) */
+#define S_MAX_DEPTH 32        /* nesting of mappings and lists beyond this is refused */
+
 #define S_FLD(type_, st, member, ft) {#member, ft, offsetof(type_ st, member), NULL}
 
 static const struct s_field s_synth_fields[] = {
@@ -785,6 +788,49 @@ static int s_syntax_error(struct s_ctx *c, const yaml_parser_t *parser, const ch
                        parser->context ? " " : "", parser->context ? parser->context : "", where);
 }
 
+/* Refuses a text nested deeper than S_MAX_DEPTH before libyaml builds a
+ * document: walks the event stream and stops at the first collection past the
+ * limit (libyaml's scanner slows down quadratically with the flow level, so a
+ * 200 KB "[[[[..." must be stopped early, not loaded). Syntax errors are left
+ * to the loader, which reports them with their line. */
+static int s_check_depth(struct s_ctx *c, const char *yaml, size_t len)
+{
+    yaml_parser_t parser;
+    yaml_event_t ev;
+    int depth = 0, rc = RLS_OK, done = 0;
+
+    if (!yaml_parser_initialize(&parser))
+        return rls_err_set(c->err, RLS_ERR_NOMEM, "%s: out of memory", c->name);
+    yaml_parser_set_input_string(&parser, (const unsigned char *)yaml, len);
+    while (!done) {
+        if (!yaml_parser_parse(&parser, &ev))
+            break;  /* a syntax error: the loader reports it */
+        switch (ev.type) {
+        case YAML_SEQUENCE_START_EVENT:
+        case YAML_MAPPING_START_EVENT:
+            if (++depth > S_MAX_DEPTH) {
+                rc = rls_err_set(c->err, RLS_ERR_PARSE,
+                                 "%s:%d: YAML nested deeper than %d levels", c->name,
+                                 (int)ev.start_mark.line + 1, S_MAX_DEPTH);
+                done = 1;
+            }
+            break;
+        case YAML_SEQUENCE_END_EVENT:
+        case YAML_MAPPING_END_EVENT:
+            depth--;
+            break;
+        case YAML_STREAM_END_EVENT:
+            done = 1;
+            break;
+        default:
+            break;
+        }
+        yaml_event_delete(&ev);
+    }
+    yaml_parser_delete(&parser);
+    return rc;
+}
+
 int rls__scenario_parse_ex(const char *yaml, size_t len, const char *name, const char *basedir,
                            struct rls_scenario **out, struct rls_err *err)
 {
@@ -808,6 +854,11 @@ int rls__scenario_parse_ex(const char *yaml, size_t len, const char *name, const
     *out = NULL;
     if (yaml == NULL)
         return rls_err_set(err, RLS_ERR_INVALID, "%s: no text", c.name);
+    if (len > S_MAX_BYTES)
+        return rls_err_set(err, RLS_ERR_RANGE, "%s: %zu bytes, more than the %d KiB a scenario may hold",
+                           c.name, len, S_MAX_BYTES >> 10);
+    if ((rc = s_check_depth(&c, yaml, len)) != RLS_OK)
+        return rc;
 
     if (!yaml_parser_initialize(&parser)) {
         rc = rls_err_set(err, RLS_ERR_NOMEM, "%s: out of memory", c.name);

@@ -370,27 +370,31 @@ struct rls_trace *rls_trace_slice(const struct rls_trace *t, int64_t from, int64
     return r;
 }
 
+int64_t rls_trace_resample_size(const struct rls_trace *t, double step_s)
+{
+    double dur, ratio, cells;
+
+    if (t == NULL || t->n < 1 || t->rate == NULL || !(step_s > 0) || !isfinite(step_s) ||
+        !(t->step_s > 0))
+        return -1;
+    dur = (double)t->n * t->step_s;
+    ratio = step_s / t->step_s;
+    cells = ratio >= 1 ? ceil(dur / step_s - 1e-9) : round(dur / step_s);
+    if (!(cells < 4e18))
+        return INT64_MAX;
+    return cells < 1 ? 1 : (int64_t)cells;
+}
+
 struct rls_trace *rls_trace_resample(const struct rls_trace *t, double step_s)
 {
     struct rls_trace *o = NULL;
     double dur, ratio;
-    int64_t n;
+    int64_t n = rls_trace_resample_size(t, step_s);
 
-    if (t == NULL || t->n < 1 || t->rate == NULL || !(step_s > 0) || !isfinite(step_s) ||
-        !(t->step_s > 0))
+    if (n < 1 || (double)n > 4e9)
         return NULL;
     dur = (double)t->n * t->step_s;
     ratio = step_s / t->step_s;
-    if (ratio >= 1) {
-        double cells = dur / step_s;
-        n = (int64_t)ceil(cells - 1e-9);
-    } else {
-        n = llround(dur / step_s);
-    }
-    if (n < 1)
-        n = 1;
-    if ((double)n > 4e9)
-        return NULL;
     o = rls_trace_new(n, step_s);
     if (o == NULL)
         return NULL;

@@ -17,6 +17,9 @@
 #include "status.h"
 
 #define RLS_TRACE_TEXT_MAX 256
+/* Default bound on the samples an import or a resample may produce (10 million:
+ * 80 MB of rates, 19 years at one minute). Larger needs an explicit limit. */
+#define RLS_TRACE_MAX_POINTS_DEFAULT ((int64_t)10000000)
 
 /* A trace. Plain data: callers may read every field; rls_trace_* functions
  * allocate and free it. */
@@ -61,9 +64,13 @@ struct rls_trace_import_params {
                                0 = values are already rates or shapes */
     int skip_bad;           /* 1: skip malformed rows and count them; 0: refuse the file (0) */
     int64_t max_gap_steps;  /* a gap longer than this many steps is an error, not filled (10000) */
+    int64_t max_points;     /* refuse a trace of more samples than this: a canonical header's
+                               '# n:', or a grid from a given or inferred step over the rows' time
+                               span; <= 0 = RLS_TRACE_MAX_POINTS_DEFAULT (10 million) */
 };
 
-/* Returns the defaults: AUTO format, no columns, skip_bad 0, max_gap_steps 10000. */
+/* Returns the defaults: AUTO format, no columns, skip_bad 0, max_gap_steps 10000,
+ * max_points RLS_TRACE_MAX_POINTS_DEFAULT. */
 struct rls_trace_import_params rls_trace_import_default_params(void);
 
 /* Reads `path` in any supported source format into a new trace at the
@@ -132,6 +139,11 @@ void rls_trace_print_info(const struct rls_trace *t, FILE *f);
  * finer). Returns a new trace (caller owns it) or NULL on bad input or no
  * memory. */
 struct rls_trace *rls_trace_resample(const struct rls_trace *t, double step_s);
+
+/* Number of samples rls_trace_resample(t, step_s) would produce, computed
+ * without allocating (callers check it against a limit first); -1 on bad
+ * input. */
+int64_t rls_trace_resample_size(const struct rls_trace *t, double step_s);
 
 /* Copies samples [from, to) (0 <= from < to <= n) into a new trace whose
  * clock starts at sample `from`; the importer's counts are kept. Caller owns

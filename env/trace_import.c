@@ -498,6 +498,12 @@ struct s_conv {
     double count_step_s;  /* counts per this many seconds; 0 = per grid step */
 };
 
+/* The import's bound on samples (max_points, or the default when <= 0). */
+static int64_t s_max_points(const struct s_ctx *c)
+{
+    return c->p->max_points > 0 ? c->p->max_points : RLS_TRACE_MAX_POINTS_DEFAULT;
+}
+
 static struct rls_trace *s_alloc(struct s_ctx *c, int64_t n, double step)
 {
     struct rls_trace *t = rls_trace_new(n, step);
@@ -517,7 +523,7 @@ static int s_grid_timed(struct s_ctx *c, struct s_rows *rs, double step_s, struc
     uint32_t *cnt = NULL;
     int64_t reordered = 0, dups = 0, n, prev_slot = 0;
     double maxt = -INFINITY, t0;
-    int rc = RLS_OK;
+    int rc = RLS_OK, step_given;
 
     for (int64_t k = 0; k < rs->n; k++) {
         if (rs->r[k].t < maxt)
@@ -527,6 +533,7 @@ static int s_grid_timed(struct s_ctx *c, struct s_rows *rs, double step_s, struc
     }
     if (reordered > 0)
         qsort(rs->r, (size_t)rs->n, sizeof *rs->r, s_row_cmp);
+    step_given = step_s > 0;
     if (step_s <= 0)
         step_s = s_infer_step(rs);
     if (step_s <= 0)
@@ -551,6 +558,14 @@ static int s_grid_timed(struct s_ctx *c, struct s_rows *rs, double step_s, struc
         prev_slot = slot;
     }
     n = prev_slot + 1;
+    if (n > s_max_points(c)) {
+        rc = rls_err_set(c->err, RLS_ERR_RANGE,
+                         "%s: %lld rows spanning %.0f s at a step of %g s (%s) make %lld samples, "
+                         "more than max_points %lld (give a coarser step or raise --max-points)",
+                         c->path, (long long)rs->n, rs->r[rs->n - 1].t - t0, step_s,
+                         step_given ? "given" : "inferred", (long long)n, (long long)s_max_points(c));
+        goto done;
+    }
     t = s_alloc(c, n, step_s);
     cnt = calloc((size_t)n, sizeof *cnt);
     if (t == NULL || cnt == NULL) {
@@ -1061,7 +1076,7 @@ static int s_import_canonical(struct s_ctx *c, struct rls_trace **out)
     char *line = s_next_line(c);
     char unit[16] = "rps", format[32] = "rlsched", source[RLS_TRACE_TEXT_MAX] = "", column[64] = "";
     double step = 0, start = 0;
-    int64_t n = -1, cnt[4] = {0, 0, 0, 0}, i = 0;
+    int64_t n = -1, cnt[4] = {0, 0, 0, 0}, i = 0, cap = 0;
     int rc = RLS_OK;
 
     if (line == NULL || strncmp(line, "# rlsched-trace", 15) != 0) {
@@ -1129,9 +1144,15 @@ static int s_import_canonical(struct s_ctx *c, struct rls_trace **out)
         return rls_err_set(c->err, RLS_ERR_PARSE, "%s: header lacks '# step_s:'", c->path);
     if (n < 1)
         return rls_err_set(c->err, RLS_ERR_PARSE, "%s: header lacks '# n:'", c->path);
-    t = s_alloc(c, n, step);
+    if (n > s_max_points(c))
+        return rls_err_set(c->err, RLS_ERR_RANGE,
+                           "%s: header n=%lld exceeds max_points %lld (raise --max-points to read it)",
+                           c->path, (long long)n, (long long)s_max_points(c));
+    /* the header's n is a claim: the samples grow with the values actually read */
+    t = s_alloc(c, 1, step);
     if (t == NULL)
         return RLS_ERR_NOMEM;
+    cap = 1;
     while ((line = s_next_line(c)) != NULL) {
         double v;
         const char *bad;
@@ -1157,8 +1178,20 @@ static int s_import_canonical(struct s_ctx *c, struct rls_trace **out)
                              (long long)c->line, line, bad);
             goto done;
         }
+        if (i >= cap) {
+            int64_t ncap = cap * 2 < n ? cap * 2 : n;
+            double *nr = realloc(t->rate, (size_t)ncap * sizeof *nr);
+            if (nr == NULL) {
+                rc = rls_err_set(c->err, RLS_ERR_NOMEM, "%s: out of memory for %lld samples",
+                                 c->path, (long long)ncap);
+                goto done;
+            }
+            t->rate = nr;
+            cap = ncap;
+        }
         t->rate[i++] = v;
     }
+    t->n = i;
     if (i < n) {
         rc = rls_err_set(c->err, RLS_ERR_PARSE,
                          "%s:%lld: truncated file: header says n=%lld but only %lld values",
@@ -1257,6 +1290,7 @@ struct rls_trace_import_params rls_trace_import_default_params(void)
     memset(&p, 0, sizeof p);
     p.format = RLS_TRACE_FMT_AUTO;
     p.max_gap_steps = 10000;
+    p.max_points = RLS_TRACE_MAX_POINTS_DEFAULT;
     return p;
 }
 

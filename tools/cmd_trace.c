@@ -25,6 +25,8 @@ static const char *s_import_usage =
     "  --skip-bad         skip malformed rows and count them instead of refusing the file\n"
     "  --max-gap N        longest gap (in steps) filled by interpolation (10000)\n"
     "  --resample S       resample the result to a step of S seconds\n"
+    "  --max-points N     refuse a trace (imported or resampled) of more than N samples\n"
+    "                     (10000000)\n"
     "  --span A:B         keep the part from fraction A to fraction B of the trace\n"
     "                     (e.g. 0:0.5 for a training half, 0.5:1 for the test half)\n";
 
@@ -116,6 +118,11 @@ static int s_import(int argc, char **argv)
                     return s_usage_err("import", "--max-gap needs an integer >= 0, got", v,
                                        s_import_usage);
                 p.max_gap_steps = (int64_t)x;
+            } else if (strcmp(a, "--max-points") == 0) {
+                if (s_num(v, &x) || x < 1 || x > 1e15 || x != floor(x))
+                    return s_usage_err("import", "--max-points needs an integer >= 1, got", v,
+                                       s_import_usage);
+                p.max_points = (int64_t)x;
             } else if (strcmp(a, "--resample") == 0) {
                 if (s_num(v, &x) || x <= 0)
                     return s_usage_err("import", "--resample needs seconds > 0, got", v,
@@ -157,6 +164,13 @@ static int s_import(int argc, char **argv)
         r = NULL;
     }
     if (resample > 0) {
+        int64_t rn = rls_trace_resample_size(t, resample);
+        if (rn > p.max_points) {
+            fprintf(stderr, "rlsched trace import: %s: resampling %lld samples of %g s to %g s makes "
+                    "%lld samples, more than --max-points %lld\n", file, (long long)t->n, t->step_s,
+                    resample, (long long)rn, (long long)p.max_points);
+            goto done;
+        }
         r = rls_trace_resample(t, resample);
         if (r == NULL) {
             fprintf(stderr, "rlsched trace import: %s: cannot resample to %g s\n", file, resample);
