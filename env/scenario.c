@@ -9,6 +9,7 @@
  */
 #include "scenario.h"
 #include "scenario_internal.h"
+#include "scenario_random.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -17,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 /* ------------------------------------------------------------------------ */
 /* allocation                                                               */
@@ -832,6 +834,97 @@ done:
     return rc;
 }
 
+/* Parses all of s as a decimal uint64; 0 on success, -1 otherwise. */
+static int s_parse_u64(const char *s, uint64_t *v)
+{
+    char *end = NULL;
+    unsigned long long x;
+    if (s == NULL || *s < '0' || *s > '9')
+        return -1;
+    errno = 0;
+    x = strtoull(s, &end, 10);
+    if (errno != 0 || end == NULL || *end != '\0')
+        return -1;
+    *v = (uint64_t)x;
+    return 0;
+}
+
+/* "random:SEED": rls_scenario_random with the default params and the trace
+ * library named by RLS_TRACE_LIB (none: synthetic shapes only). */
+static int s_load_random(const char *spec, struct rls_scenario **out, struct rls_err *err)
+{
+    struct rls_scenario_random_params p = rls_scenario_random_default_params();
+    const char *lib = getenv("RLS_TRACE_LIB");
+    char **files = NULL;
+    int32_t n = 0;
+    uint64_t seed = 0;
+    int rc = RLS_OK;
+
+    if (s_parse_u64(spec + strlen("random:"), &seed) != 0)
+        return rls_err_set(err, RLS_ERR_INVALID,
+                           "scenario '%s': expected random:SEED with SEED a non-negative integer",
+                           spec);
+    if (lib != NULL && lib[0] != '\0') {
+        rc = rls_scenario_random_list_traces(lib, &files, &n, err);
+        if (rc != RLS_OK) {
+            if (err != NULL) {
+                struct rls_err inner = *err;
+                rls_err_set(err, rc, "RLS_TRACE_LIB: %s", inner.msg);
+            }
+            goto done;
+        }
+        p.trace_files = (const char *const *)files;
+        p.n_trace_files = n;
+    }
+    rc = rls_scenario_random(&p, seed, out, err);
+done:
+    rls_scenario_random_free_list(&files, n);
+    return rc;
+}
+
+#define S_LOAD_SEED_SUFFIX ":load-seed="
+
+/* NAME:load-seed=N (when NAME:load-seed=N is not itself a file): loads NAME
+ * and perturbs its loads with N (rls_scenario_perturb_loads). Returns 1 and
+ * the status in *rc when the suffix was there, else 0. */
+static int s_load_with_load_seed(const char *path, struct rls_scenario **out, struct rls_err *err,
+                                 int *rc)
+{
+    const char *at = strstr(path, S_LOAD_SEED_SUFFIX);
+    const char *last = at;
+    char base[RLS_PATH_MAX];
+    uint64_t load_seed = 0;
+    struct stat st;
+
+    while (last != NULL && (at = strstr(last + 1, S_LOAD_SEED_SUFFIX)) != NULL)
+        last = at;
+    if (last == NULL || stat(path, &st) == 0)
+        return 0;
+    if (s_parse_u64(last + strlen(S_LOAD_SEED_SUFFIX), &load_seed) != 0) {
+        *rc = rls_err_set(err, RLS_ERR_INVALID,
+                          "scenario '%s': expected NAME:load-seed=N with N a non-negative integer",
+                          path);
+        return 1;
+    }
+    if ((size_t)(last - path) >= sizeof base) {
+        *rc = rls_err_set(err, RLS_ERR_RANGE, "scenario '%s': name too long", path);
+        return 1;
+    }
+    memcpy(base, path, (size_t)(last - path));
+    base[last - path] = '\0';
+    *rc = rls_scenario_load(base, out, err);
+    if (*rc == RLS_OK && (*rc = rls_scenario_perturb_loads(*out, load_seed, err)) != RLS_OK)
+        rls_scenario_destroy(out);
+    if (*rc == RLS_OK && load_seed != 0) {
+        char name[RLS_NAME_MAX + 32];
+        snprintf((*out)->source, sizeof (*out)->source, "%s", path);
+        snprintf(name, sizeof name, "%s-loads%" PRIu64, (*out)->name, load_seed);
+        if (strlen(name) < sizeof (*out)->name)
+            memcpy((*out)->name, name, strlen(name) + 1);
+    }
+    return 1;
+}
+
 int rls_scenario_load(const char *path, struct rls_scenario **out, struct rls_err *err)
 {
     char *text = NULL;
@@ -844,6 +937,10 @@ int rls_scenario_load(const char *path, struct rls_scenario **out, struct rls_er
     *out = NULL;
     if (path == NULL || path[0] == '\0')
         return rls_err_set(err, RLS_ERR_INVALID, "rls_scenario_load: no path");
+    if (s_load_with_load_seed(path, out, err, &rc))
+        return rc;
+    if (strncmp(path, "random:", strlen("random:")) == 0 && access(path, R_OK) != 0)
+        return s_load_random(path, out, err);
     if (strcmp(path, "default") == 0) {
         const char *y = rls_scenario_default_yaml();
         rc = rls__scenario_parse_ex(y, strlen(y), "default", NULL, out, err);

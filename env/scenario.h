@@ -123,8 +123,15 @@ void rls_scenario_destroy(struct rls_scenario **sc);
 int rls_scenario_parse(const char *yaml, size_t len, const char *name,
                        struct rls_scenario **out, struct rls_err *err);
 
-/* Reads and parses a file; "default" gives the compiled-in scenario. Same
- * ownership and errors as rls_scenario_parse (RLS_ERR_IO if unreadable). */
+/* Reads and parses a file; "default" gives the compiled-in scenario;
+ * "random:SEED" draws one (rls_scenario_random, env/scenario_random.h) with
+ * the default params and, when the environment variable RLS_TRACE_LIB is set
+ * (':'-separated folders and files), real windows from those traces.
+ * "NAME:load-seed=N" (NAME any of the above) perturbs NAME's loads with N
+ * (rls_scenario_perturb_loads; N 0 = unchanged) and names it NAME-loadsN.
+ * A file that exists under the literal name always wins. Same ownership and
+ * errors as rls_scenario_parse (RLS_ERR_IO if unreadable; RLS_ERR_INVALID for
+ * a malformed SEED or N). */
 int rls_scenario_load(const char *path, struct rls_scenario **out, struct rls_err *err);
 
 /* The compiled-in default scenario as YAML text (static, never NULL). */

@@ -1,24 +1,39 @@
-/* cmd_scenario.c - `rlsched scenario show|check`: print a scenario as YAML
- * (the default one verbatim, with its comments), or validate scenario files
- * and print a one-line summary of each.
+/* cmd_scenario.c - `rlsched scenario show|check|random`: print a scenario as
+ * YAML (the default one verbatim, with its comments), validate scenario files
+ * and print a one-line summary of each, or draw a random scenario.
  */
+#include <inttypes.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 #include "env/scenario.h"
 #include "env/scenario_internal.h"
+#include "env/scenario_random.h"
 
 static void s_usage(FILE *f)
 {
     fprintf(f,
             "usage: rlsched scenario show [default|FILE]\n"
             "       rlsched scenario check FILE|default [FILE...]\n"
+            "       rlsched scenario random [--seed N] [--trace-lib DIR[:DIR|FILE...]] [--steps N]\n"
             "\n"
             "  show   print the scenario as YAML: `default` (the compiled-in one, the\n"
             "         default argument) verbatim with its comments; a FILE with every\n"
             "         field written out, defaults included, and trace paths resolved\n"
             "  check  read and validate each scenario; print one summary line per file\n"
+            "  random draw a whole scenario from a seed (default 1) and print it as YAML:\n"
+            "         pools, tenants, services and their loads; --trace-lib adds random\n"
+            "         windows of those trace files (a folder: its .csv/.txt/.trace files;\n"
+            "         default $RLS_TRACE_LIB; none: synthetic loads only); --steps sets the\n"
+            "         episode length (default 5760 steps of 15 s)\n"
+            "\n"
+            "Wherever a scenario is named (eval, record, train, sim, show, check):\n"
+            "  random:SEED         the scenario `scenario random --seed SEED` prints (with\n"
+            "                      the library of $RLS_TRACE_LIB)\n"
+            "  NAME:load-seed=N    NAME with its loads perturbed by seed N (0 = unchanged)\n"
             "\n"
             "A bad scenario is refused with one line naming the file, line and field,\n"
             "and exit status 1 (2 for a usage error). Fields: docs/SCENARIO.md.\n");
@@ -87,6 +102,64 @@ static int s_check(int argc, char **argv)
     return failed;
 }
 
+static int s_random(int argc, char **argv)
+{
+    struct rls_scenario_random_params p = rls_scenario_random_default_params();
+    struct rls_scenario *sc = NULL;
+    struct rls_err err = {0};
+    const char *lib = getenv("RLS_TRACE_LIB");
+    char **files = NULL;
+    int32_t n = 0;
+    uint64_t seed = 1, steps = 0;
+    int rc = 0;
+
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i];
+        if (i + 1 >= argc) {
+            fprintf(stderr, "rlsched scenario random: %s: missing value (try --help)\n", a);
+            return 2;
+        }
+        const char *v = argv[++i];
+        if (strcmp(a, "--seed") == 0) {
+            if (rls_cli_parse_u64(v, UINT64_MAX, &seed) != 0) {
+                fprintf(stderr, "rlsched scenario random: --seed '%s': expected a non-negative "
+                                "integer\n", v);
+                return 2;
+            }
+        } else if (strcmp(a, "--steps") == 0) {
+            if (rls_cli_parse_u64(v, 10000000, &steps) != 0 || steps == 0) {
+                fprintf(stderr, "rlsched scenario random: --steps '%s': expected 1..10000000\n",
+                        v);
+                return 2;
+            }
+            p.horizon_steps = (int32_t)steps;
+        } else if (strcmp(a, "--trace-lib") == 0) {
+            lib = v;
+        } else {
+            fprintf(stderr, "rlsched scenario random: unknown option '%s' (try --help)\n", a);
+            return 2;
+        }
+    }
+    if (lib != NULL && lib[0] != '\0') {
+        if (rls_scenario_random_list_traces(lib, &files, &n, &err) != RLS_OK) {
+            fprintf(stderr, "rlsched scenario random: %s\n", err.msg);
+            return 1;
+        }
+        p.trace_files = (const char *const *)files;
+        p.n_trace_files = n;
+    }
+    if (rls_scenario_random(&p, seed, &sc, &err) != RLS_OK) {
+        fprintf(stderr, "rlsched scenario random: %s\n", err.msg);
+        rc = 1;
+    } else if (rls_scenario_write_yaml(sc, stdout) != RLS_OK) {
+        fprintf(stderr, "rlsched scenario random: cannot write to standard output\n");
+        rc = 1;
+    }
+    rls_scenario_destroy(&sc);
+    rls_scenario_random_free_list(&files, n);
+    return rc;
+}
+
 int rls_cmd_scenario(int argc, char **argv)
 {
     if (argc < 2) {
@@ -107,7 +180,9 @@ int rls_cmd_scenario(int argc, char **argv)
         return s_show(argc, argv);
     if (strcmp(argv[1], "check") == 0)
         return s_check(argc, argv);
-    fprintf(stderr, "rlsched scenario: unknown subcommand '%s' (show, check; try --help)\n",
+    if (strcmp(argv[1], "random") == 0)
+        return s_random(argc, argv);
+    fprintf(stderr, "rlsched scenario: unknown subcommand '%s' (show, check, random; try --help)\n",
             argv[1]);
     return 2;
 }
