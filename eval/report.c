@@ -81,11 +81,28 @@ static void s_cell(FILE *f, int width, double v, int prec)
         fprintf(f, " | %*s", width, isnan(v) ? "-" : "inf");
 }
 
+int rls_report_oracle_budget(const struct rls_eval_result *r, int n)
+{
+    for (int i = 0; r && i < n; i++)
+        if (strcmp(r[i].kind, "oracle-budget") == 0)
+            return i;
+    return -1;
+}
+
+double rls_report_cost_ratio(double cost_usd, double ref_cost_usd)
+{
+    if (ref_cost_usd > 0.0)
+        return cost_usd / ref_cost_usd;
+    return cost_usd > 0.0 ? INFINITY : 1.0;
+}
+
 void rls_report_table(FILE *f, const struct rls_eval_result *r, int n, double slo_budget_pct)
 {
-    static const char *heads[] = {"cost $", "x oracle", "SLO viol %", "drop %", "p95 ms",
-                                  "p99 ms", "actions", "util %", "Jain", "under%", "over%"};
-    static const int widths[] = {10, 8, 10, 7, 9, 9, 7, 6, 5, 7, 7};
+    static const char *heads[] = {"cost $", "x oracle", "x oracle-b", "SLO viol %", "drop %",
+                                  "p95 ms", "p99 ms", "actions", "util %", "Jain", "under%",
+                                  "over%"};
+    static const int widths[] = {10, 8, 10, 10, 7, 9, 9, 7, 6, 5, 7, 7};
+    int ob = rls_report_oracle_budget(r, n);
     int nw = 6;
     for (int i = 0; i < n; i++) {
         int l = (int)strlen(r[i].name);
@@ -93,12 +110,15 @@ void rls_report_table(FILE *f, const struct rls_eval_result *r, int n, double sl
             nw = l;
     }
     fprintf(f, "%-*s", nw, "policy");
-    for (int c = 0; c < 11; c++)
-        fprintf(f, " | %*s", widths[c], heads[c]);
+    for (int c = 0; c < 12; c++)
+        if (c != 2 || ob >= 0)
+            fprintf(f, " | %*s", widths[c], heads[c]);
     fputc('\n', f);
     for (int k = 0; k < nw; k++)
         fputc('-', f);
-    for (int c = 0; c < 11; c++) {
+    for (int c = 0; c < 12; c++) {
+        if (c == 2 && ob < 0)
+            continue;
         fputs("-+-", f);
         for (int k = 0; k < widths[c]; k++)
             fputc('-', f);
@@ -109,15 +129,17 @@ void rls_report_table(FILE *f, const struct rls_eval_result *r, int n, double sl
         fprintf(f, "%-*s", nw, x->name);
         s_cell(f, widths[0], x->cost_usd, 2);
         s_cell(f, widths[1], x->cost_vs_oracle, 2);
-        s_cell(f, widths[2], x->slo_violation_pct, 2);
-        s_cell(f, widths[3], x->dropped_pct, 2);
-        s_cell(f, widths[4], x->p95_ms, 1);
-        s_cell(f, widths[5], x->p99_ms, 1);
-        fprintf(f, " | %*lld", widths[6], (long long)x->scale_actions);
-        s_cell(f, widths[7], 100.0 * x->mean_utilization, 1);
-        s_cell(f, widths[8], x->jain_fairness, 3);
-        s_cell(f, widths[9], x->elasticity.theta_u, 1);
-        s_cell(f, widths[10], x->elasticity.theta_o, 1);
+        if (ob >= 0)
+            s_cell(f, widths[2], rls_report_cost_ratio(x->cost_usd, r[ob].cost_usd), 2);
+        s_cell(f, widths[3], x->slo_violation_pct, 2);
+        s_cell(f, widths[4], x->dropped_pct, 2);
+        s_cell(f, widths[5], x->p95_ms, 1);
+        s_cell(f, widths[6], x->p99_ms, 1);
+        fprintf(f, " | %*lld", widths[7], (long long)x->scale_actions);
+        s_cell(f, widths[8], 100.0 * x->mean_utilization, 1);
+        s_cell(f, widths[9], x->jain_fairness, 3);
+        s_cell(f, widths[10], x->elasticity.theta_u, 1);
+        s_cell(f, widths[11], x->elasticity.theta_o, 1);
         fputc('\n', f);
     }
     int best = rls_report_cheapest(r, n, slo_budget_pct);
@@ -143,7 +165,7 @@ static json_t *s_elasticity(const struct rls_elasticity *e)
                      "upsilon", s_num(e->upsilon));
 }
 
-static json_t *s_policy_json(const struct rls_eval_result *x)
+static json_t *s_policy_json(const struct rls_eval_result *x, const struct rls_eval_result *ob)
 {
     json_t *o = json_object();
     json_t *tenants = json_array();
@@ -160,6 +182,9 @@ static json_t *s_policy_json(const struct rls_eval_result *x)
     bad |= json_object_set_new(o, "node_hours", s_num(x->node_hours));
     bad |= json_object_set_new(o, "replica_hours", s_num(x->replica_hours));
     bad |= json_object_set_new(o, "cost_vs_oracle", s_num(x->cost_vs_oracle));
+    bad |= json_object_set_new(o, "cost_vs_oracle_budget",
+                               ob ? s_num(rls_report_cost_ratio(x->cost_usd, ob->cost_usd))
+                                  : json_null());
     bad |= json_object_set_new(o, "requests", s_num(x->requests));
     bad |= json_object_set_new(o, "slo_violation_pct", s_num(x->slo_violation_pct));
     bad |= json_object_set_new(o, "dropped_pct", s_num(x->dropped_pct));
@@ -241,8 +266,10 @@ json_t *rls_report_json(const struct rls_eval_result *r, int n, double slo_budge
     int best = rls_report_cheapest(r, n, slo_budget_pct);
     bad |= json_object_set_new(root, "cheapest_meeting_slo",
                                best >= 0 ? json_string(r[best].name) : json_null());
+    int ob = rls_report_oracle_budget(r, n);
+    bad |= json_object_set_new(root, "oracle_budget", ob >= 0 ? json_string(r[ob].name) : json_null());
     for (int i = 0; i < n; i++) {
-        json_t *p = s_policy_json(&r[i]);
+        json_t *p = s_policy_json(&r[i], ob >= 0 ? &r[ob] : NULL);
         if (!p || json_array_append_new(arr, p) != 0)
             goto fail;
     }

@@ -16,17 +16,27 @@
 #include "eval.h"
 
 /* Prints one aligned row per result (policy | cost $ | x oracle | SLO viol % |
- * drop % | p95 ms | p99 ms | actions | util % | Jain | under% | over%) and a
- * line naming the cheapest result whose violations are within
- * slo_budget_pct (or saying none is). */
+ * drop % | p95 ms | p99 ms | actions | util % | Jain | under% | over%, with
+ * "x oracle-b", the cost over the budget-aware oracle's, after "x oracle" when
+ * a result of kind "oracle-budget" is among r) and a line naming the cheapest
+ * result whose violations are within slo_budget_pct (or saying none is). */
 void rls_report_table(FILE *f, const struct rls_eval_result *r, int n, double slo_budget_pct);
 
 /* The index of the cheapest result with slo_violation_pct <= slo_budget_pct,
  * or -1 when none meets it. */
 int rls_report_cheapest(const struct rls_eval_result *r, int n, double slo_budget_pct);
 
+/* The index of the first result of kind "oracle-budget" (the reference of
+ * cost_vs_oracle_budget), or -1 when none is among r[0..n). */
+int rls_report_oracle_budget(const struct rls_eval_result *r, int n);
+
+/* cost_usd / ref_cost_usd: 1 when both are 0, INFINITY when only ref is. */
+double rls_report_cost_ratio(double cost_usd, double ref_cost_usd);
+
 /* The JSON document: {scenario, seed, steps, step_s, slo_budget_pct,
- * policies: [...]} (keys in docs/METRICS.md). Non-finite numbers become
+ * cheapest_meeting_slo, oracle_budget, policies: [...]} (keys in
+ * docs/METRICS.md; each policy has cost_vs_oracle_budget, null when no
+ * oracle-budget result is among r). Non-finite numbers become
  * null. Returns a new reference (caller owns it, json_decref) or NULL on no
  * memory. */
 json_t *rls_report_json(const struct rls_eval_result *r, int n, double slo_budget_pct);

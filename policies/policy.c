@@ -163,7 +163,7 @@ void rls_policy_set_placement(struct rls_policy *p, int placement)
 
 /* ---------------------------------------------------------------- registry */
 
-#define S_KNOWN "static, hpa, kpa, predictive, oracle, hpa-tuned, FILE.h5"
+#define S_KNOWN "static, hpa, kpa, predictive, oracle-step (oracle), oracle-budget, hpa-tuned, FILE.h5"
 
 /* Renames p to `name` (the display name with its placement suffix). */
 static int s_rename(struct rls_policy *p, const char *name)
@@ -266,7 +266,8 @@ struct rls_policy *rls_policy_new(const char *spec, const struct rls_scenario *s
         }
         p = rls__static_new(n, sc, err);
     } else if (arg != NULL && (strcmp(buf, "hpa") == 0 || strcmp(buf, "kpa") == 0 ||
-                               strcmp(buf, "predictive") == 0 || strcmp(buf, "oracle") == 0)) {
+                               strcmp(buf, "predictive") == 0 || strcmp(buf, "oracle") == 0 ||
+                               strcmp(buf, "oracle-step") == 0)) {
         rls_err_set(err, RLS_ERR_INVALID, "policy '%s': '%s' takes no ':' argument", spec, buf);
         return NULL;
     } else if (strcmp(buf, "hpa") == 0) {
@@ -275,8 +276,33 @@ struct rls_policy *rls_policy_new(const char *spec, const struct rls_scenario *s
         p = rls_kpa_new(NULL, sc, err);
     } else if (strcmp(buf, "predictive") == 0) {
         p = rls_predictive_new(NULL, sc, err);
-    } else if (strcmp(buf, "oracle") == 0) {
+    } else if (strcmp(buf, "oracle") == 0 || strcmp(buf, "oracle-step") == 0) {
         p = rls_oracle_new(NULL, sc, err);
+        if (p != NULL && strcmp(buf, "oracle-step") == 0 && at == NULL &&
+            s_rename(p, spec) != RLS_OK) {
+            rls_policy_destroy(&p);
+            rls_err_set(err, RLS_ERR_NOMEM, "policy '%s': out of memory", spec);
+            return NULL;
+        }
+    } else if (strcmp(buf, "oracle-budget") == 0) {
+        /* oracle-budget[:B]: B the violation budget, a fraction in (0, 1) */
+        struct rls_oracle_budget_params obp = rls_oracle_budget_default_params();
+        if (arg != NULL) {
+            char *end = NULL;
+            errno = 0;
+            double b = strtod(arg, &end);
+            if (arg[0] == '\0' || end == arg || *end != '\0' || errno != 0 || !(b > 0.0) ||
+                !(b < 1.0)) {
+                rls_err_set(err, RLS_ERR_INVALID,
+                            "policy '%s': oracle-budget:B needs a violation budget B in (0, 1) "
+                            "(a fraction: 0.05 is 5%%), got '%s'", spec, arg);
+                return NULL;
+            }
+            obp.budget = b;
+        }
+        if (placement >= 0)
+            obp.placement = placement;   /* calibrate with the placement it will run */
+        p = rls_oracle_budget_new(&obp, sc, err);
     } else if (strcmp(buf, "hpa-tuned") == 0) {
         rls_err_set(err, RLS_ERR_UNSUPPORTED,
                     "policy 'hpa-tuned' is built by eval (grid search through rls_hpa_new)");

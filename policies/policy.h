@@ -57,7 +57,9 @@ struct rls_policy *rls_policy_wrap(const struct rls_policy_ops *ops, void *self,
  *   hpa             Kubernetes HPA (target 70% CPU, policies/hpa.h defaults)
  *   kpa             Knative KPA
  *   predictive      Holt-Winters forecast, provisioned ahead of the cold start
- *   oracle          clairvoyant lower bound (needs future_rate)
+ *   oracle-step     clairvoyant, meets the SLO at every step (alias "oracle"; needs future_rate)
+ *   oracle-budget[:B] clairvoyant, cheapest plan found within the violation budget B
+ *                   (a fraction; default the scenario's), calibrated on simulator runs
  * each optionally followed by "@spread" or "@binpack" (placement; default spread).
  * "hpa-tuned" is built by eval (it needs simulation runs to tune).
  * Returns an owned handle, or NULL with err naming the unknown name/option. */

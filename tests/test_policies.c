@@ -352,7 +352,8 @@ static void test_registry_refuses_unknown_names_and_bad_options(void **state)
     struct rls_err err = {0};
     assert_null(rls_policy_new("x", &w.sc, &err));
     assert_string_equal(err.msg,
-                        "unknown policy 'x' (known: static, hpa, kpa, predictive, oracle, hpa-tuned, FILE.h5)");
+                        "unknown policy 'x' (known: static, hpa, kpa, predictive, oracle-step (oracle), "
+                        "oracle-budget, hpa-tuned, FILE.h5)");
     const char *bad[] = {"", "hpa@diagonal", "static:x", "static:-1", "static:", "hpa:3",
                          "oracle:1@binpack", "hpa-tuned", "HPA"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
