@@ -421,22 +421,6 @@ int rls_scenario_random(const struct rls_scenario_random_params *p_in, uint64_t 
     sc->seed = seed;
     sc->node_idle_s = s_sig(s_logu(&rng, 30.0, 300.0), 2);
 
-    /* node shapes; pool 0 is at least as large as every replica drawn below */
-    for (int32_t k = 0; k < n_pools; k++) {
-        struct rls_node_pool *pl = &sc->pools[k];
-        pl->cpu = s_pick(&rng, node_cpus, (int)(sizeof node_cpus / sizeof node_cpus[0]));
-        pl->mem_gb = pl->cpu * s_pick(&rng, node_mem_per_cpu, 4);
-        pl->price_per_hour = s_sig(pl->cpu * s_unif(&rng, 0.03, 0.06) *
-                                       (pl->mem_gb / pl->cpu >= 8 ? 1.3 : 1.0), 3);
-        pl->boot_s = s_sig(s_logu(&rng, 30.0, 300.0), 2);
-        pl->mtbf_h = rls_rng_unif(&rng) < 0.5 ? 0.0 : s_sig(s_logu(&rng, 200.0, 5000.0), 2);
-        pl->repair_s = s_sig(s_unif(&rng, 300.0, 1800.0), 2);
-    }
-    if (sc->pools[0].cpu < 4.0)
-        sc->pools[0].cpu = 4.0;
-    if (sc->pools[0].mem_gb < 16.0)
-        sc->pools[0].mem_gb = 16.0;
-
     /* tenants and their weights */
     for (int32_t k = 0; k < n_tenants; k++)
         sc->tenants[k].weight = round(s_logu(&rng, 0.5, 4.0) * 2.0) / 2.0;
@@ -447,10 +431,6 @@ int rls_scenario_random(const struct rls_scenario_random_params *p_in, uint64_t 
         struct rls_service_spec *s = &sc->services[i];
         s_draw_service(&rng, p, s);
         s->tenant = i < n_tenants ? i : s_int(&rng, 0, n_tenants - 1);
-        if (s->cpu > sc->pools[0].cpu)
-            s->cpu = sc->pools[0].cpu;
-        if (s->mem_gb > sc->pools[0].mem_gb)
-            s->mem_gb = sc->pools[0].mem_gb;
         double frac = s_unif(&rng, p->peak_frac_lo, p->peak_frac_hi);
         double target = frac * (double)s->max_replicas * s->capacity_rps;
         if ((rc = s_draw_load(&rng, p, sc, i, target, err)) != RLS_OK)
@@ -471,12 +451,27 @@ int rls_scenario_random(const struct rls_scenario_random_params *p_in, uint64_t 
         sc->tenants[k].guaranteed_replicas = g;
     }
 
-    /* node counts: the summed peak demand times a tightness ratio, shared out
-       at random among the pools; always room for the initial replicas twice */
-    double ratio = rls_rng_unif(&rng) < p->tight_prob ? s_unif(&rng, 0.8, 1.1)
+    /* node shapes: at most a quarter of the cores wanted per node (so that
+       the tightness is not lost to rounding), and at least 4 cores and 16 GiB
+       (the largest replica drawn above), so every replica fits every pool */
+    double ratio = rls_rng_unif(&rng) < p->tight_prob ? s_unif(&rng, 0.7, 1.1)
                                                       : s_unif(&rng, 1.2, 2.5);
     double want_cpu = fmax(ratio * demand_cpu, 2.0 * init_cpu);
     double want_mem = fmax(ratio * demand_mem, 2.0 * init_mem);
+    for (int32_t k = 0; k < n_pools; k++) {
+        struct rls_node_pool *pl = &sc->pools[k];
+        pl->cpu = s_pick(&rng, node_cpus, (int)(sizeof node_cpus / sizeof node_cpus[0]));
+        while (pl->cpu > 4.0 && pl->cpu > want_cpu / 4.0)
+            pl->cpu /= 2.0;
+        pl->mem_gb = fmax(16.0, pl->cpu * s_pick(&rng, node_mem_per_cpu, 4));
+        pl->price_per_hour = s_sig(pl->cpu * s_unif(&rng, 0.03, 0.06) *
+                                       (pl->mem_gb / pl->cpu >= 8 ? 1.3 : 1.0), 3);
+        pl->boot_s = s_sig(s_logu(&rng, 30.0, 300.0), 2);
+        pl->mtbf_h = rls_rng_unif(&rng) < 0.5 ? 0.0 : s_sig(s_logu(&rng, 200.0, 5000.0), 2);
+        pl->repair_s = s_sig(s_unif(&rng, 300.0, 1800.0), 2);
+    }
+    /* node counts: the summed peak demand times the tightness ratio, shared
+       out at random among the pools; always room for the initial replicas twice */
     double share[100], total_share = 0.0;
     for (int32_t k = 0; k < n_pools; k++)
         total_share += (share[k] = s_unif(&rng, 0.2, 1.0));
@@ -489,15 +484,6 @@ int rls_scenario_random(const struct rls_scenario_random_params *p_in, uint64_t 
         pl->count = c >= 1.0 ? (int32_t)c : 1;
         pl->min_on = s_int(&rng, 0, pl->count < 2 ? pl->count : 2);
     }
-    /* the initial replicas are placed on pool 0's shape in the worst case:
-       make sure the largest replica's pool alone holds them all */
-    {
-        struct rls_node_pool *p0 = &sc->pools[0];
-        double c = ceil(fmax(init_cpu / p0->cpu, init_mem / p0->mem_gb)) + 1.0;
-        if (p0->count < (int32_t)c)
-            p0->count = (int32_t)c;
-    }
-
     {
         struct rls__scenario_fail f;
         rc = rls__scenario_check(sc, &f);

@@ -28,7 +28,7 @@ struct rls_scenario_random_params {
     double peak_frac_lo, peak_frac_hi;    /* a load's peak / (max_replicas x capacity_rps)
                                              (0.2, 0.9) */
     double cold_start_max_s;    /* cold starts are 0 or up to this, seconds (180) */
-    double tight_prob;          /* chance the cluster is tight: cores 0.8-1.1x the summed
+    double tight_prob;          /* chance the cluster is tight: cores 0.7-1.1x the summed
                                    peak demand instead of 1.2-2.5x (0.25) */
     const char *const *trace_files; /* [n_trace_files] real traces to cut windows from (any
                                        format rls_trace_load reads); not owned; NULL = none */
