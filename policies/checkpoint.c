@@ -7,6 +7,8 @@
  */
 #include "checkpoint.h"
 
+#include "../env/isolate.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <hdf5.h>
@@ -341,11 +343,53 @@ static int s_put_kind(hid_t loc, const struct s_attr_out *a)
     return -1;
 }
 
+/* FNV-1a 64 of the attributes as the loader reads them back (CHECKPOINT.md,
+ * "Checksums"): a canonical text, then the int32 arrays little-endian. */
+static uint64_t s_fnv(uint64_t h, const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    for (size_t i = 0; i < n; i++) {
+        h ^= b[i];
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+static uint64_t s_attrs_digest(const struct rls_checkpoint *ck, const char *created)
+{
+    char head[512];
+    uint64_t h = 14695981039346656037ULL;
+    snprintf(head, sizeof head, "rlsched-checkpoint-attrs 1\nversion=%d layers=%d heads=%d deltas=%d "
+             "placements=%d actions=%d steps=%lld seed=%llu eval=%a,%a,%a,%a,%lld\n", (int)ck->version,
+             (int)ck->n_layers, (int)ck->n_heads, (int)ck->n_deltas, (int)ck->n_placements, (int)ck->n_actions,
+             (long long)ck->steps, (unsigned long long)ck->seed, ck->eval_cost, ck->eval_cost_vs_oracle,
+             ck->eval_slo_violation_pct, ck->eval_score, (long long)ck->eval_step);
+    h = s_fnv(h, head, strlen(head));
+    for (int32_t i = 0; i <= ck->n_layers && i <= RLS_MLP_MAX_LAYERS; i++) {
+        unsigned char b[4];
+        for (int k = 0; k < 4; k++)
+            b[k] = (unsigned char)((uint32_t)ck->sizes[i] >> (8 * k));
+        h = s_fnv(h, b, 4);
+    }
+    for (int32_t i = 0; i < ck->n_deltas && i < RLS_CHECKPOINT_MAX_DELTAS; i++) {
+        unsigned char b[4];
+        for (int k = 0; k < 4; k++)
+            b[k] = (unsigned char)((uint32_t)ck->deltas[i] >> (8 * k));
+        h = s_fnv(h, b, 4);
+    }
+    const char *txt[6] = {ck->algorithm, ck->activation, ck->feature_names, ck->data_fingerprint,
+                          ck->scenario_name, created};
+    for (int k = 0; k < 6; k++)
+        h = s_fnv(h, txt[k], strlen(txt[k]) + 1);
+    return h;
+}
+
 /* Everything into an open file; returns the name of what failed (possibly in
  * name[cap]) or NULL. */
 static const char *s_write_all(hid_t f, const struct rls_checkpoint *ck, const char *created,
                                char *name, size_t cap)
 {
+    const uint64_t digest = s_attrs_digest(ck, created);
     const struct s_attr_out attrs[] = {
         {"format", S_STR, RLS_CHECKPOINT_FORMAT, 0},
         {"format_version", S_I32, &ck->version, 0},
@@ -369,6 +413,7 @@ static const char *s_write_all(hid_t f, const struct rls_checkpoint *ck, const c
         {"eval_score", S_F64, &ck->eval_score, 0},
         {"eval_step", S_I64, &ck->eval_step, 0},
         {"created", S_STR, created, 0},
+        {"attrs_fnv1a64", S_U64, &digest, 0},
     };
     char path[64];
     hsize_t n = 0;
@@ -855,7 +900,20 @@ static int s_load_all(struct s_loader *ld, struct rls_checkpoint *ck)
             (status = s_get_f32(ld, "/normalization/obs_std", 1, &nf, &ck->obs_std)) != RLS_OK)
             return status;
     }
-    return rls_checkpoint_validate(ck, ld->path, ld->err);
+    /* semantic checks first (their messages say what is wrong), then the
+     * attributes' checksum; absent in files written before it (accepted) */
+    if ((status = rls_checkpoint_validate(ck, ld->path, ld->err)) != RLS_OK)
+        return status;
+    if (H5Aexists(ld->f, "attrs_fnv1a64") > 0) {
+        uint64_t want = 0, got = s_attrs_digest(ck, ck->created);
+        if ((status = s_get_num(ld, "attrs_fnv1a64", H5T_INTEGER, H5T_NATIVE_UINT64, 0, &want)) != RLS_OK)
+            return status;
+        if (want != got)
+            return rls_err_set(ld->err, RLS_ERR_PARSE, "%s: attributes' checksum mismatch (stored %016llx, "
+                               "computed %016llx): the file is damaged", ld->path, (unsigned long long)want,
+                               (unsigned long long)got);
+    }
+    return RLS_OK;
 }
 
 static uint64_t s_le64(const unsigned char *b)
@@ -940,7 +998,62 @@ static void s_loader_close(struct s_loader *ld)
     s_quiet_end(&ld->q);
 }
 
+static int s_load_direct(const char *path, struct rls_checkpoint **out, struct rls_err *err);
+static int s_load_state_direct(const char *path, struct rls_checkpoint_state **out, struct rls_err *err);
+
+struct s_iso_arg {
+    const char *path;
+    int state;      /* 0: the policy (load), 1: the training state (load_state) */
+};
+
+/* The check run in a forked child (env/isolate.h): the same load, leaking
+ * whatever it returns (the child exits). */
+static int s_iso_check(void *arg, struct rls_err *err)
+{
+    const struct s_iso_arg *a = arg;
+    struct rls_checkpoint *ck = NULL;
+    struct rls_checkpoint_state *st = NULL;
+    return a->state ? s_load_state_direct(a->path, &st, err) : s_load_direct(a->path, &ck, err);
+}
+
+/* Runs the load in a child first (a corrupt file that crashes libhdf5 is
+ * refused with one message), unless RLS_CHECKPOINT_NO_ISOLATE is set. */
+static int s_isolated(const char *path, int state, struct rls_err *err)
+{
+    const char *no = getenv("RLS_CHECKPOINT_NO_ISOLATE");
+    struct s_iso_arg a = {path, state};
+    struct stat sb;
+    if ((no && *no && strcmp(no, "0") != 0) || stat(path, &sb) != 0 || !S_ISREG(sb.st_mode))
+        return RLS_OK;   /* the direct load reports a missing file itself */
+    return rls_isolate_run(s_iso_check, &a, path, err);
+}
+
 int rls_checkpoint_load(const char *path, struct rls_checkpoint **out, struct rls_err *err)
+{
+    int status;
+    if (out)
+        *out = NULL;
+    if (!path || !out)
+        return rls_err_set(err, RLS_ERR_INVALID, "checkpoint load: NULL path or out");
+    if ((status = s_isolated(path, 0, err)) != RLS_OK)
+        return status;
+    return s_load_direct(path, out, err);
+}
+
+int rls_checkpoint_load_state(const char *path, struct rls_checkpoint_state **out,
+                              struct rls_err *err)
+{
+    int status;
+    if (out)
+        *out = NULL;
+    if (!path || !out)
+        return rls_err_set(err, RLS_ERR_INVALID, "checkpoint state load: NULL path or out");
+    if ((status = s_isolated(path, 1, err)) != RLS_OK)
+        return status;
+    return s_load_state_direct(path, out, err);
+}
+
+static int s_load_direct(const char *path, struct rls_checkpoint **out, struct rls_err *err)
 {
     struct s_loader ld;
     struct rls_checkpoint *ck = NULL;
@@ -1330,8 +1443,7 @@ done:
     return status;
 }
 
-int rls_checkpoint_load_state(const char *path, struct rls_checkpoint_state **out,
-                              struct rls_err *err)
+static int s_load_state_direct(const char *path, struct rls_checkpoint_state **out, struct rls_err *err)
 {
     struct s_loader ld;
     struct s_state_loader sl;

@@ -7,6 +7,8 @@
  */
 #include "replay_internal.h"
 
+#include "../env/isolate.h"
+
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -55,6 +57,7 @@ struct rls_replay_reader {
     int64_t n_ep, n_steps, n_trans;
     struct s_episode *ep;
     char fp[17];
+    int cks;                       /* checksums: -1 not seen yet, 0 the file has none, 1 all verified */
     char err[RLS_ERRMSG_MAX];
     int64_t cache_bytes;
     /* RAM mode */
@@ -83,6 +86,7 @@ struct rls_replay_reader_params rls_replay_reader_default_params(void)
 {
     struct rls_replay_reader_params p = {0};
     p.reuse = 2.0;
+    p.isolate = 1;
     return p;
 }
 
@@ -190,6 +194,51 @@ static int s_copy_attr_str(struct rls_replay_reader *r, hid_t loc, const char *n
         snprintf(dst, len, "%s", v);
     free(v);
     return rc;
+}
+
+/* The checksum attribute `name` of loc into *v. A file has checksums
+ * everywhere or nowhere (files written before checksums): one present where
+ * another was missing, or the reverse, is refused (a mutated attribute name
+ * must not turn a checked file into an unchecked one). *present says which. */
+static int s_ck_get(struct rls_replay_reader *r, hid_t loc, const char *where, const char *name, uint64_t *v,
+                    int *present)
+{
+    int has = H5Aexists(loc, name) > 0;
+    *present = 0;
+    if (r->cks == -1)
+        r->cks = has;
+    if (has != r->cks)
+        return s_fail(r, RLS_ERR_PARSE, "%s: %s: checksum attribute '%s' %s (the file is damaged)", r->path, where,
+                      name, has ? "present where others are missing" : "missing");
+    if (!has)
+        return RLS_OK;
+    hid_t a = H5Aopen(loc, name, H5P_DEFAULT);
+    hid_t sp = a >= 0 ? H5Aget_space(a) : H5I_INVALID_HID;
+    hid_t t = a >= 0 ? H5Aget_type(a) : H5I_INVALID_HID;
+    int ok = a >= 0 && sp >= 0 && t >= 0 && H5Tget_class(t) == H5T_INTEGER && H5Tget_size(t) == 8 &&
+             H5Sget_simple_extent_npoints(sp) == 1 && H5Aread(a, H5T_NATIVE_UINT64, v) >= 0;
+    if (t >= 0)
+        H5Tclose(t);
+    if (sp >= 0)
+        H5Sclose(sp);
+    if (a >= 0)
+        H5Aclose(a);
+    if (!ok)
+        return s_fail(r, RLS_ERR_PARSE, "%s: %s: checksum attribute '%s' is not a uint64", r->path, where, name);
+    *present = 1;
+    return RLS_OK;
+}
+
+/* Compares a computed checksum with the stored one (when the file has them). */
+static int s_ck_check(struct rls_replay_reader *r, hid_t loc, const char *where, const char *name, uint64_t got)
+{
+    uint64_t want = 0;
+    int present = 0;
+    int rc = s_ck_get(r, loc, where, name, &want, &present);
+    if (rc != RLS_OK || !present || want == got)
+        return rc;
+    return s_fail(r, RLS_ERR_PARSE, "%s: %s: checksum mismatch (stored %016llx, computed %016llx): the file is "
+                  "damaged", r->path, where, (unsigned long long)want, (unsigned long long)got);
 }
 
 enum s_kind { S_F32, S_I32, S_U8, S_F64, S_INT };
@@ -395,9 +444,13 @@ static int s_read_meta(struct rls_replay_reader *r)
         if (d < 0)
             return RLS_ERR_PARSE;
         herr_t hr = H5Dread(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, dst);
+        char where[32];
+        snprintf(where, sizeof where, "/%s", name);
+        rc = hr < 0 ? s_fail(r, RLS_ERR_IO, "%s: /%s: read failed", r->path, name)
+                    : s_ck_check(r, d, where, RLS__CK_DATA, rls__fnv1a(RLS__FNV_OFFSET, dst, nf * sizeof *dst));
         H5Dclose(d);
-        if (hr < 0)
-            return s_fail(r, RLS_ERR_IO, "%s: /%s: read failed", r->path, name);
+        if (rc != RLS_OK)
+            return rc;
         for (hsize_t i = 0; i < nf; i++)
             if (!isfinite(dst[i]) || (k == 1 && !(dst[i] > 0.0f)))
                 return s_fail(r, RLS_ERR_RANGE, "%s: /%s: element %llu is %g", r->path, name,
@@ -414,13 +467,21 @@ static int s_read_meta(struct rls_replay_reader *r)
             H5Tset_size(mt, n + 1);
             if (!m->scenario_yaml || H5Dread(d, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, m->scenario_yaml) < 0)
                 rc = s_fail(r, RLS_ERR_IO, "%s: /scenario_yaml: read failed", r->path);
+            else
+                rc = s_ck_check(r, d, "/scenario_yaml", RLS__CK_DATA,
+                                rls__fnv1a(RLS__FNV_OFFSET, m->scenario_yaml, strlen(m->scenario_yaml)));
             H5Tclose(mt);
+        } else {
+            rc = s_fail(r, RLS_ERR_PARSE, "%s: /scenario_yaml: not a fixed-length string dataset", r->path);
         }
         if (t >= 0)
             H5Tclose(t);
         if (d >= 0)
             H5Dclose(d);
     }
+    if (rc == RLS_OK)
+        rc = s_ck_check(r, f, "/", RLS__CK_ATTRS,
+                        rls__replay_root_digest(m, m->feature_names, r->n_ep, m->scenario_yaml != NULL));
     return rc;
 }
 
@@ -501,13 +562,33 @@ static int s_read_episodes(struct rls_replay_reader *r)
                     H5Gclose(gid);
                     return RLS_ERR_PARSE;
                 }
+                if (r->cks != 0) {  /* checksummed files: infos are verified too */
+                    char where[128];
+                    size_t nb = (size_t)T * (k == 5 ? 4 : 8);
+                    void *buf = malloc(nb);
+                    snprintf(where, sizeof where, "%s/%s", gi, inames[k]);
+                    rc = !buf ? s_fail(r, RLS_ERR_NOMEM, "%s: out of memory", r->path)
+                         : H5Dread(d, k == 5 ? H5T_NATIVE_INT32 : H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT,
+                                   buf) < 0 ? s_fail(r, RLS_ERR_IO, "%s: %s: read failed", r->path, where)
+                         : s_ck_check(r, d, where, RLS__CK_DATA, rls__fnv1a(RLS__FNV_OFFSET, buf, nb));
+                    free(buf);
+                }
                 H5Dclose(d);
+                if (rc != RLS_OK) {
+                    H5Gclose(iid);
+                    H5Gclose(gid);
+                    return rc;
+                }
             }
             if (iid >= 0)
                 H5Gclose(iid);
             e->has_infos = 1;
         }
+        rc = s_ck_check(r, gid, g, RLS__CK_ATTRS,
+                        rls__replay_episode_digest(e->id, e->T, e->seed, e->policy, e->has_masks, e->has_infos));
         H5Gclose(gid);
+        if (rc != RLS_OK)
+            return rc;
         e->trans_off = trans;
         e->obs_row = obs_row;
         e->step_row = step_row;
@@ -552,6 +633,7 @@ static int s_scan(struct rls_replay_reader *r, const struct s_episode *e, int k,
     char *buf = malloc((size_t)block * row_bytes);
     hid_t d = H5Dopen2(r->fid, name + 1, r->dapl);
     int rc = RLS_OK;
+    uint64_t hd = RLS__FNV_OFFSET;   /* this dataset's checksum */
     if (!buf || d < 0) {
         rc = !buf ? s_fail(r, RLS_ERR_NOMEM, "%s: out of memory", r->path)
                   : s_fail(r, RLS_ERR_IO, "%s: %s: cannot open", r->path, name);
@@ -592,9 +674,11 @@ static int s_scan(struct rls_replay_reader *r, const struct s_episode *e, int k,
                 }
         }
         *h = rls__fnv1a(*h, buf, ne * esz);
+        hd = rls__fnv1a(hd, buf, ne * esz);
         if (dst)
             memcpy((char *)dst + (size_t)row * row_bytes, buf, ne * esz);
     }
+    rc = s_ck_check(r, d, name, RLS__CK_DATA, hd);
 done:
     if (d >= 0)
         H5Dclose(d);
@@ -690,16 +774,54 @@ void rls_replay_reader_close(struct rls_replay_reader **rp)
     *rp = NULL;
 }
 
+static struct rls_replay_reader *s_open(const char *path, const struct rls_replay_reader_params *p,
+                                        struct rls_err *err);
+
+struct s_iso_arg {
+    const char *path;
+    struct rls_replay_reader_params p;
+};
+
+/* The child's check (env/isolate.h): a full open with chunk-wise reads, so
+ * nothing is loaded in RAM; the parent then opens the file for real. */
+static int s_iso_check(void *arg, struct rls_err *err)
+{
+    const struct s_iso_arg *a = arg;
+    struct rls_replay_reader *r = s_open(a->path, &a->p, err);
+    return r ? RLS_OK : (err->status != RLS_OK ? err->status : RLS_ERR_PARSE);
+}
+
 struct rls_replay_reader *rls_replay_reader_open(const char *path, const struct rls_replay_reader_params *p,
                                                  struct rls_err *err)
 {
-    struct rls_replay_reader *r = NULL;
     struct rls_replay_reader_params def = rls_replay_reader_default_params();
+    struct stat st;
+    if (!p)
+        p = &def;
+    if (p->isolate && path && *path && p->cache_bytes >= 0 && stat(path, &st) == 0) {
+        if (rls_replay_recover(path, NULL, err) != RLS_OK)
+            return NULL;
+        struct s_iso_arg ia = {path, *p};
+        ia.p.isolate = 0;
+        ia.p.cache_bytes = 1 << 20;
+        if (rls_isolate_run(s_iso_check, &ia, path, err) != RLS_OK)
+            return NULL;
+    }
+    return s_open(path, p, err);
+}
+
+int rls_replay_reader_checksums(const struct rls_replay_reader *r)
+{
+    return r && r->cks == 1;
+}
+
+static struct rls_replay_reader *s_open(const char *path, const struct rls_replay_reader_params *p,
+                                        struct rls_err *err)
+{
+    struct rls_replay_reader *r = NULL;
     struct rls__h5_auto quiet;
     struct stat st;
     int ok = 0;
-    if (!p)
-        p = &def;
     rls__h5_quiet(&quiet);
     if (!path || !*path) {
         rls_err_set(err, RLS_ERR_INVALID, "replay: path is empty");
@@ -725,6 +847,7 @@ struct rls_replay_reader *rls_replay_reader_open(const char *path, const struct 
     if (r->dapl >= 0)
         H5Pset_chunk_cache(r->dapl, 0, 0, H5D_CHUNK_CACHE_W0_DEFAULT);
     snprintf(r->path, sizeof r->path, "%s", path);
+    r->cks = -1;
     r->cache_bytes = p->cache_bytes;
     r->exact = p->exact;
     r->reuse = p->reuse > 0.0 && isfinite(p->reuse) ? p->reuse : 2.0;

@@ -154,6 +154,10 @@ struct rls_replay_reader_params {
                                random chunk groups that fills the cache (fast) (0) */
     double reuse;           /* window: how many times each transition is drawn, on average,
                                while its group is resident (2) */
+    int32_t isolate;        /* 1: validate the whole file first in a forked child process, so a
+                               corrupt file that crashes libhdf5 is refused with one message
+                               instead of crashing the caller (costs one more pass over the
+                               file); 0: in this process only (1) */
 };
 struct rls_replay_reader_params rls_replay_reader_default_params(void);
 
@@ -170,6 +174,10 @@ struct rls_replay_reader *rls_replay_reader_open(const char *path, const struct 
                                                  struct rls_err *err);
 /* Frees *r, sets it to NULL; NULL is a no-op. */
 void rls_replay_reader_close(struct rls_replay_reader **r);
+/* 1 when every dataset and attribute group of the file carried a checksum and
+ * all matched; 0 for a file written before checksums (accepted, but its data
+ * is not verified: FORMAT.md, "Checksums"). */
+int rls_replay_reader_checksums(const struct rls_replay_reader *r);
 /* Last error message ("" if none), never NULL. */
 const char *rls_replay_reader_errmsg(const struct rls_replay_reader *r);
 

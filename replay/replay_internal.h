@@ -64,4 +64,18 @@ void rls__h5_restore(const struct rls__h5_auto *saved);
 #define RLS__FNV_OFFSET 1469598103934665603ULL
 uint64_t rls__fnv1a(uint64_t h, const void *data, size_t len);
 
+/* Checksums (FORMAT.md, "Checksums"): every dataset carries attribute
+ * RLS__CK_DATA = FNV-1a 64 of its raw bytes; the root and every episode group
+ * carry RLS__CK_ATTRS = FNV-1a 64 of a canonical text of the attributes the
+ * reader reads. Writer and reader build that text with these two functions. */
+#define RLS__CK_DATA "fnv1a64"
+#define RLS__CK_ATTRS "attrs_fnv1a64"
+/* Digest of the file-level attributes: meta as stored, feature_names the
+ * stored string, the committed episodes, has_yaml 1 when /scenario_yaml exists. */
+uint64_t rls__replay_root_digest(const struct rls_replay_meta *m, const char *feature_names, int64_t n_episodes,
+                                 int has_yaml);
+/* Digest of an episode group's attributes and which optional parts it has. */
+uint64_t rls__replay_episode_digest(int64_t id, int64_t T, uint64_t seed, const char *policy, int has_masks,
+                                    int has_infos);
+
 #endif

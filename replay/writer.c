@@ -135,6 +135,40 @@ int64_t rls_replay_writer_n_steps(const struct rls_replay_writer *w)
     return w ? w->n_steps : 0;
 }
 
+/* --- checksums (replay_internal.h; the text layout is in FORMAT.md) --- */
+
+uint64_t rls__replay_root_digest(const struct rls_replay_meta *m, const char *feature_names, int64_t n_episodes,
+                                 int has_yaml)
+{
+    char head[512];
+    uint64_t h = RLS__FNV_OFFSET;
+    snprintf(head, sizeof head, "rlsched-replay-attrs 1\nS=%d F=%d deltas=%d placements=%d actions=%d "
+             "episodes=%lld yaml=%d epsilon=%a\n", m->n_services, m->n_features, m->n_deltas, m->n_placements,
+             m->n_actions, (long long)n_episodes, has_yaml ? 1 : 0, m->epsilon);
+    h = rls__fnv1a(h, head, strlen(head));
+    for (int32_t i = 0; i < m->n_deltas && i < RLS_REPLAY_MAX_DELTAS; i++) {
+        unsigned char b[4];
+        for (int k = 0; k < 4; k++)
+            b[k] = (unsigned char)((uint32_t)m->deltas[i] >> (8 * k));
+        h = rls__fnv1a(h, b, 4);
+    }
+    const char *txt[5] = {feature_names ? feature_names : "", m->scenario_name, m->trace, m->behavior, m->created};
+    for (int k = 0; k < 5; k++)
+        h = rls__fnv1a(h, txt[k], strlen(txt[k]) + 1);
+    return h;
+}
+
+uint64_t rls__replay_episode_digest(int64_t id, int64_t T, uint64_t seed, const char *policy, int has_masks,
+                                    int has_infos)
+{
+    char head[128];
+    uint64_t h = RLS__FNV_OFFSET;
+    snprintf(head, sizeof head, "episode id=%lld T=%lld seed=%llu masks=%d infos=%d\n", (long long)id,
+             (long long)T, (unsigned long long)seed, has_masks ? 1 : 0, has_infos ? 1 : 0);
+    h = rls__fnv1a(h, head, strlen(head));
+    return rls__fnv1a(h, policy ? policy : "", strlen(policy ? policy : "") + 1);
+}
+
 /* --- HDF5 helpers (return 0 or -1) --- */
 
 static int s_attr_write(hid_t loc, const char *name, hid_t ftype, hid_t mtype, int rank, hsize_t n,
@@ -210,6 +244,11 @@ static int s_dataset(hid_t loc, const char *name, hid_t ftype, hid_t mtype, int 
     d = H5Dcreate2(loc, name, ftype, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT);
     if (d < 0 || H5Dwrite(d, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0)
         goto done;
+    size_t nbytes = H5Tget_size(mtype);
+    for (int i = 0; i < rank; i++)
+        nbytes *= (size_t)dims[i];
+    if (s_attr_u64(d, RLS__CK_DATA, rls__fnv1a(RLS__FNV_OFFSET, data, nbytes)))
+        goto done;
     rc = 0;
 done:
     if (d >= 0)
@@ -221,14 +260,15 @@ done:
     return rc;
 }
 
-/* Overwrites a whole existing dataset. */
-static int s_dataset_rewrite(hid_t loc, const char *name, hid_t mtype, const void *data)
+/* Overwrites a whole existing dataset of nbytes (and its checksum). */
+static int s_dataset_rewrite(hid_t loc, const char *name, hid_t mtype, const void *data, size_t nbytes)
 {
     hid_t d = H5Dopen2(loc, name, H5P_DEFAULT);
     int rc = -1;
     if (d < 0)
         return -1;
-    if (H5Dwrite(d, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) >= 0)
+    if (H5Dwrite(d, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) >= 0 &&
+        s_attr_u64(d, RLS__CK_DATA, rls__fnv1a(RLS__FNV_OFFSET, data, nbytes)) == 0)
         rc = 0;
     H5Dclose(d);
     return rc;
@@ -245,7 +285,8 @@ static int s_string_dataset(hid_t loc, const char *name, const char *v)
     if (H5Tset_size(t, strlen(v) + 1) < 0 || H5Tset_strpad(t, H5T_STR_NULLTERM) < 0)
         goto done;
     d = H5Dcreate2(loc, name, t, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    if (d < 0 || H5Dwrite(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) < 0)
+    if (d < 0 || H5Dwrite(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) < 0 ||
+        s_attr_u64(d, RLS__CK_DATA, rls__fnv1a(RLS__FNV_OFFSET, v, strlen(v))))
         goto done;
     rc = 0;
 done:
@@ -407,7 +448,8 @@ static int s_write_header(struct rls_replay_writer *w)
         s_attr_str(root, "trace", m->trace) || s_attr_str(root, "behavior_policy", m->behavior) ||
         s_attr_f64(root, "epsilon", m->epsilon) || s_attr_str(root, "created", m->created) ||
         s_attr_i64(root, "total_episodes", 0) || s_attr_i64(root, "total_steps", 0) ||
-        s_attr_i64(root, "total_transitions", 0))
+        s_attr_i64(root, "total_transitions", 0) ||
+        s_attr_u64(root, RLS__CK_ATTRS, rls__replay_root_digest(m, names, 0, 1)))
         goto done;
     if (s_dataset(root, "obs_mean", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 1, &nf, 0, zeros) ||
         s_dataset(root, "obs_std", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 1, &nf, 0, ones) ||
@@ -690,6 +732,7 @@ static int s_write_episode(struct rls_replay_writer *w, const double *sum, const
     double *col = NULL;
     int32_t *icol = NULL;
     float *mean = NULL, *std = NULL;
+    char *names = NULL;
     int rc = -1;
     snprintf(name, sizeof name, "episode_%lld", (long long)w->n_episodes);
     g = H5Gcreate2(w->fid, name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
@@ -739,14 +782,20 @@ static int s_write_episode(struct rls_replay_writer *w, const double *sum, const
         mean[f] = (float)m;
         std[f] = sd < 1e-6 ? 1.0f : (float)sd;
     }
-    if (s_dataset_rewrite(w->fid, "obs_mean", H5T_NATIVE_FLOAT, mean) ||
-        s_dataset_rewrite(w->fid, "obs_std", H5T_NATIVE_FLOAT, std) ||
+    names = s_feature_names(&w->meta);
+    if (!names || s_attr_u64(g, RLS__CK_ATTRS, rls__replay_episode_digest(w->n_episodes, w->T, w->seed, w->policy,
+                                                                            w->has_mask == 1, w->n_info == w->T)))
+        goto done;
+    if (s_dataset_rewrite(w->fid, "obs_mean", H5T_NATIVE_FLOAT, mean, (size_t)F * sizeof *mean) ||
+        s_dataset_rewrite(w->fid, "obs_std", H5T_NATIVE_FLOAT, std, (size_t)F * sizeof *std) ||
+        s_attr_u64(w->fid, RLS__CK_ATTRS, rls__replay_root_digest(&w->meta, names, w->n_episodes + 1, 1)) ||
         s_attr_i64(w->fid, "total_episodes", w->n_episodes + 1) ||
         s_attr_i64(w->fid, "total_steps", w->n_steps + w->T) ||
         s_attr_i64(w->fid, "total_transitions", (w->n_steps + w->T) * w->S))
         goto done;
     rc = 0;
 done:
+    free(names);
     free(col);
     free(icol);
     free(mean);

@@ -163,6 +163,7 @@ static int s_info(const char *path, int as_json)
         json_object_set_new(root, "action_histogram", hist_j);
         json_object_set_new(root, "features", feats);
         json_object_set_new(root, "fingerprint", json_string(rls_replay_reader_fingerprint(r)));
+        json_object_set_new(root, "checksums", json_string(rls_replay_reader_checksums(r) ? "verified" : "none"));
         json_object_set_new(root, "created", json_string(m->created));
         char *text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
         if (!text) {
@@ -201,6 +202,8 @@ static int s_info(const char *path, int as_json)
             printf("              %-28s %12.5g %12.5g\n", f < n_names ? fname[f] : "?", (double)m->obs_mean[f],
                    (double)m->obs_std[f]);
         printf("fingerprint   %s\n", rls_replay_reader_fingerprint(r));
+        printf("checksums     %s\n", rls_replay_reader_checksums(r) ? "verified"
+               : "none (written before checksums: data not verified; re-record to add them)");
     }
     ret = 0;
 done:
