@@ -220,6 +220,53 @@ static void s_draw_synth(struct rls_rng *r, struct rls_load_spec *l, double span
     }
 }
 
+/* Length of the folder part of path ("" for a bare name: 0). */
+static size_t s_dir_len(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return slash != NULL ? (size_t)(slash - path) : 0;
+}
+
+static int s_same_dir(const char *a, const char *b)
+{
+    size_t n = s_dir_len(a);
+    return n == s_dir_len(b) && strncmp(a, b, n) == 0;
+}
+
+/* A file of the library: first a folder, uniformly among the folders the
+ * files are in (a folder of 19 files of one family weighs as much as a folder
+ * of 7 families), then a file uniformly within it. O(n^2) in the files. */
+static int32_t s_pick_file(struct rls_rng *r, const struct rls_scenario_random_params *p)
+{
+    int32_t n_dirs = 0, want, k = 0;
+    for (int32_t i = 0; i < p->n_trace_files; i++) {
+        int seen = 0;
+        for (int32_t j = 0; j < i && !seen; j++)
+            seen = s_same_dir(p->trace_files[i], p->trace_files[j]);
+        n_dirs += !seen;
+    }
+    want = s_int(r, 0, n_dirs - 1);
+    /* the first file of folder number `want` (in order of first appearance) */
+    int32_t first = 0;
+    for (int32_t i = 0, d = -1; i < p->n_trace_files; i++) {
+        int seen = 0;
+        for (int32_t j = 0; j < i && !seen; j++)
+            seen = s_same_dir(p->trace_files[i], p->trace_files[j]);
+        if (!seen && ++d == want) {
+            first = i;
+            break;
+        }
+    }
+    int32_t in_dir = 0;
+    for (int32_t i = 0; i < p->n_trace_files; i++)
+        in_dir += s_same_dir(p->trace_files[i], p->trace_files[first]);
+    int32_t pick = s_int(r, 0, in_dir - 1);
+    for (int32_t i = 0; i < p->n_trace_files; i++)
+        if (s_same_dir(p->trace_files[i], p->trace_files[first]) && k++ == pick)
+            return i;
+    return first;
+}
+
 /* Tries to make l a random window of a random file of the library. Returns
  * RLS_OK with l filled and *series its series (caller destroys), RLS_OK with
  * *series NULL when no usable window was found (the caller draws a synthetic
@@ -228,7 +275,7 @@ static int s_draw_real(struct rls_rng *r, const struct rls_scenario_random_param
                        struct rls_load_spec *l, double dt, int64_t need,
                        struct rls_trace **series, double *series_max, struct rls_err *err)
 {
-    int32_t fi = s_int(r, 0, p->n_trace_files - 1);
+    int32_t fi = s_pick_file(r, p);
     const char *file = p->trace_files[fi];
     char abs[PATH_MAX];
     struct rls_trace *raw = NULL;

@@ -344,7 +344,7 @@ static void test_real_windows_from_the_shared_traces(void **state)
     struct stat st;
     struct rls_scenario_random_params p = rls_scenario_random_default_params();
     char **files = NULL;
-    int32_t n = 0, real = 0, sped = 0;
+    int32_t n = 0, real = 0, sped = 0, in_nab = 0;
     struct rls_err err = {0};
     (void)state;
     if (stat(RLS_TRACES_DIR "/nab", &st) != 0) {
@@ -369,6 +369,7 @@ static void test_real_windows_from_the_shared_traces(void **state)
             sped += l->time_scale > 1.0;
             assert_true(l->path[0] == '/');
             assert_non_null(strstr(l->path, "/shared/traces/"));
+            in_nab += strstr(l->path, "/shared/traces/nab/") != NULL;
         }
         char *y = rls_scenario_to_yaml(sc, NULL);
         struct rls_scenario *back = s_round_trip(y);
@@ -385,9 +386,11 @@ static void test_real_windows_from_the_shared_traces(void **state)
         free(first);
         rls_scenario_destroy(&sc);
     }
-    print_message("real windows: %d loads, %d of them sped up\n", (int)real, (int)sped);
+    print_message("real windows: %d loads (%d from nab/), %d of them sped up\n", (int)real,
+                  (int)in_nab, (int)sped);
     assert_true(real >= 20);
     assert_true(sped >= 5);
+    assert_true(in_nab >= 5 && real - in_nab >= 5);  /* both folders drawn from */
     rls_scenario_random_free_list(&files, n);
 }
 
