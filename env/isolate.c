@@ -5,6 +5,7 @@
 #include "isolate.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -36,6 +37,11 @@ int rls_isolate_run(rls_isolate_fn fn, void *arg, const char *what, struct rls_e
         close(fds[0]);
         if (devnull >= 0)
             dup2(devnull, 2);   /* a crash report (ASan) must not reach the caller's stderr */
+        /* a crash must end the child, not a handler the caller installed (cmocka's
+         * would longjmp back into the caller's code, in the child) */
+        static const int sigs[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT};
+        for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+            signal(sigs[i], SIG_DFL);
         int32_t st = (int32_t)fn(arg, &ce);
         if (st != RLS_OK && ce.msg[0] == '\0')
             snprintf(ce.msg, sizeof ce.msg, "%s: refused", what);

@@ -365,6 +365,15 @@ static uint64_t s_attrs_digest(const struct rls_checkpoint *ck, const char *crea
              (long long)ck->steps, (unsigned long long)ck->seed, ck->eval_cost, ck->eval_cost_vs_oracle,
              ck->eval_slo_violation_pct, ck->eval_score, (long long)ck->eval_step);
     h = s_fnv(h, head, strlen(head));
+    const double ev[4] = {ck->eval_cost, ck->eval_cost_vs_oracle, ck->eval_slo_violation_pct, ck->eval_score};
+    for (int k = 0; k < 4; k++) {   /* the bits too: %a prints every NaN alike */
+        uint64_t u;
+        unsigned char b[8];
+        memcpy(&u, &ev[k], 8);
+        for (int j = 0; j < 8; j++)
+            b[j] = (unsigned char)(u >> (8 * j));
+        h = s_fnv(h, b, 8);
+    }
     for (int32_t i = 0; i <= ck->n_layers && i <= RLS_MLP_MAX_LAYERS; i++) {
         unsigned char b[4];
         for (int k = 0; k < 4; k++)
