@@ -927,6 +927,7 @@ static void s_send_hello(struct rls_agent *a)
     m.hello.limits.max_message_bytes = RLS_PROTO_MAX_BYTES;
     m.hello.limits.max_services = RLS_PROTO_MAX_SERVICES;
     m.hello.limits.max_nodes = RLS_PROTO_MAX_NODES;
+    m.hello.takeover = a->p.takeover ? 1 : 0;
     if (rls_transport_send_msg(a->t, NULL, &m, S_SEND_TIMEOUT_MS) != RLS_OK) {
         if (!a->unreachable_logged)
             s_log(a, RLS_AGENT_LOG_WARN, "connect: cluster at %s not reachable (%s); retrying with backoff",
@@ -949,6 +950,10 @@ static void s_on_hello(struct rls_agent *a, struct rls_proto_msg *msg)
         return;
     }
     a->last_hello_mono = s_mono();
+    if (msg->hello.lease_id > 0)
+        s_log(a, RLS_AGENT_LOG_INFO, "lease %" PRId64 " from the cluster at %s: this agent is in charge (renewed by "
+              "every message, lapses after %" PRId64 " ms of silence)", msg->hello.lease_id, a->connect,
+              msg->hello.lease_ms);
     msg->hello.cluster = NULL;   /* taken */
     msg->hello.scenario_yaml = NULL;
     msg->hello.scenario_yaml_len = 0;

@@ -58,7 +58,11 @@ struct rls_agent_params {
                                    (rls_safety_default_params; stale_after_s also paces the
                                    hello re-handshake) */
     struct rls_transport_params transport; /* sockets and CURVE (rls_transport_default_params);
-                                   the key file paths are copied */
+                                   the key file paths are copied; curve_server_file and
+                                   curve_secret_file are required unless transport.insecure */
+    int takeover;               /* 1: the hello asks to take the cluster's control lease from
+                                   a live holder (granted only to a key the cluster lists with
+                                   "takeover"; agent/PROTOCOL.md, "Security") (0) */
     int64_t max_steps;          /* stop after this many decisions (actions sent); 0 = never (0) */
     double timeout_s;           /* stop with RLS_ERR_IO when no message came from the cluster for
                                    this long (from the start or the last message), s; 0 = keep

@@ -245,6 +245,7 @@ struct rls_cluster_params rls_cluster_default_params(void)
     p.max_outstanding = 2;
     p.grace_ms = 1000;
     p.heartbeat_ms = 1000;
+    p.lease_ms = 45000;
     p.max_steps = 0;
     p.seed = 1;
     p.worker_exe = NULL;
@@ -1048,6 +1049,7 @@ struct rls_cluster *rls_cluster_new(const char *endpoint, const struct rls_clust
     sp.cluster = c->desc;
     sp.software = "rlsched " RLS_VERSION " (cluster local)";
     sp.heartbeat_ms = p->heartbeat_ms;
+    sp.lease_ms = p->lease_ms;
     sp.log = p->log;
     sp.log_ctx = p->log_ctx;
     sp.ops.send_state = s_send_state;
@@ -1182,6 +1184,9 @@ struct rls_cluster_stats rls_cluster_stats(const struct rls_cluster *c)
     st.missed = atomic_load(&c->missed);
     st.refused = ss.refused;
     st.agents = ss.agents;
+    st.leases = ss.leases;
+    st.takeovers = ss.takeovers;
+    st.lease_refused = ss.lease_refused;
     st.spawned = atomic_load(&c->spawned);
     st.stopped = atomic_load(&c->stopped);
     st.crashed = atomic_load(&c->crashed);

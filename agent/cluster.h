@@ -93,6 +93,8 @@ struct rls_cluster_params {
     int grace_ms;               /* a stopped worker gets this long to drain and then to
                                    exit after SIGTERM before SIGKILL, ms (1000) */
     int heartbeat_ms;           /* heartbeat to an idle agent, ms (1000) */
+    int lease_ms;               /* the agent's control lease lapses after this long without
+                                   a message from it, ms (45000; agent/PROTOCOL.md) */
     int64_t max_steps;          /* run returns after this many steps, 0 = until stopped (0) */
     uint64_t seed;              /* workers' service-time seeds derive from it (1) */
     const char *worker_exe;     /* executable run as `EXE cluster worker ...`;
@@ -100,7 +102,8 @@ struct rls_cluster_params {
     int64_t log_every;          /* a progress line every this many steps, 0 = none (0) */
     rls_cluster_log_fn log;     /* NULL = nowhere (NULL) */
     void *log_ctx;
-    struct rls_transport_params transport;  /* the agent socket, CURVE (defaults) */
+    struct rls_transport_params transport;  /* the agent socket, CURVE: keys required
+                                               unless transport.insecure (defaults) */
 };
 
 /* Counters since rls_cluster_new; readable from any thread. */
@@ -110,7 +113,10 @@ struct rls_cluster_stats {
     int64_t actions;            /* actions accepted */
     int64_t missed;             /* steps without actions for their state */
     int64_t refused;            /* agent messages refused with an error reply */
-    int64_t agents;             /* hellos from agents */
+    int64_t agents;             /* hellos from agents that were answered */
+    int64_t leases;             /* control leases granted */
+    int64_t takeovers;          /* leases taken from a live holder */
+    int64_t lease_refused;      /* hellos refused: another agent holds the lease */
     int64_t spawned;            /* worker processes started */
     int64_t stopped;            /* workers stopped on scale-down or shutdown */
     int64_t crashed;            /* workers that died without being asked */

@@ -33,8 +33,8 @@ static void s_usage(FILE *f)
             "usage: " S_PROG " --connect tcp://HOST:PORT [--policy policy.h5] [--fairness on|off]\n"
             "                     [--dry-run] [--record out.h5] [--episode-steps N]\n"
             "                     [--metrics [HOST:]PORT] [--max-step N] [--stale-after S]\n"
-            "                     [--curve-server KEYFILE [--curve-secret F] [--curve-public F]]\n"
-            "                     [--steps N] [--timeout S] [--quiet]\n"
+            "                     --curve-server server.pub --curve-secret agent.key [--curve-public F]\n"
+            "                     [--takeover] [--insecure] [--steps N] [--timeout S] [--quiet]\n"
             "\n"
             "Connects to a cluster that speaks the rlsched wire protocol (agent/PROTOCOL.md) and\n"
             "scales its services with a trained checkpoint: features, native forward pass, fair\n"
@@ -52,9 +52,14 @@ static void s_usage(FILE *f)
             "  --max-step      at most N replicas added or removed per service and step\n"
             "                  (default: up max(4, 100%%), down max(1, 50%%))\n"
             "  --stale-after   state older than S seconds is stale: fall back, re-send hello (45)\n"
-            "  --curve-server  the cluster's CURVE public key file: encrypt and authenticate\n"
-            "  --curve-secret  this agent's CURVE secret key file (default: a fresh key pair)\n"
+            "  --curve-server  the cluster's CURVE public key file (required unless --insecure)\n"
+            "  --curve-secret  this agent's CURVE secret key file (required unless --insecure;\n"
+            "                  `rlsched keygen --out agent` makes agent.key and agent.pub; the\n"
+            "                  cluster admits the keys listed in its --curve-allow file)\n"
             "  --curve-public  this agent's public key file, checked against --curve-secret\n"
+            "  --takeover      take the cluster's control lease even while another agent holds\n"
+            "                  it (only if the cluster lists this key with 'takeover')\n"
+            "  --insecure      connect without keys (plain TCP, logged as a warning)\n"
             "  --steps         stop after N decisions (default: run until SIGTERM/SIGINT)\n"
             "  --timeout       exit 1 when the cluster has been silent for S seconds (default:\n"
             "                  keep reconnecting forever)\n"
@@ -189,6 +194,14 @@ int main(int argc, char **argv)
             quiet = 1;
             continue;
         }
+        if (strcmp(o, "--insecure") == 0) {
+            p.transport.insecure = 1;
+            continue;
+        }
+        if (strcmp(o, "--takeover") == 0) {
+            p.takeover = 1;
+            continue;
+        }
         if (strncmp(o, "--", 2) != 0) {
             fprintf(stderr, S_PROG ": unexpected argument '%s' (try --help)\n", o);
             return 2;
@@ -273,6 +286,12 @@ int main(int argc, char **argv)
         fprintf(stderr, S_PROG ": --curve-secret and --curve-public need --curve-server\n");
         return 2;
     }
+    if (!p.transport.insecure && (!p.transport.curve_server_file || !p.transport.curve_secret_file)) {
+        fprintf(stderr, S_PROG ": the control channel needs keys: make a pair with `rlsched keygen --out agent`, "
+                "list agent.pub in the cluster's --curve-allow file and pass --curve-server server.pub "
+                "--curve-secret agent.key (or --insecure)\n");
+        return 2;
+    }
     if (curve_public && s_check_curve_pair(p.transport.curve_secret_file, curve_public) != 0)
         return 2;
     if (quiet)
@@ -291,6 +310,9 @@ int main(int argc, char **argv)
         return 1;
     }
     s_agent = a;
+    if (p.transport.insecure && !p.transport.curve_server_file)
+        s_log(&lc, RLS_AGENT_LOG_WARN, "INSECURE: --insecure: the control channel is plain TCP, not encrypted, "
+              "and the cluster cannot tell this agent from any other process");
     if (s_install(SIGTERM, s_on_stop) != 0 || s_install(SIGINT, s_on_stop) != 0 ||
         s_install(SIGHUP, s_on_hup) != 0) {
         fprintf(stderr, S_PROG ": cannot install signal handlers: %s\n", strerror(errno));

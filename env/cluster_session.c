@@ -28,13 +28,15 @@ struct rls_cluster_session {
     size_t yaml_len;
     int32_t *desired;                   /* [n_services] scratch: clamped actions */
     struct rls_proto_msg in;            /* the message being handled */
-    struct rls_transport_peer agent;    /* the last peer that said hello */
-    int have_agent;
+    struct rls_transport_peer agent;    /* the lease holder */
+    int have_agent;                     /* the holder is connected (not dropped) */
+    int64_t lease_id;                   /* the lease in force, 0 = none yet */
+    int64_t lease_rx_ms;                /* last message from the holder, monotonic ms */
     int64_t state_seq;                  /* seq of the state in force */
     int answered;                       /* actions were accepted for state_seq */
     int64_t last_tx_ms;                 /* last message sent to the agent, monotonic ms */
     int io_errors;                      /* consecutive socket failures */
-    _Atomic int64_t states, actions, refused, agents;
+    _Atomic int64_t states, actions, refused, agents, leases, takeovers, lease_refused;
     char errmsg[RLS_ERRMSG_MAX];
 };
 
@@ -47,6 +49,7 @@ struct rls_cluster_session_params rls_cluster_session_default_params(void)
     p.send_scenario_yaml = 1;
     p.heartbeat_ms = 1000;
     p.send_timeout_ms = 200;
+    p.lease_ms = 45000;
     p.log = NULL;
     p.log_ctx = NULL;
     p.transport = rls_transport_default_params();
@@ -79,9 +82,10 @@ struct rls_cluster_session *rls_cluster_session_new(const char *endpoint,
                     "cluster session: NULL endpoint, params, cluster, ops.send_state or ops.apply_actions");
         return NULL;
     }
-    if (p->heartbeat_ms < 1 || p->send_timeout_ms < 0) {
-        rls_err_set(err, RLS_ERR_INVALID, "cluster session: heartbeat_ms %d (>= 1), send_timeout_ms %d (>= 0)",
-                    p->heartbeat_ms, p->send_timeout_ms);
+    if (p->heartbeat_ms < 1 || p->send_timeout_ms < 0 || p->lease_ms < 1) {
+        rls_err_set(err, RLS_ERR_INVALID,
+                    "cluster session: heartbeat_ms %d (>= 1), send_timeout_ms %d (>= 0), lease_ms %d (>= 1)",
+                    p->heartbeat_ms, p->send_timeout_ms, p->lease_ms);
         return NULL;
     }
     s = calloc(1, sizeof *s);
@@ -170,6 +174,11 @@ const char *rls_cluster_session_agent_name(const struct rls_cluster_session *s)
     return s != NULL && s->have_agent ? rls_transport_peer_name(&s->agent) : "none";
 }
 
+int64_t rls_cluster_session_lease_id(const struct rls_cluster_session *s)
+{
+    return s != NULL ? s->lease_id : 0;
+}
+
 struct rls_cluster_session_stats rls_cluster_session_stats(const struct rls_cluster_session *s)
 {
     struct rls_cluster_session_stats st;
@@ -180,6 +189,9 @@ struct rls_cluster_session_stats rls_cluster_session_stats(const struct rls_clus
     st.actions = atomic_load(&s->actions);
     st.refused = atomic_load(&s->refused) + (s->tr != NULL ? rls_transport_refused(s->tr) : 0);
     st.agents = atomic_load(&s->agents);
+    st.leases = atomic_load(&s->leases);
+    st.takeovers = atomic_load(&s->takeovers);
+    st.lease_refused = atomic_load(&s->lease_refused);
     return st;
 }
 
@@ -290,6 +302,69 @@ int rls_cluster_session_heartbeat(struct rls_cluster_session *s)
 /* ---------------------------------------------------------------------------
  * Receiving. */
 
+/* A short form of a Z85 key for logs: its first 8 characters, or "no key". */
+static const char *s_key_short(const struct rls_transport_peer *p, char buf[16])
+{
+    if (p->key[0] == '\0')
+        return "no key";
+    snprintf(buf, 16, "key %.8s", p->key);
+    return buf;
+}
+
+/* The lease rule for a hello from `from` (cluster_session.h; PROTOCOL.md):
+ * returns 1 when from holds the lease now (granted, renewed or taken over;
+ * the change is logged), or refuses the hello and returns 0. */
+static int s_lease_grant(struct rls_cluster_session *s, const struct rls_transport_peer *from,
+                         const struct rls_proto_msg *in)
+{
+    int64_t now = rls_transport_now_ms();
+    int64_t idle = now - s->lease_rx_ms;
+    char kf[16], kh[16];
+    const char *why = NULL;
+    int taken = 0;          /* from a live holder */
+
+    if (s->lease_id > 0 && rls_transport_peer_equal(from, &s->agent)) {
+        s->have_agent = 1;      /* the holder again (renewed by the message itself) */
+        s->lease_rx_ms = now;
+        atomic_fetch_add(&s->agents, 1);
+        return 1;
+    }
+    if (s->lease_id == 0)
+        why = "first agent";
+    else if (idle > s->p.lease_ms)
+        why = "the holder's lease lapsed";
+    else if (from->key[0] != '\0' && strcmp(from->key, s->agent.key) == 0)
+        why = "same key reconnected", taken = 1;
+    else if (in->hello.takeover && rls_transport_key_can_take_over(s->tr, from->key))
+        why = "takeover by a key listed 'takeover'", taken = 1;
+    if (why == NULL) {
+        atomic_fetch_add(&s->lease_refused, 1);
+        rls_cluster_session_refuse(
+            s, from, in->seq, RLS_ERR_STATE,
+            "lease %lld is held by agent %s (%s) for %lld ms more: standby, not in charge (%s)",
+            (long long)s->lease_id, rls_transport_peer_name(&s->agent), s_key_short(&s->agent, kh),
+            (long long)(s->p.lease_ms - idle),
+            in->hello.takeover ? "takeover refused: this key is not listed with 'takeover'"
+                               : "retry after it lapses, or ask takeover from a key listed 'takeover'");
+        return 0;
+    }
+    if (s->lease_id > 0) {
+        atomic_fetch_add(&s->takeovers, taken);
+        rls_logf(s->p.log, s->p.log_ctx, "lease %lld of agent %s (%s) ends after %lld ms of silence: %s",
+                 (long long)s->lease_id, rls_transport_peer_name(&s->agent), s_key_short(&s->agent, kh),
+                 (long long)idle, why);
+    }
+    s->lease_id++;
+    s->agent = *from;
+    s->have_agent = 1;
+    s->lease_rx_ms = now;
+    atomic_fetch_add(&s->leases, 1);
+    atomic_fetch_add(&s->agents, 1);
+    rls_logf(s->p.log, s->p.log_ctx, "lease %lld granted to agent %s (%s; %s), lapses after %d ms without a message",
+             (long long)s->lease_id, rls_transport_peer_name(from), s_key_short(from, kf), why, s->p.lease_ms);
+    return 1;
+}
+
 static void s_on_hello(struct rls_cluster_session *s, const struct rls_transport_peer *from,
                        const struct rls_proto_msg *in)
 {
@@ -302,14 +377,14 @@ static void s_on_hello(struct rls_cluster_session *s, const struct rls_transport
             in->hello.role);
         return;
     }
-    if (s->have_agent && !rls_transport_peer_equal(from, &s->agent))
-        rls_logf(s->p.log, s->p.log_ctx, "agent %s replaced by %s", rls_transport_peer_name(&s->agent), rls_transport_peer_name(from));
-    s->agent = *from;
-    s->have_agent = 1;
-    atomic_fetch_add(&s->agents, 1);
-    rls_logf(s->p.log, s->p.log_ctx, "agent %s said hello (role '%s', software '%s')", rls_transport_peer_name(from), in->hello.role,
-          in->hello.software);
+    if (!s_lease_grant(s, from, in))
+        return;
+    rls_logf(s->p.log, s->p.log_ctx, "agent %s%s%s said hello (role '%s', software '%s'; lease %lld)",
+             rls_transport_peer_name(from), from->key[0] ? " key " : "", from->key, in->hello.role,
+             in->hello.software, (long long)s->lease_id);
     s_msg(s, &m, RLS_PROTO_HELLO);
+    m.hello.lease_id = s->lease_id;
+    m.hello.lease_ms = s->p.lease_ms;
     snprintf(m.hello.role, sizeof m.hello.role, "cluster");
     snprintf(m.hello.software, sizeof m.hello.software, "%s", s->software);
     m.hello.n_versions = 1;
@@ -327,8 +402,8 @@ static int s_from_agent(struct rls_cluster_session *s, const struct rls_transpor
 {
     if (s->have_agent && rls_transport_peer_equal(from, &s->agent))
         return 1;
-    rls_cluster_session_refuse(s, from, re, RLS_ERR_STATE, "%s: say hello first (not the agent of this cluster)",
-                               what);
+    rls_cluster_session_refuse(s, from, re, RLS_ERR_STATE,
+                               "%s: not applied: this peer does not hold the lease (say hello first)", what);
     return 0;
 }
 
@@ -446,6 +521,8 @@ int rls_cluster_session_poll(struct rls_cluster_session *s, int timeout_ms)
         return 0;
     }
     s->io_errors = 0;
+    if (s->lease_id > 0 && rls_transport_peer_equal(&peer, &s->agent))
+        s->lease_rx_ms = rls_transport_now_ms();   /* every message of the holder renews its lease */
     rc = s_handle(s, &peer, &s->in);
     rls_proto_msg_clear(&s->in);
     return rc != RLS_OK ? rc : 1;

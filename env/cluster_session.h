@@ -1,8 +1,9 @@
 /* cluster_session.h - the cluster side of the wire protocol (agent/PROTOCOL.md)
  * with one agent, shared by every program that plays the cluster: the served
  * simulator (env/served.h) and the local process cluster (agent/cluster.h).
- * It binds the server socket (env/transport.h), tracks the agent (the last
- * peer that said hello), answers hello with the cluster description, checks
+ * It binds the server socket (env/transport.h), keeps the control lease
+ * (exactly one agent in charge, below), answers hello with the cluster
+ * description and the lease, checks
  * and clamps actions, acks them, refuses what a cluster does not take (each
  * refusal answered with an error message, counted and logged), and sends
  * heartbeats. The program keeps its own moves: what a state holds, what
@@ -20,9 +21,19 @@
  *     }
  *     rls_cluster_session_destroy(&ss);
  *
+ * The lease (agent/PROTOCOL.md, "Security"): the first agent's hello gets it
+ * (a lease id); every message from its holder renews it; it lapses after
+ * lease_ms without one. While it is live, a hello from another connection is
+ * refused (error -7 "lease held ... standby") unless it comes from the same
+ * CURVE key as the holder (the agent reconnected) or asks takeover from a key
+ * the allow file lists with "takeover". A lapsed lease goes to the next hello.
+ * Every grant, takeover and refusal is logged. Only the holder's actions and
+ * resets are taken: anyone else's are refused and change nothing.
+ *
  * Messages (what rls_cluster_session_poll does with each):
- *   hello{role != "cluster"}  -> hello{role: cluster, software, cluster,
- *                                scenario_yaml}, then ops.send_state
+ *   hello{role != "cluster"}  -> the lease rule above, then hello{role:
+ *                                cluster, software, cluster, scenario_yaml,
+ *                                lease_id, lease_ms}, then ops.send_state
  *   actions{re: seq}          -> ops.apply_actions with desired clamped to each
  *                                service's [min, max], then ack{re} (its note
  *                                says what was clamped); or an error: -7 no
@@ -86,6 +97,8 @@ struct rls_cluster_session_params {
     int heartbeat_ms;           /* heartbeat to the agent when nothing was sent for this
                                    long, ms (1000) */
     int send_timeout_ms;        /* longest a send may block, ms (200) */
+    int lease_ms;               /* the agent's lease lapses after this long without a message
+                                   from it, ms (45000: the agent's stale_after_s) */
     rls_cluster_session_log_fn log;  /* refusals, agents, socket trouble; NULL = nowhere (NULL) */
     void *log_ctx;              /* passed to log (NULL) */
     struct rls_cluster_session_ops ops;     /* the cluster's moves (all NULL: set them) */
@@ -98,7 +111,10 @@ struct rls_cluster_session_stats {
     int64_t actions;            /* actions accepted (applied and acked) */
     int64_t refused;            /* messages refused with an error reply, undecodable ones
                                    (rls_transport_refused) included */
-    int64_t agents;             /* hellos from agents */
+    int64_t agents;             /* hellos from agents that were answered (lease holders) */
+    int64_t leases;             /* leases granted (first agent, lapses, takeovers) */
+    int64_t takeovers;          /* leases taken from a live holder (same key or takeover) */
+    int64_t lease_refused;      /* hellos refused because another agent holds the lease */
 };
 
 struct rls_cluster_session;
@@ -111,8 +127,9 @@ struct rls_cluster_session_params rls_cluster_session_default_params(void);
  * force is seq 0, with no agent. Returns an owned handle
  * (rls_cluster_session_destroy) or NULL with err: RLS_ERR_INVALID (NULL
  * endpoint, cluster, send_state or apply_actions; heartbeat_ms < 1;
- * send_timeout_ms < 0), RLS_ERR_NOMEM, or the transport's status naming the
- * endpoint or key file. */
+ * send_timeout_ms < 0; lease_ms < 1), RLS_ERR_NOMEM, or the transport's status
+ * naming the endpoint or key file (RLS_ERR_INVALID: no keys and not
+ * p->transport.insecure). */
 struct rls_cluster_session *rls_cluster_session_new(const char *endpoint,
                                                     const struct rls_cluster_session_params *p,
                                                     struct rls_err *err);
@@ -147,11 +164,16 @@ int64_t rls_cluster_session_seq(const struct rls_cluster_session *s);
 /* 1 when actions for the state in force were accepted, else 0 (and for NULL). */
 int rls_cluster_session_answered(const struct rls_cluster_session *s);
 
-/* 1 when an agent is connected (said hello and was not dropped), else 0. */
+/* 1 when an agent is connected (holds the lease, said hello and was not
+ * dropped), else 0. */
 int rls_cluster_session_has_agent(const struct rls_cluster_session *s);
 
 /* The agent's address for logs; "none" without an agent. Owned by s. */
 const char *rls_cluster_session_agent_name(const struct rls_cluster_session *s);
+
+/* The id of the lease in force (1, 2, ... in grant order), 0 before the
+ * first hello (and for NULL). */
+int64_t rls_cluster_session_lease_id(const struct rls_cluster_session *s);
 
 /* Sends *st (borrowed) to the agent as the state in force (seq and ts_ns
  * are set here). Returns RLS_OK (counted in stats.states), RLS_ERR_STATE

@@ -651,6 +651,9 @@ static const struct s_col s_reset_cols[] = {
 static const struct s_col s_hello_cols[] = {
     COLS("role", F_REQ | F_NONEMPTY, struct rls_proto_msg, hello.role),
     COLS("software", 0, struct rls_proto_msg, hello.software),
+    COL("takeover", CK_I32, 0, struct rls_proto_msg, hello.takeover, 0, 1),
+    COL("lease_id", CK_I64, 0, struct rls_proto_msg, hello.lease_id, 0, 9.2e18),
+    COL("lease_ms", CK_I64, 0, struct rls_proto_msg, hello.lease_ms, 0, 9.2e18),
 };
 static const struct s_col s_limits_cols[] = {
     COL("max_message_bytes", CK_I64, 0, struct rls_proto_limits, max_message_bytes, 1, 9.2e18),

@@ -76,6 +76,14 @@ struct rls_proto_hello {
      * its loads; NULL = none. Decoded: owned, NUL-terminated. Encoding: borrowed. */
     char *scenario_yaml;
     size_t scenario_yaml_len;       /* bytes, without the NUL */
+    /* The control lease (agent/PROTOCOL.md, "Security"). Agent: takeover 1
+     * asks for a live lease held by another agent (granted only to a key the
+     * cluster lists with "takeover"). Cluster: the lease granted to the
+     * receiver, lease_id (>= 1, 0 = none) and lease_ms (it lapses after this
+     * long without a message from its holder). Sent always; 0 = none. */
+    int32_t takeover;               /* 0 or 1 */
+    int64_t lease_id;
+    int64_t lease_ms;
 };
 
 /* One step's observation. Each array is [n_services] or [n_nodes]; decoded:

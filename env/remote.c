@@ -149,6 +149,7 @@ struct rls_remote *rls_remote_new(const char *endpoint, const struct rls_remote_
     snprintf(hello.hello.software, sizeof hello.hello.software, "rlsched %s remote env", RLS_VERSION);
     hello.hello.n_versions = 1;
     hello.hello.versions[0] = RLS_PROTO_VERSION;
+    hello.hello.takeover = r->p.takeover ? 1 : 0;
     if (rls_transport_send_msg(r->tr, NULL, &hello, r->p.connect_timeout_ms) != RLS_OK) {
         rc = rls_err_set(err, RLS_ERR_IO, "cluster %s: no connection within %d ms (not running, wrong port or "
                          "CURVE keys?): %s", endpoint, r->p.connect_timeout_ms, rls_transport_errmsg(r->tr));

@@ -11,7 +11,8 @@
  *     struct rls_remote *rc = rls_remote_new(endpoint, &rp, &err);
  *     env = rls_env_new_with_backend(&ep, &rls_remote_backend_ops, rc, &err);  // env owns rc
  *
- * The backend connects (client side), says hello and builds its scenario from
+ * The backend connects (client side; CURVE keys are required unless
+ * transport.insecure, see transport.h), says hello and builds its scenario from
  * the cluster's hello (step, horizon, reward weights, pools, tenants,
  * services). reset(seed) sends `reset` and waits for its ack and then the
  * first state (a cluster that cannot reset answers error -8: the next state
@@ -48,7 +49,11 @@ struct rls_remote_params {
     int step_timeout_ms;        /* reset/step fail when their state has not come after this
                                    long in all, ms (60000; a real-time cluster steps every
                                    step_s / speed seconds) */
-    struct rls_transport_params transport;  /* sockets, CURVE (rls_transport_default_params) */
+    struct rls_transport_params transport;  /* sockets, CURVE: curve_server_file and
+                                               curve_secret_file are required unless
+                                               transport.insecure (rls_transport_default_params) */
+    int takeover;               /* 1: the hello asks to take the control lease from a live
+                                   holder (agent/PROTOCOL.md, "Security") (0) */
     int require_reset;          /* 1: a cluster that cannot start an episode on request (a
                                    live one answers reset with "unsupported") makes reset
                                    fail, for runs that must be reproducible (eval); 0: its

@@ -44,6 +44,7 @@ struct rls_served_params rls_served_default_params(void)
     p.max_steps = 0;
     p.action_timeout_ms = 0;
     p.heartbeat_ms = 1000;
+    p.lease_ms = 45000;
     p.log_every = 0;
     p.log = NULL;
     p.log_ctx = NULL;
@@ -117,6 +118,7 @@ struct rls_served *rls_served_new(const char *endpoint, const struct rls_served_
     sp.cluster = s->sc;
     sp.send_scenario_yaml = p->send_scenario_yaml;
     sp.heartbeat_ms = p->heartbeat_ms;
+    sp.lease_ms = p->lease_ms;
     sp.log = p->log;
     sp.log_ctx = p->log_ctx;
     sp.ops.send_state = s_send_state;
@@ -182,6 +184,9 @@ struct rls_served_stats rls_served_stats(const struct rls_served *s)
     st.missed = atomic_load(&s->missed);
     st.refused = ss.refused;
     st.agents = ss.agents;
+    st.leases = ss.leases;
+    st.takeovers = ss.takeovers;
+    st.lease_refused = ss.lease_refused;
     return st;
 }
 

@@ -22,9 +22,11 @@
  *   desired replicas; 0 waits for the agent (the remote env backend's mode).
  *   No agent connected: nothing moves.
  *
- * Messages (one agent at a time: the last peer that said hello):
- *   hello{role != "cluster"}  -> hello{role: cluster, cluster, scenario_yaml},
- *                                then the state in force
+ * Messages (one agent at a time: the holder of the control lease, see
+ * env/cluster_session.h and agent/PROTOCOL.md "Security"):
+ *   hello{role != "cluster"}  -> hello{role: cluster, cluster, scenario_yaml,
+ *                                lease_id, lease_ms}, then the state in force;
+ *                                or error -7 while another agent holds the lease
  *   actions{re: seq}          -> ack{re: seq} (desired outside [min, max] are
  *                                clamped and the ack's note says so), or an
  *                                error: -7 late (re is an older state) or no
@@ -68,12 +70,15 @@ struct rls_served_params {
                                    long, ms; 0 = wait for the agent (0) */
     int heartbeat_ms;           /* heartbeat to the agent when nothing was sent for this
                                    long, ms (1000) */
+    int lease_ms;               /* the agent's control lease lapses after this long without
+                                   a message from it, ms (45000) */
     int64_t log_every;          /* a log line every this many steps, 0 = none (0) */
     rls_served_log_fn log;      /* where log lines go (refusals, agents, progress);
                                    NULL = nowhere (NULL) */
     void *log_ctx;              /* passed to log (NULL) */
     int send_scenario_yaml;     /* 1: hello carries the scenario as YAML (1) */
-    struct rls_transport_params transport;  /* sockets, CURVE (rls_transport_default_params) */
+    struct rls_transport_params transport;  /* sockets, CURVE: keys required unless
+                                               transport.insecure (rls_transport_default_params) */
 };
 
 /* Counters since rls_served_new; readable from any thread while it runs. */
@@ -85,7 +90,10 @@ struct rls_served_stats {
     int64_t missed;             /* steps taken without actions for their state */
     int64_t refused;            /* messages refused with an error reply (undecodable ones
                                    included) */
-    int64_t agents;             /* hellos from agents */
+    int64_t agents;             /* hellos from agents that were answered */
+    int64_t leases;             /* control leases granted */
+    int64_t takeovers;          /* leases taken from a live holder */
+    int64_t lease_refused;      /* hellos refused: another agent holds the lease */
 };
 
 struct rls_served;

@@ -39,7 +39,9 @@ struct rls_transport {
     atomic_int zap_stop;
     atomic_llong denied;
     uint8_t (*allowed)[32];     /* [n_allowed] client public keys */
+    uint8_t *takeover;          /* [n_allowed] 1: the key may take a live lease */
     int n_allowed;
+    int secure;                 /* CURVE is on */
 };
 
 static int s_fail(struct rls_transport *t, struct rls_err *err, int status, const char *fmt, ...)
@@ -107,13 +109,15 @@ int rls_transport_read_key(const char *path, char z85[RLS_TRANSPORT_KEY_Z85 + 1]
     return RLS_OK;
 }
 
-static int s_write_key(const char *path, const char *what, const char *z85, mode_t mode,
+static int s_write_key(const char *path, const char *what, const char *z85, mode_t mode, int overwrite,
                        struct rls_err *err)
 {
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, mode);
+    int fd = open(path, O_WRONLY | O_CREAT | (overwrite ? O_TRUNC : O_EXCL), mode);
     FILE *f = NULL;
     int bad;
 
+    if (fd < 0 && errno == EEXIST)
+        return rls_err_set(err, RLS_ERR_STATE, "%s: exists, not overwritten", path);
     if (fd < 0)
         return rls_err_set(err, RLS_ERR_IO, "%s: cannot create: %s", path, strerror(errno));
     fchmod(fd, mode);       /* an existing file keeps its mode otherwise */
@@ -129,19 +133,23 @@ static int s_write_key(const char *path, const char *what, const char *z85, mode
     return RLS_OK;
 }
 
-int rls_transport_keygen(const char *public_path, const char *secret_path, struct rls_err *err)
+int rls_transport_keygen(const char *public_path, const char *secret_path, int overwrite, struct rls_err *err)
 {
     char pub[RLS_TRANSPORT_KEY_Z85 + 1], sec[RLS_TRANSPORT_KEY_Z85 + 1];
+    struct stat st;
     int rc;
 
     if (public_path == NULL || secret_path == NULL)
         return rls_err_set(err, RLS_ERR_INVALID, "rls_transport_keygen: NULL path");
+    if (!overwrite && (stat(secret_path, &st) == 0 || stat(public_path, &st) == 0))
+        return rls_err_set(err, RLS_ERR_STATE, "%s: exists, not overwritten",
+                           stat(secret_path, &st) == 0 ? secret_path : public_path);
     if (zmq_curve_keypair(pub, sec) != 0)
         return rls_err_set(err, RLS_ERR_EXTERNAL, "zmq_curve_keypair: %s (libzmq without CURVE?)",
                            zmq_strerror(zmq_errno()));
-    rc = s_write_key(secret_path, "secret", sec, 0600, err);
+    rc = s_write_key(secret_path, "secret", sec, 0600, overwrite, err);
     if (rc == RLS_OK)
-        rc = s_write_key(public_path, "public", pub, 0644, err);
+        rc = s_write_key(public_path, "public", pub, 0644, overwrite, err);
     memset(sec, 0, sizeof sec);
     return rc;
 }
@@ -185,6 +193,31 @@ static int s_load_allowed(struct rls_transport *t, const char *path, struct rls_
             s[--n] = '\0';
         if (n == 0 || s[0] == '#')
             continue;
+        {
+            /* "KEY" or "KEY takeover" */
+            char *word = s + strcspn(s, " \t");
+            int take = 0;
+            if (*word != '\0') {
+                uint8_t probe[32];
+                *word++ = '\0';
+                word += strspn(word, " \t");
+                if (strlen(s) == RLS_TRANSPORT_KEY_Z85 && zmq_z85_decode(probe, s) != NULL &&
+                    strcmp(word, "takeover") != 0) {
+                    rc = s_fail(t, err, RLS_ERR_PARSE, "%s:%d: '%s' after the key: only the word 'takeover' may follow it",
+                                path, lineno, word);
+                    break;
+                }
+                take = strcmp(word, "takeover") == 0;
+                n = take ? strlen(s) : n;   /* not a key: reported below */
+            }
+            uint8_t *tk = realloc(t->takeover, (size_t)(t->n_allowed + 1));
+            if (tk == NULL) {
+                rc = s_fail(t, err, RLS_ERR_NOMEM, "%s: out of memory", path);
+                break;
+            }
+            t->takeover = tk;
+            t->takeover[t->n_allowed] = (uint8_t)take;
+        }
         if (t->n_allowed >= S_MAX_ALLOWED) {
             rc = s_fail(t, err, RLS_ERR_RANGE, "%s:%d: more than %d keys", path, lineno, S_MAX_ALLOWED);
             break;
@@ -255,11 +288,16 @@ static void *s_zap_main(void *arg)
         if (!ok)
             atomic_fetch_add(&t->denied, 1);
         if (nfr >= 2) {
+            /* the user id is the client's Z85 public key: messages carry it
+             * as their "User-Id" property (rls_transport_peer.key) */
+            char uid[RLS_TRANSPORT_KEY_Z85 + 1] = "";
+            if (ok)
+                zmq_z85_encode(uid, zmq_msg_data(&fr[6]), 32);
             zmq_send(t->zap, "1.0", 3, ZMQ_SNDMORE);
             zmq_send(t->zap, zmq_msg_data(&fr[1]), zmq_msg_size(&fr[1]), ZMQ_SNDMORE);
             zmq_send(t->zap, ok ? "200" : "400", 3, ZMQ_SNDMORE);
             zmq_send(t->zap, ok ? "OK" : "client key not allowed", ok ? 2 : 22, ZMQ_SNDMORE);
-            zmq_send(t->zap, "", 0, ZMQ_SNDMORE);
+            zmq_send(t->zap, uid, strlen(uid), ZMQ_SNDMORE);
             zmq_send(t->zap, "", 0, 0);
         }
         for (int i = 0; i < nfr; i++)
@@ -313,6 +351,29 @@ static struct rls_transport *s_new(const char *endpoint, const struct rls_transp
     }
     t->params.context = NULL;   /* do not keep borrowed pointers */
 
+    /* secure by default: keys, unless the operator said insecure or the
+     * endpoint is in-process */
+    if (!t->params.insecure && strncmp(endpoint, "inproc://", 9) != 0) {
+        if (is_server && (t->params.curve_secret_file == NULL || t->params.curve_allow_file == NULL)) {
+            rc = s_fail(t, err, RLS_ERR_INVALID,
+                        "%s: refusing to serve without authentication: %s (make keys with `rlsched keygen "
+                        "--out NAME`; or say insecure)",
+                        endpoint, t->params.curve_secret_file == NULL
+                                      ? "no CURVE secret key (curve_secret_file)"
+                                      : "no file of allowed agent keys (curve_allow_file)");
+            goto done;
+        }
+        if (!is_server && (t->params.curve_server_file == NULL || t->params.curve_secret_file == NULL)) {
+            rc = s_fail(t, err, RLS_ERR_INVALID,
+                        "%s: refusing to connect without authentication: %s (make keys with `rlsched keygen "
+                        "--out NAME`; or say insecure)",
+                        endpoint, t->params.curve_server_file == NULL
+                                      ? "no server public key (curve_server_file)"
+                                      : "no own secret key (curve_secret_file)");
+            goto done;
+        }
+    }
+
     /* the ZAP handler must be bound before the server socket accepts anyone */
     if (is_server && t->params.curve_secret_file != NULL && t->params.curve_allow_file != NULL) {
         rc = s_load_allowed(t, t->params.curve_allow_file, err);
@@ -362,6 +423,7 @@ static struct rls_transport *s_new(const char *endpoint, const struct rls_transp
             rc = s_setopt(t, err, ZMQ_CURVE_SERVER, &one, sizeof one, "ZMQ_CURVE_SERVER");
         if (rc == RLS_OK)
             rc = s_setopt(t, err, ZMQ_CURVE_SECRETKEY, sec, 32, "ZMQ_CURVE_SECRETKEY");
+        t->secure = 1;
     } else if (!is_server && t->params.curve_server_file != NULL) {
         char z[RLS_TRANSPORT_KEY_Z85 + 1], zs[RLS_TRANSPORT_KEY_Z85 + 1];
         struct rls_err e = { 0 };
@@ -387,6 +449,7 @@ static struct rls_transport *s_new(const char *endpoint, const struct rls_transp
             rc = s_setopt(t, err, ZMQ_CURVE_PUBLICKEY, pub, 32, "ZMQ_CURVE_PUBLICKEY");
         if (rc == RLS_OK)
             rc = s_setopt(t, err, ZMQ_CURVE_SECRETKEY, sec, 32, "ZMQ_CURVE_SECRETKEY");
+        t->secure = 1;
     }
     memset(sec, 0, sizeof sec);
     if (rc != RLS_OK)
@@ -441,6 +504,7 @@ void rls_transport_destroy(struct rls_transport **tp)
     if (t->own_ctx && t->ctx != NULL)
         zmq_ctx_term(t->ctx);
     free(t->allowed);
+    free(t->takeover);
     rls_proto_buf_free(&t->rx);
     rls_proto_buf_free(&t->tx);
     free(t);
@@ -460,6 +524,23 @@ const char *rls_transport_endpoint(const struct rls_transport *t)
 int64_t rls_transport_refused(const struct rls_transport *t)
 {
     return t != NULL ? atomic_load(&((struct rls_transport *)t)->refused) : 0;
+}
+
+int rls_transport_is_secure(const struct rls_transport *t)
+{
+    return t != NULL && t->secure;
+}
+
+int rls_transport_key_can_take_over(const struct rls_transport *t, const char *z85)
+{
+    uint8_t bin[32];
+
+    if (t == NULL || z85 == NULL || strlen(z85) != RLS_TRANSPORT_KEY_Z85 || zmq_z85_decode(bin, z85) == NULL)
+        return 0;
+    for (int i = 0; i < t->n_allowed; i++)
+        if (memcmp(t->allowed[i], bin, 32) == 0)
+            return t->takeover != NULL && t->takeover[i];
+    return 0;
 }
 
 int64_t rls_transport_auth_denied(const struct rls_transport *t)
@@ -624,8 +705,11 @@ int rls_transport_recv(struct rls_transport *t, struct rls_transport_peer *from,
     }
     if (from != NULL) {
         const char *addr = zmq_msg_gets(&body, "Peer-Address");
+        const char *uid = t->zap_running ? zmq_msg_gets(&body, "User-Id") : NULL;
         if (addr != NULL)
             snprintf(from->address, sizeof from->address, "%s", addr);
+        if (uid != NULL && strlen(uid) == RLS_TRANSPORT_KEY_Z85)
+            memcpy(from->key, uid, RLS_TRANSPORT_KEY_Z85 + 1);
     }
     if (zmq_msg_more(&body)) {
         zmq_msg_close(&body);

@@ -9,11 +9,17 @@
  * actions later) and reconnects with ZeroMQ's own backoff (ZMQ_RECONNECT_IVL
  * doubling up to ZMQ_RECONNECT_IVL_MAX).
  *
- * Optional CURVE (encryption and authentication): the server loads its secret
- * key and, when given a file of allowed client public keys, runs a ZAP handler
+ * CURVE (encryption and authentication) is on by default: a server needs its
+ * secret key and a file of allowed client public keys, and runs a ZAP handler
  * (a thread on inproc://zeromq.zap.01 of its context) that refuses any other
- * client; a client needs the server's public key. Keys are files holding one
- * Z85 line (zmq_z85_encode, 40 characters); rls_transport_keygen writes them.
+ * client; a client needs the server's public key and its own secret key.
+ * Without them rls_transport_*_new fails, unless params.insecure is set (the
+ * operator's explicit --insecure: plain TCP, anyone who reaches the port is
+ * admitted) or the endpoint is inproc:// (in-process, unreachable from
+ * outside). Keys are files holding one Z85 line (zmq_z85_encode, 40
+ * characters) after '#' comment lines; rls_transport_keygen writes them
+ * (agent/PROTOCOL.md, "Security", is the file format). The server tags each
+ * message with the sender's public key (rls_transport_peer.key).
  *
  *     struct rls_transport_params p = rls_transport_default_params();
  *     struct rls_transport *srv = rls_transport_server_new("tcp://127.0.0.1:*", &p, &err);
@@ -40,13 +46,18 @@ struct rls_transport_params {
     int reconnect_ivl_max_ms;       /* client: reconnect backoff cap, ms (5000) */
     int handshake_ms;               /* ZMQ_HANDSHAKE_IVL: a connection that has not
                                        finished its handshake by then is dropped, ms (5000) */
-    /* CURVE (all NULL: plain TCP). Server: curve_secret_file turns CURVE on.
-     * Client: curve_server_file turns it on; curve_secret_file is its own key
-     * (NULL: a fresh key pair per handle, fine when the server allows any client). */
+    /* CURVE. Server: curve_secret_file and curve_allow_file are required
+     * (unless insecure). Client: curve_server_file and curve_secret_file are
+     * required (unless insecure). With insecure set, keys that are given are
+     * still used (server without an allow file: any client with the server key;
+     * client without a secret: a fresh key pair per handle). */
     const char *curve_secret_file;  /* own secret key file (NULL) */
     const char *curve_server_file;  /* client: the server's public key file (NULL) */
     const char *curve_allow_file;   /* server: allowed client public keys, one Z85 per line,
-                                       '#' comments; NULL = any client that has the server key */
+                                       optionally followed by the word "takeover"
+                                       (rls_transport_key_can_take_over); '#' comments (NULL) */
+    int insecure;                   /* 1: the operator's explicit opt-out: no keys needed,
+                                       plain TCP/IPC when none are given (0) */
     void *context;                  /* a ZeroMQ context to use (borrowed; it must outlive the
                                        handle), for inproc between handles; NULL = the handle's
                                        own. A CURVE server with an allow file needs a context no
@@ -61,6 +72,8 @@ struct rls_transport_peer {
     uint8_t id[255];
     uint8_t len;            /* bytes of id; 0 = none */
     char address[64];       /* the peer's IP address for logs ("" when unknown) */
+    char key[RLS_TRANSPORT_KEY_Z85 + 1];  /* the peer's CURVE public key (Z85) when the
+                                             server's ZAP handler admitted it, else "" */
 };
 
 /* The peer's address for logs, or "peer" when unknown (never NULL). */
@@ -74,7 +87,9 @@ struct rls_transport;
 /* A server bound to endpoint ("tcp://127.0.0.1:5555", "tcp://127.0.0.1:*" for
  * an ephemeral port, "inproc://name", "ipc://path"). p NULL = defaults.
  * Returns an owned handle (rls_transport_destroy) or NULL with err naming the
- * endpoint or key file. */
+ * endpoint or key file: RLS_ERR_INVALID when a tcp/ipc server has no secret
+ * key or no allow file and p->insecure is 0 (a client: no server key or no
+ * secret key). */
 struct rls_transport *rls_transport_server_new(const char *endpoint,
                                                const struct rls_transport_params *p,
                                                struct rls_err *err);
@@ -129,6 +144,14 @@ int rls_transport_send_msg(struct rls_transport *t, const struct rls_transport_p
 int rls_transport_recv_msg(struct rls_transport *t, struct rls_transport_peer *from,
                            struct rls_proto_msg *msg, int timeout_ms, struct rls_err *err);
 
+/* 1 when t runs CURVE (encrypted, peers authenticated), else 0 (and for NULL). */
+int rls_transport_is_secure(const struct rls_transport *t);
+
+/* 1 when the Z85 public key z85 is in the server's allow file followed by the
+ * word "takeover" (such an agent may take a live lease, agent/PROTOCOL.md),
+ * else 0 (and for NULL or ""). */
+int rls_transport_key_can_take_over(const struct rls_transport *t, const char *z85);
+
 /* Messages refused by rls_transport_recv_msg so far; client handshakes the
  * ZAP handler denied so far (server with an allow file; 0 otherwise). */
 int64_t rls_transport_refused(const struct rls_transport *t);
@@ -139,10 +162,12 @@ int64_t rls_transport_auth_denied(const struct rls_transport *t);
 int64_t rls_transport_now_ms(void);
 
 /* Writes a new CURVE key pair (zmq_curve_keypair): public_path gets the
- * public key, secret_path the secret key (mode 0600), each one Z85 line
- * after a '#' comment line. Returns RLS_OK, RLS_ERR_IO or RLS_ERR_EXTERNAL
- * (libzmq built without CURVE), with err naming the file. */
-int rls_transport_keygen(const char *public_path, const char *secret_path, struct rls_err *err);
+ * public key (mode 0644), secret_path the secret key (mode 0600), each one
+ * Z85 line after a '#' comment line. overwrite 0: neither file may exist.
+ * Returns RLS_OK, RLS_ERR_STATE (a file exists and overwrite is 0), RLS_ERR_IO
+ * or RLS_ERR_EXTERNAL (libzmq built without CURVE), with err naming the file. */
+int rls_transport_keygen(const char *public_path, const char *secret_path, int overwrite,
+                         struct rls_err *err);
 
 /* Reads the first Z85 key line of a key file (lines starting with '#' and
  * blank lines are skipped) into z85 (NUL-terminated). Returns RLS_OK,

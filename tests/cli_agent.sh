@@ -12,6 +12,8 @@ AGENT="$(dirname "$RLSCHED")/rlsched-agent"
 CKPT="$SRC/policies/default.h5"
 TMP=$(mktemp -d /tmp/rls_cli_agent.XXXXXX)
 trap 'rm -rf "$TMP"' EXIT
+. "$SRC/tests/lib_keys.sh"
+make_keys "$RLSCHED" "$TMP" || { echo "FAIL: rlsched keygen"; exit 1; }
 pass=0
 fail=0
 
@@ -56,11 +58,14 @@ expect2 "--stale-after 'x'" --connect tcp://127.0.0.1:1 --stale-after x
 expect2 "--timeout needs a value" --connect tcp://127.0.0.1:1 --timeout
 expect2 "need --curve-server" --connect tcp://127.0.0.1:1 --curve-secret "$TMP/none.key"
 expect2 "unexpected argument 'stray'" --connect tcp://127.0.0.1:1 stray
+# secure by default: no keys, or only the server's, is a usage error saying how to make them
+expect2 "rlsched keygen --out agent" --connect tcp://127.0.0.1:1
+expect2 "(or --insecure)" --connect tcp://127.0.0.1:1 --curve-server "$TMP/server.pub"
 
 # 4. no cluster: exits 1 after --timeout, with timestamped lines, no crash
 port=$(free_port)
 start=$(date +%s)
-err=$("$AGENT" --connect "tcp://127.0.0.1:$port" --policy "$CKPT" --steps 3 --timeout 1 2>&1); rc=$?
+err=$("$AGENT" "${CKEYS[@]}" --connect "tcp://127.0.0.1:$port" --policy "$CKPT" --steps 3 --timeout 1 2>&1); rc=$?
 took=$(( $(date +%s) - start ))
 if [ $rc -eq 1 ]; then ok; else bad "missing cluster: rc $rc (want 1): $err"; fi
 if [ $took -le 10 ]; then ok; else bad "missing cluster: took $took s"; fi
@@ -71,13 +76,13 @@ if echo "$err" | grep -q "checkpoint: loaded $CKPT"; then ok; else bad "checkpoi
 
 # 5. a corrupt checkpoint is not fatal: the HPA would act (still exits 1 on the timeout)
 head -c 3000 /dev/urandom > "$TMP/bad.h5"
-err=$("$AGENT" --connect "tcp://127.0.0.1:$port" --policy "$TMP/bad.h5" --timeout 0.5 2>&1); rc=$?
+err=$("$AGENT" "${CKEYS[@]}" --connect "tcp://127.0.0.1:$port" --policy "$TMP/bad.h5" --timeout 0.5 2>&1); rc=$?
 if [ $rc -eq 1 ] && echo "$err" | grep -q "the HPA acts (fallback no_checkpoint)"; then ok
 else bad "corrupt checkpoint: rc $rc: $err"; fi
 
 # 6. SIGHUP reloads (a bad file keeps the old policy), SIGTERM stops cleanly
 cp "$CKPT" "$TMP/policy.h5"
-"$AGENT" --connect "tcp://127.0.0.1:$port" --policy "$TMP/policy.h5" 2> "$TMP/log" &
+"$AGENT" "${CKEYS[@]}" --connect "tcp://127.0.0.1:$port" --policy "$TMP/policy.h5" 2> "$TMP/log" &
 pid=$!
 sleep 0.5
 kill -HUP $pid
@@ -93,7 +98,7 @@ if grep -q "reload: .*; keeping $TMP/policy.h5" "$TMP/log"; then ok; else bad "S
 if grep -q "stop: asked to stop" "$TMP/log"; then ok; else bad "SIGTERM: no stop line: $(cat "$TMP/log")"; fi
 
 # 7. a metrics address that does not parse is refused at start
-err=$("$AGENT" --connect "tcp://127.0.0.1:$port" --metrics "127.0.0.1:http" 2>&1); rc=$?
+err=$("$AGENT" "${CKEYS[@]}" --connect "tcp://127.0.0.1:$port" --metrics "127.0.0.1:http" 2>&1); rc=$?
 if [ $rc -eq 1 ] && echo "$err" | grep -q "metrics address '127.0.0.1:http'"; then ok; else bad "--metrics bad: rc $rc: $err"; fi
 
 echo "$pass passed, $fail failed"

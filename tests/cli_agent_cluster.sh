@@ -19,6 +19,8 @@ cleanup() {
     rm -rf "$TMP"
 }
 trap cleanup EXIT
+. "$SRC/tests/lib_keys.sh"
+make_keys "$BIN" "$TMP" || { echo "FAIL: rlsched keygen"; exit 1; }
 pass=0
 fail=0
 ok() { pass=$((pass + 1)); }
@@ -49,7 +51,7 @@ services:
 YAML
 P1=$(free_port)
 P2=$(free_port)
-"$BIN" cluster local --bind "tcp://127.0.0.1:$P1" --requests "tcp://127.0.0.1:$P2" --scenario "$TMP/two.yaml" \
+"$BIN" cluster local --bind "tcp://127.0.0.1:$P1" "${SKEYS[@]}" --requests "tcp://127.0.0.1:$P2" --scenario "$TMP/two.yaml" \
     --step 0.5 --time-scale 0.02 --cpu-fraction 0.3 --grace 300 --max-workers 8 --quiet 2> "$TMP/gw.err" &
 GW=$!
 PIDS="$PIDS $GW"
@@ -65,7 +67,7 @@ sleep 1
 LOAD=$!
 PIDS="$PIDS $LOAD"
 sleep 1
-timeout 60 "$AGENT" --connect "tcp://127.0.0.1:$P1" --policy "$CKPT" --record "$TMP/live.h5" \
+timeout 60 "$AGENT" --connect "tcp://127.0.0.1:$P1" "${CKEYS[@]}" --policy "$CKPT" --record "$TMP/live.h5" \
     --steps 20 --timeout 10 2> "$TMP/agent.err"
 rc=$?
 [ $rc -eq 0 ] && ok || bad "agent exit $rc: $(tail -3 "$TMP/agent.err")"
@@ -91,10 +93,10 @@ assert batch.max() <= 1.01 + 1.0, f"batch scaled without load: {batch.round(2).t
 PY
 # a live cluster cannot start an episode on request: eval (which must replay the same
 # episode for every policy) refuses it clearly; record takes the episode as it comes
-"$BIN" eval --cluster "tcp://127.0.0.1:$P1" --policy hpa --steps 3 > /dev/null 2> "$TMP/ev.err"
+"$BIN" eval --cluster "tcp://127.0.0.1:$P1" "${CKEYS[@]}" --policy hpa --steps 3 > /dev/null 2> "$TMP/ev.err"
 [ $? -eq 1 ] && grep -q "cannot start an episode on request" "$TMP/ev.err" && [ "$(wc -l < "$TMP/ev.err")" -eq 1 ] \
     && ok || bad "eval --cluster on a live cluster: $(cat "$TMP/ev.err")"
-timeout 30 "$BIN" record --cluster "tcp://127.0.0.1:$P1" --policy hpa --episodes 1 --steps 4 --quiet \
+timeout 30 "$BIN" record --cluster "tcp://127.0.0.1:$P1" "${CKEYS[@]}" --policy hpa --episodes 1 --steps 4 --quiet \
     --out "$TMP/rec.h5" 2> "$TMP/rec.err"
 [ $? -eq 0 ] && [ -f "$TMP/rec.h5" ] && ok || bad "record --cluster on a live cluster: $(cat "$TMP/rec.err")"
 kill -TERM "$GW"

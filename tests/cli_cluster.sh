@@ -19,6 +19,8 @@ cleanup() {
     rm -rf "$TMP"
 }
 trap cleanup EXIT
+. "$SRC/tests/lib_keys.sh"
+make_keys "$BIN" "$TMP" || { echo "FAIL: rlsched keygen"; exit 1; }
 pass=0
 fail=0
 ok() { pass=$((pass + 1)); }
@@ -49,7 +51,8 @@ children() {
 [ $? -eq 2 ] && grep -q "loopback only" "$TMP/e2" && ok || bad "non-loopback --requests: $(cat "$TMP/e2")"
 "$BIN" cluster local --bind tcp://127.0.0.1:1 --requests tcp://127.0.0.1:2 --time-scale fast 2> "$TMP/e3"
 [ $? -eq 2 ] && grep -q -- "--time-scale 'fast'" "$TMP/e3" && ok || bad "bad --time-scale: $(cat "$TMP/e3")"
-"$BIN" cluster local --bind tcp://127.0.0.1:1 --requests tcp://127.0.0.1:2 --scenario "$TMP/none.yaml" 2> "$TMP/e4"
+"$BIN" cluster local --bind tcp://127.0.0.1:1 --requests tcp://127.0.0.1:2 --scenario "$TMP/none.yaml" "${SKEYS[@]}" \
+    2> "$TMP/e4"
 [ $? -eq 1 ] && grep -q "none.yaml" "$TMP/e4" && [ "$(wc -l < "$TMP/e4")" -eq 1 ] && ok || bad "missing scenario: $(cat "$TMP/e4")"
 "$BIN" cluster worker 2> /dev/null
 [ $? -eq 2 ] && ok || bad "a worker by hand without --connect is not refused"
@@ -83,7 +86,7 @@ services:
 YAML
 P1=$(free_port)
 P2=$(free_port)
-"$BIN" cluster local --bind "tcp://127.0.0.1:$P1" --requests "tcp://127.0.0.1:$P2" --scenario "$TMP/two.yaml" \
+"$BIN" cluster local --bind "tcp://127.0.0.1:$P1" "${SKEYS[@]}" --requests "tcp://127.0.0.1:$P2" --scenario "$TMP/two.yaml" \
     --step 0.5 --time-scale 0.01 --cpu-fraction 0.2 --grace 300 --quiet 2> "$TMP/gw.err" &
 GW=$!
 PIDS="$PIDS $GW"

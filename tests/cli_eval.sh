@@ -6,10 +6,13 @@
 # Args: $1 rlsched binary, $2 source dir, $3 traces dir.
 set -u
 BIN=$1
+SRC=$2
 TRACES=${3:-}
 PY=/usr/bin/python3
 TMP=$(mktemp -d /tmp/rls_cli_eval.XXXXXX)
 trap 'rm -rf "$TMP"' EXIT
+. "$SRC/tests/lib_keys.sh"
+make_keys "$BIN" "$TMP" || { echo "FAIL: rlsched keygen"; exit 1; }
 pass=0
 fail=0
 ok() { pass=$((pass + 1)); }
@@ -131,10 +134,10 @@ CTR=$TRACES/nab/ec2_cpu_utilization_5f5533.csv
 CARGS=()
 [ -f "$CTR" ] && CARGS=(--trace "$CTR")
 CPORT=$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-"$BIN" sim serve --bind "tcp://127.0.0.1:$CPORT" --speed max --steps 120 "${CARGS[@]}" --quiet \
+"$BIN" sim serve --bind "tcp://127.0.0.1:$CPORT" "${SKEYS[@]}" --speed max --steps 120 "${CARGS[@]}" --quiet \
     2>"$TMP/serve.err" &
 CPID=$!
-if "$BIN" eval --cluster "tcp://127.0.0.1:$CPORT" --policy hpa,kpa --seed 5 --json "$TMP/c.json" \
+if "$BIN" eval --cluster "tcp://127.0.0.1:$CPORT" "${CKEYS[@]}" --policy hpa,kpa --seed 5 --json "$TMP/c.json" \
     >"$TMP/out" 2>"$TMP/err" && grep -q '^hpa ' "$TMP/out"; then ok
 else bad "eval --cluster: $(cat "$TMP/err") $(cat "$TMP/serve.err")"; fi
 if "$BIN" eval --policy hpa,kpa --seed 5 --steps 120 "${CARGS[@]}" --json "$TMP/l.json" \
@@ -150,10 +153,10 @@ for pc, pl in zip(c["policies"], l["policies"], strict=True):
         if k != "cost_vs_oracle":
             assert pc[k] == pl[k], (pc["name"], k, pc[k], pl[k])
 EOF
-"$BIN" eval --cluster "tcp://127.0.0.1:$CPORT" --policy hpa,oracle >/dev/null 2>"$TMP/err"
+"$BIN" eval --cluster "tcp://127.0.0.1:$CPORT" "${CKEYS[@]}" --policy hpa,oracle >/dev/null 2>"$TMP/err"
 if [ $? -eq 2 ] && grep -q 'oracle' "$TMP/err" && [ "$(wc -l <"$TMP/err")" -eq 1 ]; then ok
 else bad "oracle on --cluster: $(cat "$TMP/err")"; fi
-"$BIN" eval --cluster "tcp://127.0.0.1:$CPORT" --scenario default >/dev/null 2>"$TMP/err"
+"$BIN" eval --cluster "tcp://127.0.0.1:$CPORT" "${CKEYS[@]}" --scenario default >/dev/null 2>"$TMP/err"
 if [ $? -eq 2 ] && grep -q -- '--scenario' "$TMP/err"; then ok
 else bad "--scenario with --cluster: $(cat "$TMP/err")"; fi
 kill "$CPID" 2>/dev/null

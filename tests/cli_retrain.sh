@@ -16,6 +16,8 @@ TMP=$(mktemp -d)
 SPID=
 cleanup() { [ -n "$SPID" ] && kill -TERM "$SPID" 2>/dev/null; rm -rf "$TMP"; }
 trap cleanup EXIT
+. "$SRC/tests/lib_keys.sh"
+make_keys "$BIN" "$TMP" || { echo "FAIL: rlsched keygen"; exit 1; }
 free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 if [ ! -x "$DIR/rlsched-train" ]; then
@@ -35,10 +37,10 @@ if [ ! -f "$CKPT" ]; then
 fi
 
 PORT=$(free_port)
-"$BIN" sim serve --bind "tcp://127.0.0.1:$PORT" --speed max --quiet 2> "$TMP/serve.err" &
+"$BIN" sim serve --bind "tcp://127.0.0.1:$PORT" "${SKEYS[@]}" --speed max --quiet 2> "$TMP/serve.err" &
 SPID=$!
 sleep 0.5
-timeout 120 "$AGENT" --connect "tcp://127.0.0.1:$PORT" --policy "$CKPT" --record "$TMP/live.h5" \
+timeout 120 "$AGENT" --connect "tcp://127.0.0.1:$PORT" "${CKEYS[@]}" --policy "$CKPT" --record "$TMP/live.h5" \
     --steps 120 --timeout 20 --quiet 2> "$TMP/agent.err"
 rc=$?
 [ $rc -eq 0 ] && ok || bad "agent exit $rc: $(tail -3 "$TMP/agent.err")"

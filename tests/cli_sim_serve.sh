@@ -4,7 +4,11 @@
 # Python standard library) with the cluster description and a state, survives
 # a peer that sends garbage, and stops cleanly on SIGTERM and SIGINT within
 # 2 s; a real-time server with --max-steps stops by itself; a taken port is
-# refused. The protocol exchange in depth is tests/test_remote.c.
+# refused. Keys: without them it refuses to start, saying how to make them;
+# the NULL-mechanism exchange runs on an --insecure server (the opt-out,
+# logged), and an unauthenticated client gets nothing from a server with
+# keys. The protocol exchange in depth is tests/test_remote.c; the lease
+# between agents is cli_control_lease.sh.
 # usage: bash cli_sim_serve.sh RLSCHED SOURCE_DIR TRACES_DIR
 set -u
 BIN=$1
@@ -20,6 +24,8 @@ cleanup() {
 trap cleanup EXIT
 pass=0
 fail=0
+. "$SRC/tests/lib_keys.sh"
+make_keys "$BIN" "$TMP" || { echo "FAIL: rlsched keygen"; exit 1; }
 
 ok() { pass=$((pass + 1)); }
 bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
@@ -66,20 +72,29 @@ stops_cleanly() {
 [ $? -eq 2 ] && grep -q -- "--speed 'fast'" "$TMP/e2" && ok || bad "bad --speed: $(cat "$TMP/e2")"
 "$BIN" sim serve --bind tcp://127.0.0.1:1 --frobnicate 1 2> /dev/null
 [ $? -eq 2 ] && ok || bad "unknown option is not a usage error"
-"$BIN" sim serve --bind tcp://127.0.0.1:1 --scenario "$TMP/missing.yaml" 2> "$TMP/e3"
+"$BIN" sim serve --bind tcp://127.0.0.1:1 --scenario "$TMP/missing.yaml" "${SKEYS[@]}" 2> "$TMP/e3"
 [ $? -eq 1 ] && grep -q "missing.yaml" "$TMP/e3" && [ "$(wc -l < "$TMP/e3")" -eq 1 ] && ok \
     || bad "missing scenario: $(cat "$TMP/e3")"
-"$BIN" sim serve --bind tcp://127.0.0.1:1 --curve-secret "$TMP/no.key" 2> "$TMP/e4"
+"$BIN" sim serve --bind tcp://127.0.0.1:1 --curve-secret "$TMP/no.key" --curve-allow "$TMP/allow" 2> "$TMP/e4"
 [ $? -eq 1 ] && grep -q "no.key" "$TMP/e4" && ok || bad "missing CURVE key: $(cat "$TMP/e4")"
+# secure by default: no keys (or a secret key without the allow file) is a usage error saying how to make them
+"$BIN" sim serve --bind tcp://127.0.0.1:1 2> "$TMP/e6"
+[ $? -eq 2 ] && grep -q "rlsched keygen --out server" "$TMP/e6" && [ "$(wc -l < "$TMP/e6")" -eq 1 ] && ok \
+    || bad "no keys: $(cat "$TMP/e6")"
+"$BIN" sim serve --bind tcp://127.0.0.1:1 --curve-secret "$TMP/server.key" 2> "$TMP/e7"
+[ $? -eq 2 ] && grep -q "curve-allow" "$TMP/e7" && ok || bad "no allow file: $(cat "$TMP/e7")"
 "$BIN" sim serve --help | grep -q -- "--speed" && ok || bad "--help"
 
-# 2. lock-step server: listens, talks to a separate process, survives garbage
+# 2. lock-step server with --insecure (the opt-out, logged): listens, talks to
+#    a separate process without keys, survives garbage
 PORT=$(free_port)
-"$BIN" sim serve --bind "tcp://127.0.0.1:$PORT" --speed max --scenario default --seed 3 2> "$TMP/s1.err" &
+"$BIN" sim serve --bind "tcp://127.0.0.1:$PORT" --speed max --scenario default --seed 3 --insecure 2> "$TMP/s1.err" &
 PID=$!
 PIDS="$PIDS $PID"
 listens "$PORT" && ok || bad "not listening on $PORT: $(cat "$TMP/s1.err")"
 grep -q "listening on tcp://127.0.0.1:$PORT" "$TMP/s1.err" && ok || bad "no listening line"
+grep -q "INSECURE: --insecure: no authentication" "$TMP/s1.err" && grep -q "lock-step, INSECURE)" "$TMP/s1.err" \
+    && ok || bad "--insecure is not logged: $(cat "$TMP/s1.err")"
 
 # a DEALER in ZMTP 3.0 (NULL mechanism) says hello: the cluster answers hello
 # (role cluster, its services) and then a state
@@ -143,13 +158,37 @@ stops_cleanly "$PID" TERM && ok || bad "no clean stop on SIGTERM within 2 s"
 grep -q "stopped after 0 steps (1 episodes, 0 actions, 0 steps without, 1 refused, 1 hellos)" "$TMP/s1.err" && ok \
     || bad "final line: $(tail -1 "$TMP/s1.err")"
 
-# 3. SIGINT stops it too; a second server on the same port is refused
+# 3. with keys, an unauthenticated client (ZMTP NULL mechanism) gets no
+#    hello; SIGINT stops it too; a second server on the same port is refused
 PORT=$(free_port)
-"$BIN" sim serve --bind "tcp://127.0.0.1:$PORT" --speed 1 --quiet 2> "$TMP/s2.err" &
+"$BIN" sim serve --bind "tcp://127.0.0.1:$PORT" --speed 1 --quiet "${SKEYS[@]}" 2> "$TMP/s2.err" &
 PID=$!
 PIDS="$PIDS $PID"
 listens "$PORT" && ok || bad "not listening on $PORT (2)"
-"$BIN" sim serve --bind "tcp://127.0.0.1:$PORT" 2> "$TMP/e5"
+"$PY" - "$PORT" <<'EOF' && ok || bad "an unauthenticated client got an answer"
+import socket, struct, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=2)
+greeting = b"\xff" + b"\x00" * 8 + b"\x7f" + bytes([3, 0]) + b"NULL".ljust(20, b"\x00") + b"\x00" + b"\x00" * 31
+data = b""
+try:
+    s.sendall(greeting)
+    prop = b"\x0bSocket-Type" + struct.pack(">I", 6) + b"DEALER"
+    body = b"\x05READY" + prop
+    s.sendall(bytes([0x04, len(body)]) + body)
+    hello = b"\x84\xa1v\x01\xa4type\xa5hello\xa3seq\x00\xa4role\xa5agent"
+    s.sendall(bytes([0x00, len(hello)]) + hello)
+    while True:
+        c = s.recv(4096)
+        if not c:
+            break
+        data += c
+except OSError:
+    pass
+# at most the server's greeting (64 bytes, mechanism CURVE): never a hello
+sys.exit(0 if b"hello" not in data and b"cluster" not in data else 1)
+EOF
+grep -q "lease" "$TMP/s2.err" && bad "an unauthenticated client got a lease: $(cat "$TMP/s2.err")" || ok
+"$BIN" sim serve --bind "tcp://127.0.0.1:$PORT" "${SKEYS[@]}" 2> "$TMP/e5"
 [ $? -eq 1 ] && grep -q "cannot bind" "$TMP/e5" && ok || bad "port taken: $(cat "$TMP/e5")"
 stops_cleanly "$PID" INT && ok || bad "no clean stop on SIGINT within 2 s"
 
@@ -161,10 +200,10 @@ PORT=$(free_port)
 start=$(date +%s%N)
 if [ -n "$TRACE" ]; then
     timeout 20 "$BIN" sim serve --bind "tcp://127.0.0.1:$PORT" --trace "$TRACE" --speed 1000 --max-steps 20 \
-        --log-every 10 2> "$TMP/s3.err"
+        --log-every 10 "${SKEYS[@]}" 2> "$TMP/s3.err"
 else
     timeout 20 "$BIN" sim serve --bind "tcp://127.0.0.1:$PORT" --speed 1000 --max-steps 20 --log-every 10 \
-        2> "$TMP/s3.err"
+        "${SKEYS[@]}" 2> "$TMP/s3.err"
 fi
 rc=$?
 el=$((($(date +%s%N) - start) / 1000000))
@@ -178,10 +217,10 @@ grep -q "stopped after 20 steps (1 episodes, 0 actions, 20 steps without" "$TMP/
 # rlsched record drives the live cluster through the remote env backend, and
 # refuses behaviour policies that need a simulation of it
 PORT=$(free_port)
-"$BIN" sim serve --bind "tcp://127.0.0.1:$PORT" --speed max --quiet 2> "$TMP/s4.err" &
+"$BIN" sim serve --bind "tcp://127.0.0.1:$PORT" --speed max --quiet "${SKEYS[@]}" 2> "$TMP/s4.err" &
 SPID=$!
 sleep 0.5
-timeout 60 "$BIN" record --cluster "tcp://127.0.0.1:$PORT" --policy hpa,kpa --episodes 2 --steps 25 \
+timeout 60 "$BIN" record --cluster "tcp://127.0.0.1:$PORT" "${CKEYS[@]}" --policy hpa,kpa --episodes 2 --steps 25 \
     --epsilon 0.1 --quiet --out "$TMP/remote.h5" 2> "$TMP/r1.err"
 [ $? -eq 0 ] && ok || bad "record --cluster failed: $(cat "$TMP/r1.err")"
 "$BIN" replay info "$TMP/remote.h5" --json > "$TMP/r1.json" 2> "$TMP/r1i.err"
@@ -191,7 +230,8 @@ d = json.load(open(sys.argv[1]))
 flat = json.dumps(d)
 assert '"episodes": 2' in flat or d.get("episodes") == 2, d
 PY
-"$BIN" record --cluster "tcp://127.0.0.1:$PORT" --policy oracle --episodes 1 --out "$TMP/no.h5" 2> "$TMP/r2.err"
+"$BIN" record --cluster "tcp://127.0.0.1:$PORT" "${CKEYS[@]}" --policy oracle --episodes 1 --out "$TMP/no.h5" \
+    2> "$TMP/r2.err"
 [ $? -eq 2 ] && [ ! -e "$TMP/no.h5" ] && grep -q "oracle cannot run on a live cluster" "$TMP/r2.err" && ok \
     || bad "record --cluster with oracle: $(cat "$TMP/r2.err")"
 kill -TERM $SPID 2>/dev/null

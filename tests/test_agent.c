@@ -35,6 +35,9 @@
 #include "env/scenario.h"
 #include "env/sim.h"
 #include "env/transport.h"
+#include "rls_test_keys.h"
+
+static struct rls_test_keys g_keys;     /* the control channel's keys (main) */
 #include "policies/checkpoint.h"
 #include "replay/replay.h"
 
@@ -132,7 +135,9 @@ static struct s_cl *s_cl_new(struct rls_scenario *sc)
     struct s_cl *c = calloc(1, sizeof *c);
     assert_non_null(c);
     c->sc = sc;
-    c->srv = rls_transport_server_new("tcp://127.0.0.1:*", NULL, &err);
+    struct rls_transport_params tp = rls_transport_default_params();
+    rls_test_keys_server(&g_keys, &tp);
+    c->srv = rls_transport_server_new("tcp://127.0.0.1:*", &tp, &err);
     assert_non_null(c->srv);
     c->sim = rls_sim_new(sc, &err);
     assert_non_null(c->sim);
@@ -293,6 +298,7 @@ static struct rls_agent_params s_params(struct s_run *r, const char *endpoint, c
     struct rls_agent_params p = rls_agent_default_params();
     p.connect = endpoint;
     p.policy_path = policy;
+    rls_test_keys_client(&g_keys, g_keys.agent_sec, &p.transport);
     p.poll_ms = 20;
     p.hello_retry_s = 0.05;
     p.hello_retry_max_s = 0.2;
@@ -581,7 +587,9 @@ static void test_a_restarted_cluster_is_found_again(void **state)
     rls_agent_get_stats(r->a, &st);
     assert_int_equal(st.stale_events, 1);
     /* ... and a new one starts on the same endpoint, from step 0 */
-    c->srv = rls_transport_server_new(endpoint, NULL, &err);
+    struct rls_transport_params tp = rls_transport_default_params();
+    rls_test_keys_server(&g_keys, &tp);
+    c->srv = rls_transport_server_new(endpoint, &tp, &err);
     if (!c->srv)
         fail_msg("rebind %s: %s", endpoint, err.msg);
     c->have_peer = 0;
@@ -954,5 +962,10 @@ int main(void)
         cmocka_unit_test(test_metrics_are_served_over_http),
         cmocka_unit_test(test_new_refuses_bad_parameters_and_run_times_out_without_a_cluster),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    int rc;
+    if (rls_test_keys_make(&g_keys) != 0)
+        return 1;
+    rc = cmocka_run_group_tests(tests, NULL, NULL);
+    rls_test_keys_remove(&g_keys);
+    return rc;
 }

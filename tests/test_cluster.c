@@ -33,6 +33,9 @@
 #include "../agent/cluster.c"   /* the statics: s_pick */
 #include "env/protocol.h"
 #include "env/transport.h"
+#include "rls_test_keys.h"
+
+static struct rls_test_keys g_keys;     /* the control channel's keys (s_setup) */
 
 #define N_SVC 2     /* api, batch */
 
@@ -208,9 +211,12 @@ static void s_start(struct s_fixture *fx, const char *step_s, const char *ts, co
     char *argv[] = { s_bin, "cluster", "local", "--bind", bind, "--requests", fx->req_ep, "--scenario", scen,
                      "--step", (char *)step_s, "--time-scale", (char *)ts, "--cpu-fraction", "0.2",
                      "--max-workers", "6", "--grace", (char *)grace_ms, "--heartbeat", "200",
-                     "--log-every", "1", NULL };
+                     "--log-every", "1", "--curve-secret", g_keys.srv_sec, "--curve-allow", g_keys.allow,
+                     NULL };
+    struct rls_transport_params tp = rls_transport_default_params();
+    rls_test_keys_client(&g_keys, g_keys.agent_sec, &tp);
     fx->gw = s_run(argv, NULL, fx->log);
-    fx->agent = rls_transport_client_new(bind, NULL, &err);
+    fx->agent = rls_transport_client_new(bind, &tp, &err);
     if (fx->agent == NULL)
         fail_msg("client: %s", err.msg);
     memset(&m, 0, sizeof m);
@@ -331,6 +337,8 @@ static double s_summary(const char *path, const char *key)
 static int s_setup(void **state)
 {
     (void)state;
+    if (rls_test_keys_make(&g_keys) != 0)
+        return -1;
     snprintf(s_dir, sizeof s_dir, "/tmp/rls_test_cluster.XXXXXX");
     if (mkdtemp(s_dir) == NULL)
         return -1;
@@ -342,6 +350,7 @@ static int s_teardown(void **state)
 {
     char cmd[400];
     (void)state;
+    rls_test_keys_remove(&g_keys);
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", s_dir);
     return system(cmd) == 0 ? 0 : -1;
 }

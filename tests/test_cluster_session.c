@@ -4,7 +4,10 @@
  * force; actions are refused before hello, when late, unknown or misshaped,
  * and otherwise clamped, applied and acked; a reset goes to the op (after the
  * hello check) or is refused; wrong-direction and undecodable messages get an
- * error back; a new hello replaces the agent; heartbeats go when it is idle.
+ * error back; heartbeats go when it is idle. Over TCP with CURVE keys: one
+ * agent holds the control lease; other agents (listed or not) are refused and
+ * change nothing until it lapses or a key listed "takeover" asks; unlisted
+ * and unauthenticated peers never get through.
  * Every expected value comes from the scenario or the protocol, not from the
  * session's own output. */
 #include <setjmp.h>
@@ -23,6 +26,7 @@
 #include "env/protocol.h"
 #include "env/scenario.h"
 #include "env/transport.h"
+#include "rls_test_keys.h"
 
 #define S_EP "inproc://rls-test-cluster-session"
 
@@ -78,8 +82,11 @@ static int s_op_reset(void *ctx, const struct rls_transport_peer *from, const st
     return fx->reset_rc;
 }
 
-/* A session with the default scenario; with_reset: ops.reset set. */
-static struct s_fx *s_fx_new(int with_reset, int heartbeat_ms)
+/* A session with the default scenario at endpoint ep; with_reset: ops.reset
+ * set; k: CURVE keys for a TCP endpoint (NULL: inproc, one context, and the
+ * fixture's agent is connected); lease_ms: the lease. */
+static struct s_fx *s_fx_new_at(int with_reset, int heartbeat_ms, const char *ep, const struct rls_test_keys *k,
+                                int lease_ms)
 {
     struct s_fx *fx = calloc(1, sizeof *fx);
     struct rls_err err = { 0 };
@@ -101,13 +108,25 @@ static struct s_fx *s_fx_new(int with_reset, int heartbeat_ms)
     p.ops.apply_actions = s_op_apply;
     p.ops.reset = with_reset ? s_op_reset : NULL;
     p.ops.ctx = fx;
-    p.transport.context = fx->zctx;
-    fx->ss = rls_cluster_session_new(S_EP, &p, &err);
-    assert_non_null(fx->ss);
+    p.lease_ms = lease_ms;
+    if (k != NULL)
+        rls_test_keys_server(k, &p.transport);
+    else
+        p.transport.context = fx->zctx;
+    fx->ss = rls_cluster_session_new(ep, &p, &err);
+    if (fx->ss == NULL)
+        fail_msg("%s", err.msg);
+    if (k != NULL)
+        return fx;
     tp.context = fx->zctx;
-    fx->agent = rls_transport_client_new(S_EP, &tp, &err);
+    fx->agent = rls_transport_client_new(ep, &tp, &err);
     assert_non_null(fx->agent);
     return fx;
+}
+
+static struct s_fx *s_fx_new(int with_reset, int heartbeat_ms)
+{
+    return s_fx_new_at(with_reset, heartbeat_ms, S_EP, NULL, 45000);
 }
 
 static void s_fx_destroy(struct s_fx **fxp)
@@ -391,32 +410,182 @@ static void test_wrong_direction_and_undecodable_messages_get_an_error_back(void
     s_fx_destroy(&fx);
 }
 
-static void test_a_new_hello_replaces_the_agent(void **state)
+/* A client over TCP with the secret key `secret` (NULL: a plain, insecure one). */
+static struct rls_transport *s_tcp_client(const struct rls_test_keys *k, const char *ep, const char *secret)
 {
-    struct s_fx *fx = s_fx_new(0, 1000);
-    struct rls_transport *second = NULL;
     struct rls_transport_params tp = rls_transport_default_params();
     struct rls_err err = { 0 };
+    struct rls_transport *t = NULL;
+
+    if (secret != NULL)
+        rls_test_keys_client(k, secret, &tp);
+    else
+        tp.insecure = 1;
+    t = rls_transport_client_new(ep, &tp, &err);
+    if (t == NULL)
+        fail_msg("client: %s", err.msg);
+    return t;
+}
+
+/* hello (takeover 0/1) from `from`; the session answers it. Returns the
+ * message `from` gets first (caller clears it). */
+static void s_hello_tcp(struct s_fx *fx, struct rls_transport *from, int takeover, struct rls_proto_msg *got)
+{
     struct rls_proto_msg m;
-    int32_t desired[64] = { 0 };
+    s_hello_msg(&m, "agent");
+    m.hello.takeover = takeover;
+    s_say(fx, from, &m, 1);
+    s_hear(from, got);
+}
+
+/* A peer that gets nothing: its hello and actions never reach the session. */
+static void s_locked_out(struct s_fx *fx, struct rls_transport *t, int32_t *desired)
+{
+    struct rls_proto_msg m, got = { 0 };
+    struct rls_err err = { 0 };
+    s_hello_msg(&m, "agent");
+    rls_transport_send_msg(t, NULL, &m, 300);       /* may time out: never admitted */
+    s_actions_msg(&m, rls_cluster_session_seq(fx->ss), fx->sc->n_services, desired);
+    rls_transport_send_msg(t, NULL, &m, 300);
+    assert_int_equal(rls_cluster_session_poll(fx->ss, 500), 0);
+    assert_int_equal(rls_transport_recv_msg(t, NULL, &got, 100, &err), 0);
+}
+
+static void test_one_agent_holds_the_lease_until_it_lapses_or_a_listed_key_takes_over(void **state)
+{
+    struct rls_test_keys k;
+    struct s_fx *fx = NULL;
+    struct rls_transport *a1 = NULL, *a2 = NULL, *a3 = NULL, *a3b = NULL, *x = NULL;
+    struct rls_proto_msg m, got = { 0 };
+    int32_t maxed[64] = { 0 }, mins[64] = { 0 };
+    struct timespec lapse = { 0, 450 * 1000000L };
+    char ep[256];
     (void)state;
 
-    for (int32_t i = 0; i < fx->sc->n_services; i++)
-        desired[i] = fx->sc->services[i].min_replicas;
-    tp.context = fx->zctx;
-    second = rls_transport_client_new(S_EP, &tp, &err);
-    assert_non_null(second);
-    s_hello(fx, fx->agent);
-    s_hello(fx, second);
-    assert_int_equal(rls_cluster_session_stats(fx->ss).agents, 2);
-    s_actions_msg(&m, 0, fx->sc->n_services, desired);
-    s_say(fx, fx->agent, &m, 1);            /* the first is no longer the agent */
-    s_expect_error(fx->agent, 0, RLS_ERR_STATE);
+    assert_int_equal(rls_test_keys_make(&k), 0);
+    fx = s_fx_new_at(0, 1000, "tcp://127.0.0.1:*", &k, 300);
+    snprintf(ep, sizeof ep, "%s", rls_cluster_session_endpoint(fx->ss));
+    for (int32_t i = 0; i < fx->sc->n_services; i++) {
+        maxed[i] = fx->sc->services[i].max_replicas;
+        mins[i] = fx->sc->services[i].min_replicas;
+    }
+    a1 = s_tcp_client(&k, ep, k.agent_sec);
+    a2 = s_tcp_client(&k, ep, k.agent2_sec);     /* listed with "takeover" */
+    a3 = s_tcp_client(&k, ep, k.agent3_sec);     /* listed, no takeover */
+
+    /* the first hello gets lease 1, announced in the cluster's hello */
+    s_hello_tcp(fx, a1, 0, &got);
+    assert_int_equal(got.type, RLS_PROTO_HELLO);
+    assert_int_equal(got.hello.lease_id, 1);
+    assert_int_equal(got.hello.lease_ms, 300);
+    s_hear(a1, &got);                               /* the state */
+    assert_int_equal(rls_cluster_session_lease_id(fx->ss), 1);
+
+    /* a second listed agent is refused while the lease is live, takeover or not */
+    s_hello_tcp(fx, a3, 0, &got);
+    assert_int_equal(got.type, RLS_PROTO_ERROR);
+    assert_int_equal(got.code, RLS_ERR_STATE);
+    assert_non_null(strstr(got.message, "lease 1 is held"));
+    assert_non_null(strstr(got.message, "standby"));
+    s_hello_tcp(fx, a3, 1, &got);
+    assert_int_equal(got.type, RLS_PROTO_ERROR);
+    assert_non_null(strstr(got.message, "takeover refused"));
+    s_hello_tcp(fx, a2, 0, &got);                   /* may take over, but did not ask */
+    assert_int_equal(got.type, RLS_PROTO_ERROR);
+    /* and its actions change nothing */
+    s_actions_msg(&m, rls_cluster_session_seq(fx->ss), fx->sc->n_services, maxed);
+    s_say(fx, a3, &m, 1);
+    s_expect_error(a3, m.re, RLS_ERR_STATE);
     assert_int_equal(fx->applied, 0);
-    s_say(fx, second, &m, 1);
+    assert_int_equal(rls_cluster_session_stats(fx->ss).takeovers, 0);
+    assert_int_equal(rls_cluster_session_stats(fx->ss).lease_refused, 3);
+    assert_int_equal(rls_cluster_session_lease_id(fx->ss), 1);
+
+    /* the holder acts */
+    s_actions_msg(&m, rls_cluster_session_seq(fx->ss), fx->sc->n_services, mins);
+    s_say(fx, a1, &m, 1);
     assert_int_equal(fx->applied, 1);
-    rls_transport_destroy(&second);
+    s_hear(a1, &got);
+    assert_int_equal(got.type, RLS_PROTO_ACK);
+
+    /* the takeover rule: a key listed "takeover" that asks gets lease 2 */
+    s_hello_tcp(fx, a2, 1, &got);
+    assert_int_equal(got.type, RLS_PROTO_HELLO);
+    assert_int_equal(got.hello.lease_id, 2);
+    s_hear(a2, &got);
+    assert_int_equal(rls_cluster_session_stats(fx->ss).takeovers, 1);
+    rls_cluster_session_new_state(fx->ss);
+    s_actions_msg(&m, rls_cluster_session_seq(fx->ss), fx->sc->n_services, maxed);
+    s_say(fx, a1, &m, 1);                           /* the old holder: refused */
+    s_expect_error(a1, m.re, RLS_ERR_STATE);
+    assert_int_equal(fx->applied, 1);
+    assert_int_equal(fx->desired[0], mins[0]);
+
+    /* expiry: the holder falls silent for longer than the lease, the next hello gets it */
+    nanosleep(&lapse, NULL);
+    s_hello_tcp(fx, a3, 0, &got);
+    assert_int_equal(got.type, RLS_PROTO_HELLO);
+    assert_int_equal(got.hello.lease_id, 3);
+    s_hear(a3, &got);
+    assert_int_equal(rls_cluster_session_stats(fx->ss).takeovers, 1);     /* a lapse, not a takeover */
+    s_actions_msg(&m, rls_cluster_session_seq(fx->ss), fx->sc->n_services, maxed);
+    s_say(fx, a2, &m, 1);
+    s_expect_error(a2, m.re, RLS_ERR_STATE);
+    assert_int_equal(fx->applied, 1);
+    s_say(fx, a3, &m, 1);
+    assert_int_equal(fx->applied, 2);
+    s_hear(a3, &got);
+
+    /* the same key on a new connection (a restarted agent) takes its lease back */
+    a3b = s_tcp_client(&k, ep, k.agent3_sec);
+    s_hello_tcp(fx, a3b, 0, &got);
+    assert_int_equal(got.type, RLS_PROTO_HELLO);
+    assert_int_equal(got.hello.lease_id, 4);
+    s_hear(a3b, &got);
+    assert_int_equal(rls_cluster_session_stats(fx->ss).leases, 4);
+
+    /* an unlisted key and an unauthenticated peer never get through */
+    x = s_tcp_client(&k, ep, k.stranger_sec);
+    s_locked_out(fx, x, maxed);
+    rls_transport_destroy(&x);
+    x = s_tcp_client(&k, ep, NULL);
+    s_locked_out(fx, x, maxed);
+    assert_int_equal(fx->applied, 2);
+    assert_int_equal(rls_cluster_session_lease_id(fx->ss), 4);
+
+    rls_proto_msg_clear(&got);
+    rls_transport_destroy(&x);
+    rls_transport_destroy(&a1);
+    rls_transport_destroy(&a2);
+    rls_transport_destroy(&a3);
+    rls_transport_destroy(&a3b);
     s_fx_destroy(&fx);
+    rls_test_keys_remove(&k);
+}
+
+static void test_without_keys_a_tcp_session_refuses_to_start_unless_insecure(void **state)
+{
+    struct rls_err err = { 0 };
+    struct rls_scenario *sc = rls_scenario_new(1, 1, 1);
+    struct rls_cluster_session_params p = rls_cluster_session_default_params();
+    struct rls_cluster_session *ss = NULL;
+    (void)state;
+
+    assert_non_null(sc);
+    p.cluster = sc;
+    p.ops.send_state = s_op_send_state;
+    p.ops.apply_actions = s_op_apply;
+    assert_null(rls_cluster_session_new("tcp://127.0.0.1:*", &p, &err));
+    assert_int_equal(err.status, RLS_ERR_INVALID);
+    assert_non_null(strstr(err.msg, "without authentication"));
+    p.transport.insecure = 1;
+    ss = rls_cluster_session_new("tcp://127.0.0.1:*", &p, &err);
+    assert_non_null(ss);
+    rls_cluster_session_destroy(&ss);
+    p.lease_ms = 0;
+    assert_null(rls_cluster_session_new("tcp://127.0.0.1:*", &p, &err));
+    assert_non_null(strstr(err.msg, "lease_ms"));
+    rls_scenario_destroy(&sc);
 }
 
 static void test_a_heartbeat_goes_only_when_the_agent_was_idle_long_enough(void **state)
@@ -478,7 +647,8 @@ int main(void)
         cmocka_unit_test(test_reset_without_the_op_is_refused_as_unsupported),
         cmocka_unit_test(test_reset_reaches_the_op_only_from_the_agent_and_its_failure_ends_the_poll),
         cmocka_unit_test(test_wrong_direction_and_undecodable_messages_get_an_error_back),
-        cmocka_unit_test(test_a_new_hello_replaces_the_agent),
+        cmocka_unit_test(test_one_agent_holds_the_lease_until_it_lapses_or_a_listed_key_takes_over),
+        cmocka_unit_test(test_without_keys_a_tcp_session_refuses_to_start_unless_insecure),
         cmocka_unit_test(test_a_heartbeat_goes_only_when_the_agent_was_idle_long_enough),
         cmocka_unit_test(test_new_refuses_missing_ops_and_bad_params),
     };

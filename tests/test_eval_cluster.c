@@ -26,6 +26,9 @@
 #include "env/remote.h"
 #include "env/scenario.h"
 #include "env/served.h"
+#include "rls_test_keys.h"
+
+static struct rls_test_keys g_keys;     /* the control channel's keys (main) */
 #include "eval/eval.h"
 #include "eval/metrics.h"
 #include "eval/report.h"
@@ -61,6 +64,7 @@ static void s_server_start(struct s_server *srv, const struct rls_scenario *sc)
     p.speed = 0.0;
     p.seed = 99;                /* not the eval seed: the reset must set it */
     p.heartbeat_ms = 200;
+    rls_test_keys_server(&g_keys, &p.transport);
     srv->s = rls_served_new("tcp://127.0.0.1:*", &p, &err);
     if (!srv->s)
         fail_msg("rls_served_new: %s", err.msg);
@@ -94,7 +98,9 @@ static struct rls_env *s_cluster_env(const struct s_server *srv)
 {
     struct rls_err err = {0};
     struct rls_env *env = NULL;
-    struct rls_remote *rc = rls_remote_new(rls_served_endpoint(srv->s), NULL, &err);
+    struct rls_remote_params rp = rls_remote_default_params();
+    rls_test_keys_client(&g_keys, g_keys.agent_sec, &rp.transport);
+    struct rls_remote *rc = rls_remote_new(rls_served_endpoint(srv->s), &rp, &err);
     if (!rc)
         fail_msg("rls_remote_new: %s", err.msg);
     struct rls_env_params ep = rls_env_default_params();
@@ -283,8 +289,9 @@ static void test_cli_eval_cluster_writes_the_local_json(void **state)
     s_server_start(&srv, sc);
 
     snprintf(cmd, sizeof cmd,
-             "'%s' eval --cluster %s --policy hpa,static:3 --seed %d --json '%s' >/dev/null 2>'%s'",
-             bin, rls_served_endpoint(srv.s), SEED, cli_json, errf);
+             "'%s' eval --cluster %s --curve-server '%s' --curve-secret '%s' --policy hpa,static:3 --seed %d "
+             "--json '%s' >/dev/null 2>'%s'",
+             bin, rls_served_endpoint(srv.s), g_keys.srv_pub, g_keys.agent_sec, SEED, cli_json, errf);
     int rc = system(cmd);
     char *msg = s_slurp(errf);
     if (rc != 0)
@@ -339,5 +346,9 @@ int main(void)
         cmocka_unit_test(test_oracle_is_refused_on_an_env),
         cmocka_unit_test(test_cli_eval_cluster_writes_the_local_json),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    if (rls_test_keys_make(&g_keys) != 0)
+        return 1;
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    rls_test_keys_remove(&g_keys);
+    return rc;
 }

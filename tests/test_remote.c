@@ -25,9 +25,33 @@
 #include "env/scenario.h"
 #include "env/served.h"
 #include "env/transport.h"
+#include "rls_test_keys.h"
 #include "eval/eval.h"
 
 #define F RLS_ENV_N_FEATURES
+
+
+static struct rls_test_keys g_keys;     /* the group's CURVE keys (main) */
+
+/* A protocol client with the listed agent key (fails the test on error). */
+static struct rls_transport *s_client(const char *ep, struct rls_err *err)
+{
+    struct rls_transport_params tp = rls_transport_default_params();
+    rls_test_keys_client(&g_keys, g_keys.agent_sec, &tp);
+    return rls_transport_client_new(ep, &tp, err);
+}
+
+/* rls_remote_env_new with the listed agent key. */
+static struct rls_env *s_remote_env(const char *ep, const struct rls_env_params *p, struct rls_err *err)
+{
+    struct rls_remote_params rp = rls_remote_default_params();
+    struct rls_remote *r = NULL;
+    rls_test_keys_client(&g_keys, g_keys.agent_sec, &rp.transport);
+    r = rls_remote_new(ep, &rp, err);
+    if (r == NULL)
+        return NULL;
+    return rls_env_new_with_backend(p, &rls_remote_backend_ops, r, err);
+}
 
 static int64_t s_ms(void)
 {
@@ -63,6 +87,7 @@ static void s_server_start(struct s_server *srv, const struct rls_scenario *sc, 
     p.speed = speed;
     p.action_timeout_ms = action_timeout_ms;
     p.heartbeat_ms = 200;
+    rls_test_keys_server(&g_keys, &p.transport);
     srv->s = rls_served_new("tcp://127.0.0.1:*", &p, &err);
     if (srv->s == NULL)
         fail_msg("rls_served_new: %s", err.msg);
@@ -193,9 +218,9 @@ static void s_trajectory_case(struct rls_scenario *sc, uint64_t seed, int steps)
     ep.scenario = sc;
     local = rls_env_new(&ep, &err);
     assert_non_null(local);
-    remote = rls_remote_env_new(rls_served_endpoint(srv.s), &ep, &err);
+    remote = s_remote_env(rls_served_endpoint(srv.s), &ep, &err);
     if (remote == NULL)
-        fail_msg("rls_remote_env_new: %s", err.msg);
+        fail_msg("s_remote_env: %s", err.msg);
     assert_string_equal(rls_env_backend_name(remote), "remote");
     assert_int_equal(rls_env_horizon(remote), sc->horizon_steps);
     assert_string_equal(rls_env_scenario(remote)->services[0].name, sc->services[0].name);
@@ -253,9 +278,9 @@ static void test_reset_with_the_same_seed_replays_the_same_episode(void **state)
     uint8_t *mask = NULL;
 
     s_server_start(&srv, sc, 0.0, 0);
-    env = rls_remote_env_new(rls_served_endpoint(srv.s), NULL, &err);
+    env = s_remote_env(rls_served_endpoint(srv.s), NULL, &err);
     if (env == NULL)
-        fail_msg("rls_remote_env_new: %s", err.msg);
+        fail_msg("s_remote_env: %s", err.msg);
     S = rls_env_n_services(env);
     first = malloc((size_t)S * F * sizeof *first);
     obs = malloc((size_t)S * F * sizeof *obs);
@@ -312,6 +337,7 @@ static void test_a_cluster_that_goes_away_makes_step_fail_with_a_clear_message(v
     snprintf(endpoint, sizeof endpoint, "%s", rls_served_endpoint(srv.s));
     rp.timeout_ms = 500;
     rp.step_timeout_ms = 1500;
+    rls_test_keys_client(&g_keys, g_keys.agent_sec, &rp.transport);
     rc = rls_remote_new(endpoint, &rp, &err);
     if (rc == NULL)
         fail_msg("rls_remote_new: %s", err.msg);
@@ -396,7 +422,7 @@ static void test_bad_messages_get_error_replies_and_the_server_keeps_serving(voi
 
     assert_true(S <= 64);
     s_server_start(&srv, sc, 0.0, 0);
-    cli = rls_transport_client_new(rls_served_endpoint(srv.s), NULL, &err);
+    cli = s_client(rls_served_endpoint(srv.s), &err);
     assert_non_null(cli);
 
     /* undecodable bytes: the transport answers each with an error */
@@ -469,9 +495,9 @@ static void test_bad_messages_get_error_replies_and_the_server_keeps_serving(voi
 
     /* and a remote env still gets a working session from the same server */
     {
-        struct rls_env *env = rls_remote_env_new(rls_served_endpoint(srv.s), NULL, &err);
+        struct rls_env *env = s_remote_env(rls_served_endpoint(srv.s), NULL, &err);
         if (env == NULL)
-            fail_msg("rls_remote_env_new: %s", err.msg);
+            fail_msg("s_remote_env: %s", err.msg);
         assert_int_equal(rls_env_reset(env, 2, NULL), RLS_OK);
         int32_t *action = calloc((size_t)S * 2, sizeof *action);
         struct rls_step_result r;
@@ -498,7 +524,7 @@ static void test_real_time_mode_steps_on_its_clock_and_keeps_the_last_replicas(v
 
     /* one step every 25 ms of wall time */
     s_server_start(&srv, sc, sc->step_s / 0.025, 0);
-    cli = rls_transport_client_new(rls_served_endpoint(srv.s), NULL, &err);
+    cli = s_client(rls_served_endpoint(srv.s), &err);
     assert_non_null(cli);
     memset(&out, 0, sizeof out);
     out.type = RLS_PROTO_HELLO;
@@ -543,7 +569,7 @@ static void test_lock_step_with_an_action_timeout_moves_on_without_the_agent(voi
     int64_t t0;
 
     s_server_start(&srv, sc, 0.0, 50);
-    cli = rls_transport_client_new(rls_served_endpoint(srv.s), NULL, &err);
+    cli = s_client(rls_served_endpoint(srv.s), &err);
     assert_non_null(cli);
     /* no agent yet: nothing moves */
     usleep(200 * 1000);
@@ -576,9 +602,9 @@ static void test_remote_env_on_a_real_time_cluster_gets_each_next_state(void **s
     double t_prev;
 
     s_server_start(&srv, sc, sc->step_s / 0.02, 0);     /* a step every 20 ms */
-    env = rls_remote_env_new(rls_served_endpoint(srv.s), NULL, &err);
+    env = s_remote_env(rls_served_endpoint(srv.s), NULL, &err);
     if (env == NULL)
-        fail_msg("rls_remote_env_new: %s", err.msg);
+        fail_msg("s_remote_env: %s", err.msg);
     assert_int_equal(rls_env_reset(env, 4, NULL), RLS_OK);
     t_prev = rls_env_time_s(env);
     for (int t = 0; t < 15; t++) {
@@ -598,53 +624,60 @@ static void test_remote_env_on_a_real_time_cluster_gets_each_next_state(void **s
     free(action);
 }
 
-static void test_curve_keys_carry_through_and_a_client_without_them_gets_nothing(void **state)
+static void test_only_a_listed_key_gets_the_cluster_and_only_one_at_a_time(void **state)
 {
     (void)state;
     struct rls_scenario *sc = s_default(100);
-    struct rls_served_params p = rls_served_default_params();
     struct rls_remote_params rp = rls_remote_default_params();
     struct rls_err err = { 0 };
     struct s_server srv;
     struct rls_remote *rc = NULL;
     struct rls_env *env = NULL;
-    char dir[] = "/tmp/rls_remote_curve.XXXXXX", spub[256], ssec[256];
+    char ep[256];
 
-    assert_non_null(mkdtemp(dir));
-    snprintf(spub, sizeof spub, "%s/server.pub", dir);
-    snprintf(ssec, sizeof ssec, "%s/server.key", dir);
-    if (rls_transport_keygen(spub, ssec, &err) == RLS_ERR_EXTERNAL) {
-        rmdir(dir);
-        rls_scenario_destroy(&sc);
-        skip();     /* libzmq without CURVE */
-    }
-    memset(&srv, 0, sizeof srv);
-    p.scenario = sc;
-    p.transport.curve_secret_file = ssec;
-    srv.s = rls_served_new("tcp://127.0.0.1:*", &p, &err);
-    if (srv.s == NULL)
-        fail_msg("rls_served_new: %s", err.msg);
-    assert_int_equal(pthread_create(&srv.thread, NULL, s_server_main, &srv), 0);
-    srv.running = 1;
+    s_server_start(&srv, sc, 0.0, 0);
+    snprintf(ep, sizeof ep, "%s", rls_served_endpoint(srv.s));
+    /* no keys at all: the client refuses to start, naming what is missing */
+    assert_null(rls_remote_new(ep, &rp, &err));
+    assert_int_equal(err.status, RLS_ERR_INVALID);
+    assert_non_null(strstr(err.msg, "curve_server_file"));
+    /* insecure (plain TCP), or an unlisted key: never a hello */
+    rp.connect_timeout_ms = 400;
+    rp.transport.insecure = 1;
+    assert_null(rls_remote_new(ep, &rp, &err));
+    assert_int_equal(err.status, RLS_ERR_IO);
+    rp.transport.insecure = 0;
+    rls_test_keys_client(&g_keys, g_keys.stranger_sec, &rp.transport);
+    assert_null(rls_remote_new(ep, &rp, &err));
+    assert_int_equal(err.status, RLS_ERR_IO);
+    assert_int_equal(rls_served_stats(srv.s).agents, 0);
 
-    rp.transport.curve_server_file = spub;
-    rc = rls_remote_new(rls_served_endpoint(srv.s), &rp, &err);
+    /* the listed key: it runs */
+    rp.connect_timeout_ms = 5000;
+    rls_test_keys_client(&g_keys, g_keys.agent_sec, &rp.transport);
+    rc = rls_remote_new(ep, &rp, &err);
     if (rc == NULL)
-        fail_msg("rls_remote_new with the server key: %s", err.msg);
+        fail_msg("rls_remote_new with a listed key: %s", err.msg);
     env = rls_env_new_with_backend(NULL, &rls_remote_backend_ops, rc, &err);
     assert_non_null(env);
     assert_int_equal(rls_env_reset(env, 1, NULL), RLS_OK);
+    /* a second listed key while the first holds the lease: refused, with why */
+    rls_test_keys_client(&g_keys, g_keys.agent3_sec, &rp.transport);
+    assert_null(rls_remote_new(ep, &rp, &err));
+    assert_non_null(strstr(err.msg, "refused hello"));
+    assert_non_null(strstr(err.msg, "lease 1 is held"));
+    /* a key listed "takeover" that asks for it: granted */
+    rls_test_keys_client(&g_keys, g_keys.agent2_sec, &rp.transport);
+    rp.takeover = 1;
+    rc = rls_remote_new(ep, &rp, &err);
+    if (rc == NULL)
+        fail_msg("takeover: %s", err.msg);
+    rls_remote_destroy(&rc);
+    assert_int_equal(rls_served_stats(srv.s).leases, 2);
+    assert_int_equal(rls_served_stats(srv.s).takeovers, 1);
+    assert_int_equal(rls_served_stats(srv.s).lease_refused, 1);
     rls_env_destroy(&env);
-
-    rp = rls_remote_default_params();   /* no CURVE: never gets a hello */
-    rp.connect_timeout_ms = 400;
-    rc = rls_remote_new(rls_served_endpoint(srv.s), &rp, &err);
-    assert_null(rc);
-    assert_int_equal(err.status, RLS_ERR_IO);
     s_server_stop(&srv);
-    unlink(spub);
-    unlink(ssec);
-    rmdir(dir);
     rls_scenario_destroy(&sc);
 }
 
@@ -681,8 +714,13 @@ int main(void)
         cmocka_unit_test(test_real_time_mode_steps_on_its_clock_and_keeps_the_last_replicas),
         cmocka_unit_test(test_lock_step_with_an_action_timeout_moves_on_without_the_agent),
         cmocka_unit_test(test_remote_env_on_a_real_time_cluster_gets_each_next_state),
-        cmocka_unit_test(test_curve_keys_carry_through_and_a_client_without_them_gets_nothing),
+        cmocka_unit_test(test_only_a_listed_key_gets_the_cluster_and_only_one_at_a_time),
         cmocka_unit_test(test_a_served_cluster_refuses_a_bad_endpoint_and_bad_params),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    int rc;
+    if (rls_test_keys_make(&g_keys) != 0)
+        return 1;
+    rc = cmocka_run_group_tests(tests, NULL, NULL);
+    rls_test_keys_remove(&g_keys);
+    return rc;
 }

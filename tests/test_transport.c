@@ -2,7 +2,8 @@
  * sockets: inproc and TCP loopback request/reply, a bad message answered with
  * an error message, an oversized one dropped by ZMQ_MAXMSGSIZE, timeouts, and
  * CURVE: the right keys talk, a wrong server key, an unlisted client key or no
- * CURVE at all get nothing. */
+ * CURVE at all get nothing; without keys neither side starts unless insecure
+ * is said; the allow file's "takeover" marks; keygen does not overwrite. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,6 +20,24 @@
 
 #include "env/protocol.h"
 #include "env/transport.h"
+#include "rls_test_keys.h"
+
+static struct rls_test_keys g_keys;     /* the group's keys (s_group_setup) */
+
+/* Server and client params with the group's keys (agent: listed). */
+static struct rls_transport_params s_sp(void)
+{
+    struct rls_transport_params p = rls_transport_default_params();
+    rls_test_keys_server(&g_keys, &p);
+    return p;
+}
+
+static struct rls_transport_params s_cp(const char *secret)
+{
+    struct rls_transport_params p = rls_transport_default_params();
+    rls_test_keys_client(&g_keys, secret, &p);
+    return p;
+}
 
 static int64_t s_ms(void)
 {
@@ -112,7 +131,8 @@ static void test_request_reply_over_tcp_loopback_on_an_ephemeral_port(void **sta
 {
     (void)state;
     struct rls_err err = { 0 };
-    struct rls_transport *srv = rls_transport_server_new("tcp://127.0.0.1:*", NULL, &err);
+    struct rls_transport_params sp = s_sp(), cp = s_cp(g_keys.agent_sec);
+    struct rls_transport *srv = rls_transport_server_new("tcp://127.0.0.1:*", &sp, &err);
     struct rls_transport *cli = NULL;
     const char *ep;
     struct rls_transport_peer peer;
@@ -121,10 +141,12 @@ static void test_request_reply_over_tcp_loopback_on_an_ephemeral_port(void **sta
     ep = rls_transport_endpoint(srv);
     assert_true(strncmp(ep, "tcp://127.0.0.1:", 16) == 0);
     assert_true(atoi(ep + 16) > 0);
-    cli = rls_transport_client_new(ep, NULL, &err);
+    cli = rls_transport_client_new(ep, &cp, &err);
     assert_non_null(cli);
     assert_true(s_reaches(cli, srv, &peer, 3000));
     assert_string_equal(peer.address, "127.0.0.1");
+    assert_string_equal(peer.key, g_keys.agent_z85);    /* the server knows who it is */
+    assert_true(rls_transport_is_secure(srv) && rls_transport_is_secure(cli));
     for (int64_t i = 1; i <= 200; i++)
         s_round_trip(cli, srv, i);
     assert_int_equal(rls_transport_refused(srv), 0);
@@ -136,8 +158,9 @@ static void test_a_malformed_message_is_refused_and_answered_with_an_error(void 
 {
     (void)state;
     struct rls_err err = { 0 };
-    struct rls_transport *srv = rls_transport_server_new("tcp://127.0.0.1:*", NULL, &err);
-    struct rls_transport *cli = rls_transport_client_new(rls_transport_endpoint(srv), NULL, &err);
+    struct rls_transport_params sp = s_sp(), cp = s_cp(g_keys.agent_sec);
+    struct rls_transport *srv = rls_transport_server_new("tcp://127.0.0.1:*", &sp, &err);
+    struct rls_transport *cli = rls_transport_client_new(rls_transport_endpoint(srv), &cp, &err);
     struct rls_proto_msg got = { 0 };
     struct rls_transport_peer peer;
     static const uint8_t garbage[] = { 0x82, 0xa1, 'v', 0x01, 0xc1 };
@@ -173,7 +196,7 @@ static void test_an_oversized_message_is_dropped_by_maxmsgsize_and_the_link_reco
 {
     (void)state;
     struct rls_err err = { 0 };
-    struct rls_transport_params sp = rls_transport_default_params();
+    struct rls_transport_params sp = s_sp(), cp = s_cp(g_keys.agent_sec);
     struct rls_transport *srv = NULL, *cli = NULL;
     struct rls_proto_buf rx = { 0 };
     struct rls_transport_peer peer;
@@ -184,7 +207,7 @@ static void test_an_oversized_message_is_dropped_by_maxmsgsize_and_the_link_reco
     sp.max_message_bytes = 4096;
     srv = rls_transport_server_new("tcp://127.0.0.1:*", &sp, &err);
     assert_non_null(srv);
-    cli = rls_transport_client_new(rls_transport_endpoint(srv), NULL, &err);
+    cli = rls_transport_client_new(rls_transport_endpoint(srv), &cp, &err);
     assert_non_null(cli);
     assert_true(s_reaches(cli, srv, &peer, 3000));
     assert_int_equal(rls_transport_send(cli, NULL, big, 8192, 1000), RLS_OK);
@@ -195,7 +218,8 @@ static void test_an_oversized_message_is_dropped_by_maxmsgsize_and_the_link_reco
     assert_true(s_reaches(cli, srv, &peer, 5000));
     /* and a client never sends more than its own limit */
     rls_transport_destroy(&cli);
-    cli = rls_transport_client_new(rls_transport_endpoint(srv), &sp, &err);
+    cp.max_message_bytes = 4096;
+    cli = rls_transport_client_new(rls_transport_endpoint(srv), &cp, &err);
     assert_int_equal(rls_transport_send(cli, NULL, big, 8192, 100), RLS_ERR_RANGE);
     assert_non_null(strstr(rls_transport_errmsg(cli), "more than the limit 4096"));
     free(big);
@@ -208,7 +232,8 @@ static void test_timeouts_without_a_peer(void **state)
 {
     (void)state;
     struct rls_err err = { 0 };
-    struct rls_transport *srv = rls_transport_server_new("tcp://127.0.0.1:*", NULL, &err);
+    struct rls_transport_params sp = s_sp(), cp = s_cp(g_keys.agent_sec);
+    struct rls_transport *srv = rls_transport_server_new("tcp://127.0.0.1:*", &sp, &err);
     char ep[256];
     struct rls_transport *cli = NULL;
     struct rls_proto_buf rx = { 0 };
@@ -226,7 +251,7 @@ static void test_timeouts_without_a_peer(void **state)
     assert_int_equal(rls_transport_send(srv, NULL, "x", 1, 100), RLS_ERR_INVALID);
     rls_transport_destroy(&srv);
     /* a client whose cluster is not there: sends time out, nothing queues */
-    cli = rls_transport_client_new(ep, NULL, &err);
+    cli = rls_transport_client_new(ep, &cp, &err);
     assert_non_null(cli);
     t0 = s_ms();
     assert_int_equal(rls_transport_send(cli, NULL, "x", 1, 200), RLS_ERR_IO);
@@ -236,7 +261,7 @@ static void test_timeouts_without_a_peer(void **state)
     rls_proto_buf_free(&rx);
     rls_transport_destroy(&cli);
     /* bad endpoints fail with a message */
-    assert_null(rls_transport_server_new("bogus://x", NULL, &err));
+    assert_null(rls_transport_server_new("bogus://x", &sp, &err));
     assert_non_null(strstr(err.msg, "bogus://x"));
 }
 
@@ -267,9 +292,9 @@ static int s_keys_setup(void **state)
     snprintf(k->bad_pub, sizeof k->bad_pub, "%s/other.pub", k->dir);
     snprintf(k->bad_sec, sizeof k->bad_sec, "%s/other.key", k->dir);
     snprintf(k->allow, sizeof k->allow, "%s/allowed", k->dir);
-    assert_int_equal(rls_transport_keygen(k->srv_pub, k->srv_sec, &err), RLS_OK);
-    assert_int_equal(rls_transport_keygen(k->cli_pub, k->cli_sec, &err), RLS_OK);
-    assert_int_equal(rls_transport_keygen(k->bad_pub, k->bad_sec, &err), RLS_OK);
+    assert_int_equal(rls_transport_keygen(k->srv_pub, k->srv_sec, 1, &err), RLS_OK);
+    assert_int_equal(rls_transport_keygen(k->cli_pub, k->cli_sec, 1, &err), RLS_OK);
+    assert_int_equal(rls_transport_keygen(k->bad_pub, k->bad_sec, 1, &err), RLS_OK);
     assert_int_equal(rls_transport_read_key(k->cli_pub, z, &err), RLS_OK);
     f = fopen(k->allow, "w");
     assert_non_null(f);
@@ -370,15 +395,21 @@ static void test_curve_admits_the_listed_key_and_nobody_else(void **state)
     cp.curve_secret_file = k->bad_sec;
     s_gets_nothing(srv, &cp);
     assert_true(rls_transport_auth_denied(srv) >= 1);
-    /* a fresh, unlisted key pair: no */
+    /* a fresh, unlisted key pair (a client that says insecure): no */
     cp.curve_secret_file = NULL;
+    cp.insecure = 1;
     s_gets_nothing(srv, &cp);
+    cp.insecure = 0;
     /* a wrong server key (the handshake cannot complete) */
     cp.curve_server_file = k->bad_pub;
     cp.curve_secret_file = k->cli_sec;
     s_gets_nothing(srv, &cp);
-    /* no CURVE at all */
-    s_gets_nothing(srv, NULL);
+    /* no CURVE at all (a client that says insecure) */
+    {
+        struct rls_transport_params plain = rls_transport_default_params();
+        plain.insecure = 1;
+        s_gets_nothing(srv, &plain);
+    }
 
     /* and the listed client still gets through afterwards */
     cp.curve_server_file = k->srv_pub;
@@ -398,19 +429,132 @@ static void test_curve_without_an_allow_list_admits_any_client_with_the_server_k
     struct rls_transport_peer peer;
 
     sp.curve_secret_file = k->srv_sec;
+    /* without an allow list only with insecure (the operator's opt-out) */
+    assert_null(rls_transport_server_new("tcp://127.0.0.1:*", &sp, &err));
+    assert_non_null(strstr(err.msg, "curve_allow_file"));
+    sp.insecure = 1;
     srv = rls_transport_server_new("tcp://127.0.0.1:*", &sp, &err);
     assert_non_null(srv);
-    cp.curve_server_file = k->srv_pub;     /* own key: a fresh pair */
+    cp.curve_server_file = k->srv_pub;     /* own key: a fresh pair, only with insecure */
+    assert_null(rls_transport_client_new(rls_transport_endpoint(srv), &cp, &err));
+    assert_non_null(strstr(err.msg, "curve_secret_file"));
+    cp.insecure = 1;
     cli = rls_transport_client_new(rls_transport_endpoint(srv), &cp, &err);
     assert_non_null(cli);
     assert_true(s_reaches(cli, srv, &peer, 3000));
     s_round_trip(cli, srv, 2);
     rls_transport_destroy(&cli);
     /* still: no CURVE, or the wrong server key, get nothing */
-    s_gets_nothing(srv, NULL);
+    {
+        struct rls_transport_params plain = rls_transport_default_params();
+        plain.insecure = 1;
+        s_gets_nothing(srv, &plain);
+    }
     cp.curve_server_file = k->bad_pub;
     s_gets_nothing(srv, &cp);
     rls_transport_destroy(&srv);
+}
+
+static void test_without_keys_neither_side_starts_unless_insecure_is_said(void **state)
+{
+    (void)state;
+    struct rls_err err = { 0 };
+    struct rls_transport_params sp = rls_transport_default_params(), cp = rls_transport_default_params();
+    struct rls_transport *srv = NULL, *cli = NULL;
+    struct rls_transport_peer peer;
+
+    /* a server without keys: refused, with a line saying how to make them */
+    assert_null(rls_transport_server_new("tcp://127.0.0.1:*", &sp, &err));
+    assert_int_equal(err.status, RLS_ERR_INVALID);
+    assert_non_null(strstr(err.msg, "refusing to serve without authentication"));
+    assert_non_null(strstr(err.msg, "rlsched keygen"));
+    assert_null(rls_transport_server_new("ipc:///tmp/rls-insecure-test", &sp, &err));
+    /* a secret key alone (any holder of the public key admitted): refused too */
+    sp.curve_secret_file = g_keys.srv_sec;
+    assert_null(rls_transport_server_new("tcp://127.0.0.1:*", &sp, &err));
+    assert_non_null(strstr(err.msg, "curve_allow_file"));
+    /* a client without the server key, or without its own key */
+    assert_null(rls_transport_client_new("tcp://127.0.0.1:5", &cp, &err));
+    assert_non_null(strstr(err.msg, "refusing to connect without authentication"));
+    cp.curve_server_file = g_keys.srv_pub;
+    assert_null(rls_transport_client_new("tcp://127.0.0.1:5", &cp, &err));
+    assert_non_null(strstr(err.msg, "curve_secret_file"));
+
+    /* insecure, said explicitly: plain TCP works, and the peer has no key */
+    sp = rls_transport_default_params();
+    cp = rls_transport_default_params();
+    sp.insecure = cp.insecure = 1;
+    srv = rls_transport_server_new("tcp://127.0.0.1:*", &sp, &err);
+    assert_non_null(srv);
+    assert_false(rls_transport_is_secure(srv));
+    cli = rls_transport_client_new(rls_transport_endpoint(srv), &cp, &err);
+    assert_non_null(cli);
+    assert_true(s_reaches(cli, srv, &peer, 3000));
+    assert_string_equal(peer.key, "");
+    s_round_trip(cli, srv, 3);
+    rls_transport_destroy(&cli);
+    rls_transport_destroy(&srv);
+}
+
+static void test_the_allow_file_marks_keys_that_may_take_over(void **state)
+{
+    (void)state;
+    struct rls_err err = { 0 };
+    struct rls_transport_params sp = s_sp();
+    struct rls_transport *srv = rls_transport_server_new("tcp://127.0.0.1:*", &sp, &err);
+    char bad[160];
+    FILE *f;
+
+    assert_non_null(srv);
+    assert_int_equal(rls_transport_key_can_take_over(srv, g_keys.agent2_z85), 1);
+    assert_int_equal(rls_transport_key_can_take_over(srv, g_keys.agent_z85), 0);
+    assert_int_equal(rls_transport_key_can_take_over(srv, ""), 0);
+    assert_int_equal(rls_transport_key_can_take_over(NULL, g_keys.agent2_z85), 0);
+    rls_transport_destroy(&srv);
+    /* any other word after a key is an error naming the line */
+    snprintf(bad, sizeof bad, "%s/bad.allow", g_keys.dir);
+    f = fopen(bad, "w");
+    assert_non_null(f);
+    fprintf(f, "%s admin\n", g_keys.agent_z85);
+    fclose(f);
+    sp.curve_allow_file = bad;
+    assert_null(rls_transport_server_new("tcp://127.0.0.1:*", &sp, &err));
+    assert_non_null(strstr(err.msg, "bad.allow:1: 'admin' after the key"));
+    unlink(bad);
+}
+
+static void test_keygen_refuses_to_overwrite_unless_asked(void **state)
+{
+    (void)state;
+    struct rls_err err = { 0 };
+    char pub[160], sec[160], before[RLS_TRANSPORT_KEY_Z85 + 1], after[RLS_TRANSPORT_KEY_Z85 + 1];
+
+    snprintf(pub, sizeof pub, "%s/x.pub", g_keys.dir);
+    snprintf(sec, sizeof sec, "%s/x.key", g_keys.dir);
+    assert_int_equal(rls_transport_keygen(pub, sec, 0, &err), RLS_OK);
+    assert_int_equal(rls_transport_read_key(pub, before, &err), RLS_OK);
+    assert_int_equal(rls_transport_keygen(pub, sec, 0, &err), RLS_ERR_STATE);
+    assert_non_null(strstr(err.msg, "exists"));
+    assert_int_equal(rls_transport_read_key(pub, after, &err), RLS_OK);
+    assert_string_equal(before, after);
+    assert_int_equal(rls_transport_keygen(pub, sec, 1, &err), RLS_OK);
+    assert_int_equal(rls_transport_read_key(pub, after, &err), RLS_OK);
+    assert_string_not_equal(before, after);
+    unlink(pub);
+    unlink(sec);
+}
+
+static int s_group_setup(void **state)
+{
+    (void)state;
+    return rls_test_keys_make(&g_keys);
+}
+
+static int s_group_teardown(void **state)
+{
+    (void)state;
+    rls_test_keys_remove(&g_keys);
+    return 0;
 }
 
 int main(void)
@@ -427,6 +571,9 @@ int main(void)
                                         s_keys_teardown),
         cmocka_unit_test_setup_teardown(test_curve_without_an_allow_list_admits_any_client_with_the_server_key,
                                         s_keys_setup, s_keys_teardown),
+        cmocka_unit_test(test_without_keys_neither_side_starts_unless_insecure_is_said),
+        cmocka_unit_test(test_the_allow_file_marks_keys_that_may_take_over),
+        cmocka_unit_test(test_keygen_refuses_to_overwrite_unless_asked),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests(tests, s_group_setup, s_group_teardown);
 }

@@ -441,6 +441,7 @@ static void *s_rt_agent(void *arg)
     struct s_rt *rt = arg;
     struct rls_err err = {0};
     struct rls_transport_params tp = rls_transport_default_params();
+    tp.insecure = 1;    /* a loopback benchmark in one process: plain TCP */
     struct rls_transport *t = rls_transport_client_new(rt->endpoint, &tp, &err);
     struct rls_proto_buf in = {0}, outb = {0};
     struct rls_proto_msg m;
@@ -501,6 +502,7 @@ static int s_rt_run(struct s_dec *d, const struct rls_proto_buf *req, const stru
                     double *times, int reps, struct rls_err *err)
 {
     struct rls_transport_params tp = rls_transport_default_params();
+    tp.insecure = 1;    /* a loopback benchmark in one process: plain TCP */
     struct rls_transport *srv = rls_transport_server_new("tcp://127.0.0.1:*", &tp, err);
     struct rls_transport_peer peer;
     struct rls_proto_buf in = {0};
@@ -691,6 +693,7 @@ static int s_bench_memory(struct s_figs *fs, const char *ckpt_path, int steps, s
     struct rls_served_params sp = rls_served_default_params();
     sp.scenario = sc;
     sp.speed = 0;
+    sp.transport.insecure = 1;  /* loopback, the agent started here with --insecure */
     if (!(srv = rls_served_new("tcp://127.0.0.1:*", &sp, err))) {
         rc = err->status;
         goto done;
@@ -710,7 +713,7 @@ static int s_bench_memory(struct s_figs *fs, const char *ckpt_path, int steps, s
     }
     if (pid == 0) {
         execl(agent, agent, "--connect", rls_served_endpoint(srv), "--policy", ckpt_path, "--steps", steps_s,
-              "--timeout", "30", "--quiet", (char *)NULL);
+              "--timeout", "30", "--quiet", "--insecure", (char *)NULL);
         _exit(127);
     }
     int status = 0;

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_keys.h"
 #include "../agent/cluster.h"
 #include "../env/scenario.h"
 
@@ -29,7 +30,8 @@ static void s_usage(FILE *f)
             "                             [--step S] [--max-workers N] [--time-scale X] [--work-scale X]\n"
             "                             [--cpu-fraction F] [--max-outstanding N] [--grace MS]\n"
             "                             [--seed N] [--max-steps N] [--heartbeat MS] [--log-every N]\n"
-            "                             [--quiet] [--curve-secret server.key [--curve-allow keys]]\n"
+            "                             [--lease MS] [--quiet]\n"
+            "                             --curve-secret server.key --curve-allow agents.pub | --insecure\n"
             "\n"
             "Runs a real cluster on this machine: a gateway that takes requests from\n"
             "`rlsched load`, queues them per service and dispatches them to worker\n"
@@ -52,9 +54,11 @@ static void s_usage(FILE *f)
             "  --max-steps        exit after this many steps (0 = until SIGINT/SIGTERM)\n"
             "  --heartbeat        heartbeat to an idle agent every MS ms (1000)\n"
             "  --log-every        a progress line every N steps (10; 0 = none)\n"
-            "  --quiet            no progress or agent lines (refusals are still logged)\n"
-            "  --curve-secret     turn CURVE encryption on for the agent socket\n"
-            "  --curve-allow      admit only the agent public keys listed in this file\n");
+            "  --lease            the agent's control lease lapses after MS ms without a\n"
+            "                     message from it; till then no other agent takes over (45000)\n"
+            "  --quiet            no progress or agent lines (refusals and lease changes are\n"
+            "                     still logged)\n"
+            "%s", rls_cli_keys_server_usage);
 }
 
 static void s_on_signal(int sig)
@@ -77,7 +81,7 @@ struct s_log_ctx {
 static void s_log(void *ctx, const char *line)
 {
     const struct s_log_ctx *lc = ctx;
-    if (lc->quiet && strncmp(line, "refused", 7) != 0)
+    if (lc->quiet && strncmp(line, "refused", 7) != 0 && strncmp(line, "lease", 5) != 0)
         return;
     fprintf(stderr, S_PROG ": %s\n", line);
 }
@@ -91,6 +95,7 @@ static int s_local(int argc, char **argv)
     struct rls_err err = { 0 };
     struct rls_scenario *sc = NULL;
     struct rls_cluster_params p = rls_cluster_default_params();
+    struct rls_cli_keys keys = { 0 };
     struct sigaction sa, old_int, old_term;
     int handlers = 0;
 
@@ -104,6 +109,11 @@ static int s_local(int argc, char **argv)
             lc.quiet = 1;
             continue;
         }
+        int kr = rls_cli_keys_option(&keys, 1, argc, argv, &i, S_PROG);
+        if (kr < 0)
+            return 2;
+        if (kr > 0)
+            continue;
         if (i + 1 >= argc) {
             fprintf(stderr, S_PROG ": %s needs a value (try --help)\n", a);
             return 2;
@@ -115,10 +125,12 @@ static int s_local(int argc, char **argv)
             requests = v;
         } else if (strcmp(a, "--scenario") == 0) {
             scenario_path = v;
-        } else if (strcmp(a, "--curve-secret") == 0) {
-            p.transport.curve_secret_file = v;
-        } else if (strcmp(a, "--curve-allow") == 0) {
-            p.transport.curve_allow_file = v;
+        } else if (strcmp(a, "--lease") == 0) {
+            if (rls_cli_parse_u64(v, 86400000, &u) != 0 || u < 1) {
+                fprintf(stderr, S_PROG ": --lease '%s': expected milliseconds, 1 to 86400000\n", v);
+                return 2;
+            }
+            p.lease_ms = (int)u;
         } else if (strcmp(a, "--step") == 0) {
             if (rls_cli_parse_double(v, 0.01, 86400.0, &p.step_s) != 0) {
                 fprintf(stderr, S_PROG ": --step '%s': expected seconds, 0.01 to 86400\n", v);
@@ -191,10 +203,8 @@ static int s_local(int argc, char **argv)
                 requests);
         return 2;
     }
-    if (p.transport.curve_allow_file && !p.transport.curve_secret_file) {
-        fprintf(stderr, S_PROG ": --curve-allow needs --curve-secret\n");
+    if (rls_cli_keys_apply(&keys, 1, &p.transport, S_PROG) != 0)
         return 2;
-    }
     if (rls_scenario_load(scenario_path, &sc, &err) != RLS_OK) {
         fprintf(stderr, S_PROG ": %s\n", err.msg);
         goto done;
@@ -221,7 +231,7 @@ static int s_local(int argc, char **argv)
     fprintf(stderr, S_PROG ": listening on %s, requests on %s (scenario %s, %d services, a step every %g s, "
             "at most %d workers, time scale %g%s)\n", rls_cluster_endpoint(s_cluster),
             rls_cluster_requests_endpoint(s_cluster), sc->name, sc->n_services, p.step_s, p.max_workers,
-            p.time_scale, p.transport.curve_secret_file ? ", CURVE" : "");
+            p.time_scale, p.transport.curve_secret_file ? ", CURVE" : ", INSECURE");
     if (s_signalled)
         rls_cluster_stop(s_cluster);
     if (rls_cluster_run(s_cluster) != RLS_OK) {

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "cli_keys.h"
 #include "../env/env.h"
 #include "../env/remote.h"
 #include "../env/scenario.h"
@@ -66,7 +67,8 @@ static void s_usage(FILE *f)
             "  --cluster    run on a live cluster that speaks the protocol (rlsched sim\n"
             "               serve, agent/PROTOCOL.md) instead of a local simulator; it\n"
             "               describes itself (no --scenario, --trace, --tune-trace), must\n"
-            "               accept reset(seed), and runs no oracle or hpa-tuned\n"
+            "               accept reset(seed), and runs no oracle or hpa-tuned; its keys:\n"
+            "               --curve-server F --curve-secret F (or --insecure), --takeover\n"
             "Metric definitions: docs/METRICS.md.\n");
 }
 
@@ -108,6 +110,7 @@ int rls_cmd_eval(int argc, char **argv)
     char *specs[S_MAX_POLICIES + 1] = {NULL};
     int n = 0, n_run = 0, oracle_idx = -1;
 
+    struct rls_cli_keys keys = {0};
     memset(res, 0, sizeof res);
     memset(tuned, 0, sizeof tuned);
     rls_err_clear(&err);
@@ -118,6 +121,8 @@ int rls_cmd_eval(int argc, char **argv)
             s_usage(stdout);
             return 0;
         }
+        int kr = rls_cli_keys_option(&keys, 0, argc, argv, &i, S_PROG);
+        if (kr != 0) { if (kr < 0) return 2; continue; }
         const char **dst = NULL;
         if (strcmp(a, "--scenario") == 0) dst = &scenario_path;
         else if (strcmp(a, "--trace") == 0) dst = &trace_path;
@@ -202,6 +207,8 @@ int rls_cmd_eval(int argc, char **argv)
     if (cluster) {
         struct rls_remote_params rp = rls_remote_default_params();
         rp.require_reset = 1;   /* every policy must start from the same episode */
+        rp.takeover = keys.takeover;
+        if (rls_cli_keys_apply(&keys, 0, &rp.transport, S_PROG) != 0) { ret = 2; goto done; }
         struct rls_remote *rc = rls_remote_new(cluster, &rp, &err);
         struct rls_env_params cep = rls_env_default_params();
         cep.terminate_steps = 0;    /* eval runs every step, as on a simulator */

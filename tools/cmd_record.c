@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "cli_keys.h"
 #include "../env/env.h"
 #include "../env/remote.h"
 #include "../env/rng.h"
@@ -52,7 +53,8 @@ static void s_usage(FILE *f)
             "  --episodes  episodes to record\n"
             "  --cluster   record from a live cluster that speaks the protocol (rlsched sim\n"
             "              serve, agent/PROTOCOL.md) instead of a local simulator; the\n"
-            "              cluster describes itself (no --scenario, --trace, oracle, hpa-tuned)\n"
+            "              cluster describes itself (no --scenario, --trace, oracle, hpa-tuned);\n"
+            "              its keys: --curve-server F --curve-secret F (or --insecure), --takeover\n"
             "  --steps     steps per episode (default: the scenario's horizon)\n"
             "  --seed      seed of episode 0; episode i uses seed + i (1)\n"
             "  --out       the replay file (written crash-safe, episode by episode)\n"
@@ -112,6 +114,7 @@ static double s_unit(uint64_t *s)
 int rls_cmd_record(int argc, char **argv)
 {
     int ret = 1;
+    struct rls_cli_keys keys = {0};
     const char *scenario_path = "default", *trace_path = NULL, *trace_col = NULL, *policy_list = NULL;
     const char *out = NULL, *cluster = NULL;
     double epsilon = 0.0;
@@ -141,6 +144,8 @@ int rls_cmd_record(int argc, char **argv)
             quiet = 1;
             continue;
         }
+        int kr = rls_cli_keys_option(&keys, 0, argc, argv, &i, S_PROG);
+        if (kr != 0) { if (kr < 0) return 2; continue; }
         if (i + 1 >= argc) {
             fprintf(stderr, S_PROG ": %s needs a value (try --help)\n", a);
             return 2;
@@ -199,7 +204,10 @@ int rls_cmd_record(int argc, char **argv)
             fprintf(stderr, S_PROG ": --cluster and --trace: the cluster brings its own load\n");
             return 2;
         }
-        struct rls_remote *rc = rls_remote_new(cluster, NULL, &err);
+        struct rls_remote_params rp = rls_remote_default_params();
+        rp.takeover = keys.takeover;
+        if (rls_cli_keys_apply(&keys, 0, &rp.transport, S_PROG) != 0) { ret = 2; goto done; }
+        struct rls_remote *rc = rls_remote_new(cluster, &rp, &err);
         struct rls_env_params cep = rls_env_default_params();
         if (rc)
             env = rls_env_new_with_backend(&cep, &rls_remote_backend_ops, rc, &err);

@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "cli_keys.h"
 #include "../env/scenario.h"
 #include "../env/served.h"
 #include "../eval/eval.h"
@@ -29,8 +30,8 @@ static void s_usage(FILE *f)
             "usage: rlsched sim serve --bind ENDPOINT [--scenario FILE|default]\n"
             "                         [--trace FILE [--trace-column C]] [--speed X|max] [--seed N]\n"
             "                         [--steps N] [--max-steps N] [--action-timeout MS]\n"
-            "                         [--heartbeat MS] [--log-every N] [--quiet]\n"
-            "                         [--curve-secret server.key [--curve-allow allowed_keys]]\n"
+            "                         [--heartbeat MS] [--lease MS] [--log-every N] [--quiet]\n"
+            "                         --curve-secret server.key --curve-allow agents.pub | --insecure\n"
             "\n"
             "Serves the simulator as a live cluster (agent/PROTOCOL.md): an agent or the\n"
             "remote env connects, says hello, gets a state per step and answers with actions.\n"
@@ -49,9 +50,11 @@ static void s_usage(FILE *f)
             "                    this long, keeping its last replicas (0 = wait, default)\n"
             "  --heartbeat       heartbeat to an idle agent every MS ms (1000)\n"
             "  --log-every       a progress line every N steps (100; 0 = none)\n"
-            "  --quiet           no progress or agent lines (refusals are still logged)\n"
-            "  --curve-secret    turn CURVE encryption on with this secret key file\n"
-            "  --curve-allow     admit only the client public keys listed in this file\n");
+            "  --lease           the agent's control lease lapses after MS ms without a\n"
+            "                    message from it; till then no other agent takes over (45000)\n"
+            "  --quiet           no progress or agent lines (refusals and lease changes are\n"
+            "                    still logged)\n"
+            "%s", rls_cli_keys_server_usage);
 }
 
 static void s_on_signal(int sig)
@@ -67,7 +70,7 @@ struct s_log_ctx {
 static void s_log(void *ctx, const char *line)
 {
     const struct s_log_ctx *lc = ctx;
-    if (lc->quiet && strncmp(line, "refused", 7) != 0)
+    if (lc->quiet && strncmp(line, "refused", 7) != 0 && strncmp(line, "lease", 5) != 0)
         return;
     fprintf(stderr, S_PROG ": %s\n", line);
 }
@@ -76,7 +79,8 @@ static int s_serve(int argc, char **argv)
 {
     int ret = 1;
     const char *bind = NULL, *scenario_path = "default", *trace_path = NULL, *trace_col = NULL;
-    const char *curve_secret = NULL, *curve_allow = NULL;
+    struct rls_cli_keys keys = { 0 };
+    uint64_t lease = 45000;
     double speed = 1.0;
     uint64_t seed = 0, steps_u = 0, max_steps = 0, action_timeout = 0, heartbeat = 1000, log_every = 100;
     int have_seed = 0, have_steps = 0;
@@ -97,6 +101,11 @@ static int s_serve(int argc, char **argv)
             lc.quiet = 1;
             continue;
         }
+        int kr = rls_cli_keys_option(&keys, 1, argc, argv, &i, S_PROG);
+        if (kr < 0)
+            return 2;
+        if (kr > 0)
+            continue;
         if (i + 1 >= argc) {
             fprintf(stderr, S_PROG ": %s needs a value (try --help)\n", a);
             return 2;
@@ -110,11 +119,12 @@ static int s_serve(int argc, char **argv)
             trace_path = v;
         else if (strcmp(a, "--trace-column") == 0)
             trace_col = v;
-        else if (strcmp(a, "--curve-secret") == 0)
-            curve_secret = v;
-        else if (strcmp(a, "--curve-allow") == 0)
-            curve_allow = v;
-        else if (strcmp(a, "--speed") == 0) {
+        else if (strcmp(a, "--lease") == 0) {
+            if (rls_cli_parse_u64(v, 86400000, &lease) != 0 || lease < 1) {
+                fprintf(stderr, S_PROG ": --lease '%s': expected milliseconds, 1 to 86400000\n", v);
+                return 2;
+            }
+        } else if (strcmp(a, "--speed") == 0) {
             if (strcmp(v, "max") == 0) {
                 speed = 0.0;
             } else {
@@ -167,10 +177,8 @@ static int s_serve(int argc, char **argv)
         fprintf(stderr, S_PROG ": --bind is required, e.g. --bind tcp://127.0.0.1:5555 (try --help)\n");
         return 2;
     }
-    if (curve_allow && !curve_secret) {
-        fprintf(stderr, S_PROG ": --curve-allow needs --curve-secret\n");
+    if (rls_cli_keys_apply(&keys, 1, &p.transport, S_PROG) != 0)
         return 2;
-    }
 
     if (rls_scenario_load(scenario_path, &sc, &err) != RLS_OK) {
         fprintf(stderr, S_PROG ": %s\n", err.msg);
@@ -199,8 +207,7 @@ static int s_serve(int argc, char **argv)
     p.log_every = lc.quiet ? 0 : (int64_t)log_every;
     p.log = s_log;
     p.log_ctx = &lc;
-    p.transport.curve_secret_file = curve_secret;
-    p.transport.curve_allow_file = curve_allow;
+    p.lease_ms = (int)lease;
     s_server = rls_served_new(bind, &p, &err);
     if (!s_server) {
         fprintf(stderr, S_PROG ": %s\n", err.msg);
@@ -218,11 +225,11 @@ static int s_serve(int argc, char **argv)
     if (speed > 0.0)
         fprintf(stderr, S_PROG ": listening on %s (scenario %s, %d services, seed %" PRIu64
                 ", a step every %g s%s)\n", rls_served_endpoint(s_server), sc->name, sc->n_services, p.seed,
-                sc->step_s / speed, curve_secret ? ", CURVE" : "");
+                sc->step_s / speed, keys.secret ? ", CURVE" : ", INSECURE");
     else
         fprintf(stderr, S_PROG ": listening on %s (scenario %s, %d services, seed %" PRIu64
                 ", lock-step%s)\n", rls_served_endpoint(s_server), sc->name, sc->n_services, p.seed,
-                curve_secret ? ", CURVE" : "");
+                keys.secret ? ", CURVE" : ", INSECURE");
     if (rls_served_run(s_server) != RLS_OK) {
         fprintf(stderr, S_PROG ": %s\n", rls_served_errmsg(s_server));
         goto done;

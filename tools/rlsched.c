@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_keys.h"
 
 static int s_train(int argc, char **argv)
 {
@@ -31,6 +32,7 @@ static const struct s_command s_commands[] = {
     {"replay", rls_cmd_replay, "summarize a replay file (replay info)"},
     {"train", s_train, "train a scaling/placement policy offline from a replay file"},
     {"export", s_export, "export a checkpoint (--format torchscript)"},
+    {"keygen", rls_cmd_keygen, "write a CURVE key pair for the control channel (keygen --out PREFIX)"},
     {"bench", rls_cmd_bench, "measure performance (bench sim|train --json)"},
 };
 
