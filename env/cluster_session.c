@@ -350,7 +350,7 @@ static int s_lease_grant(struct rls_cluster_session *s, const struct rls_transpo
     }
     if (s->lease_id > 0) {
         atomic_fetch_add(&s->takeovers, taken);
-        rls_logf(s->p.log, s->p.log_ctx, "lease %lld of agent %s (%s) ends after %lld ms of silence: %s",
+        rls_logf(s->p.log, s->p.log_ctx, "lease %lld of agent %s (%s, silent for %lld ms) ends: %s",
                  (long long)s->lease_id, rls_transport_peer_name(&s->agent), s_key_short(&s->agent, kh),
                  (long long)idle, why);
     }
