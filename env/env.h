@@ -34,6 +34,17 @@
 #define RLS_ENV_N_FEATURES 25     /* observation features per service (docs/ENV.md) */
 #define RLS_ENV_ACTION_DIMS 2     /* per service: delta index, placement */
 
+/* Indices of the observation features that code outside env/ reads by name
+ * (docs/ENV.md has the whole table). */
+enum rls_feature_index {
+    RLS_FEAT_LOAD = 0,
+    RLS_FEAT_READY = 5,
+    RLS_FEAT_STARTING = 6,
+    RLS_FEAT_DESIRED = 8,
+    RLS_FEAT_OVER_SLO = 14,
+    RLS_FEAT_DROP = 15,
+};
+
 /* What a backend provides. Every function receives the backend's own state
  * (`self`). State views are valid until the next reset/step/destroy of the
  * backend. The environment never calls step before a successful reset. */

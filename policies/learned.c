@@ -28,8 +28,19 @@ struct s_learned {
     int have_obs;                /* obs holds the last decide's features */
     float *q;                    /* [n_svc, n_outputs] */
     uint8_t *mask;               /* [n_svc, n_actions] */
+    struct rls_learned_params prm;  /* the controller around the network */
+    int32_t *ring;               /* [n_svc, hold_steps] the network's recent targets (-1 empty) */
+    int32_t ring_pos;
     char err[RLS_ERRMSG_MAX];
 };
+
+struct rls_learned_params rls_learned_default_params(void)
+{
+    struct rls_learned_params p;
+    p.hold_steps = 4;
+    p.floor_util = 0.95;
+    return p;
+}
 
 static void s_free_buffers(struct s_learned *s)
 {
@@ -37,9 +48,11 @@ static void s_free_buffers(struct s_learned *s)
     free(s->obs);
     free(s->q);
     free(s->mask);
+    free(s->ring);
     s->obs = NULL;
     s->q = NULL;
     s->mask = NULL;
+    s->ring = NULL;
     s->n_svc = 0;
 }
 
@@ -76,12 +89,54 @@ static int s_reset(void *self, const struct rls_scenario *sc)
     s->obs = malloc(n * RLS_ENV_N_FEATURES * sizeof(float));
     s->q = malloc(n * (size_t)s->n_outputs * sizeof(float));
     s->mask = malloc(n * (size_t)s->n_actions);
-    if (!s->obs || !s->q || !s->mask) {
+    s->ring = malloc(n * (size_t)(s->prm.hold_steps > 0 ? s->prm.hold_steps : 1) * sizeof(int32_t));
+    if (s->ring)
+        for (size_t k = 0; k < n * (size_t)(s->prm.hold_steps > 0 ? s->prm.hold_steps : 1); k++)
+            s->ring[k] = -1;
+    s->ring_pos = 0;
+    if (!s->obs || !s->q || !s->mask || !s->ring) {
         s_free_buffers(s);
         snprintf(s->err, sizeof(s->err), "learned: out of memory");
         return RLS_ERR_NOMEM;
     }
     return RLS_OK;
+}
+
+/* The controller around the network (rls_learned_params): the target of
+ * service i is the most the network asked for over the last hold_steps
+ * decisions (a scale-down waits until every recent target agrees, as the
+ * HPA's stabilization window), never below the replicas the current arrivals
+ * need at floor_util when that is over 10% above the current target (a spike
+ * is met at once, whatever the network says), unless replicas are already
+ * pending (a full cluster: more would only queue). */
+static int32_t s_control(struct s_learned *s, const struct rls_policy_input *in, int32_t i,
+                         int32_t proposal)
+{
+    const struct rls_service_spec *sp = &in->scenario->services[i];
+    int32_t target = proposal;
+    if (s->prm.hold_steps > 0) {
+        int32_t *r = s->ring + (size_t)i * (size_t)s->prm.hold_steps;
+        r[s->ring_pos] = proposal;
+        for (int32_t k = 0; k < s->prm.hold_steps; k++) {
+            /* a slot not yet filled since the reset counts as the current
+               target: the first scale-down also waits a whole window */
+            int32_t v = r[k] >= 0 ? r[k] : in->services[i].desired;
+            if (v > target)
+                target = v;
+        }
+    }
+    if (s->prm.floor_util > 0.0 && sp->capacity_rps > 0.0 && in->services[i].pending == 0) {
+        double need = ceil(in->services[i].arrival_rps / (sp->capacity_rps * s->prm.floor_util) - 1e-9);
+        int32_t floor_r = need > (double)sp->max_replicas ? sp->max_replicas : (int32_t)need;
+        /* the HPA's 10% tolerance: Poisson noise around the target is no spike */
+        if (floor_r > target && (double)floor_r > 1.1 * (double)in->services[i].desired)
+            target = floor_r;
+    }
+    if (target > sp->max_replicas)
+        target = sp->max_replicas;
+    if (target < sp->min_replicas)
+        target = sp->min_replicas;
+    return target;
 }
 
 static int s_decide(void *self, const struct rls_policy_input *in, int32_t *desired,
@@ -131,13 +186,15 @@ static int s_decide(void *self, const struct rls_policy_input *in, int32_t *desi
                     best = a;
         }
         if (best < 0) {   /* nothing allowed (cannot happen with a 0 delta): keep */
-            desired[i] = in->services[i].desired;
+            desired[i] = s_control(s, in, i, in->services[i].desired);
             placement[i] = RLS_PLACE_SPREAD;
             continue;
         }
-        desired[i] = in->services[i].desired + s->deltas[best / s->n_placements];
+        desired[i] = s_control(s, in, i, in->services[i].desired + s->deltas[best / s->n_placements]);
         placement[i] = (uint8_t)(best % s->n_placements);
     }
+    if (s->prm.hold_steps > 0)
+        s->ring_pos = (s->ring_pos + 1) % s->prm.hold_steps;
     return RLS_OK;
 }
 
@@ -153,6 +210,14 @@ static const struct rls_policy_ops s_learned_ops = {
 struct rls_policy *rls_learned_from_checkpoint(const struct rls_checkpoint *ck, const char *name,
                                                const struct rls_scenario *sc,
                                                struct rls_err *err)
+{
+    return rls_learned_from_checkpoint_with(ck, name, NULL, sc, err);
+}
+
+struct rls_policy *rls_learned_from_checkpoint_with(const struct rls_checkpoint *ck, const char *name,
+                                                    const struct rls_learned_params *prm,
+                                                    const struct rls_scenario *sc,
+                                                    struct rls_err *err)
 {
     struct s_learned *s = NULL;
     struct rls_policy *p = NULL;
@@ -187,6 +252,12 @@ struct rls_policy *rls_learned_from_checkpoint(const struct rls_checkpoint *ck, 
         rls_err_set(err, RLS_ERR_INVALID, "%s: attribute 'deltas' has no 0 (no-op) entry", what);
         return NULL;
     }
+    if (prm && (prm->hold_steps < 0 || prm->hold_steps > 100000 || !(prm->floor_util >= 0.0) ||
+                prm->floor_util > 1.0)) {
+        rls_err_set(err, RLS_ERR_RANGE, "%s: controller hold_steps %d (0..100000) or floor_util %g ([0, 1])",
+                    what, prm ? (int)prm->hold_steps : 0, prm ? prm->floor_util : 0.0);
+        return NULL;
+    }
     s = calloc(1, sizeof(*s));
     if (!s) {
         rls_err_set(err, RLS_ERR_NOMEM, "%s: out of memory", what);
@@ -202,6 +273,7 @@ struct rls_policy *rls_learned_from_checkpoint(const struct rls_checkpoint *ck, 
     s->n_placements = ck->n_placements;
     s->n_actions = ck->n_actions;
     s->n_outputs = ck->sizes[ck->n_layers];
+    s->prm = prm ? *prm : rls_learned_default_params();
     if (s_reset(s, sc) != RLS_OK) {
         rls_err_set(err, RLS_ERR_NOMEM, "%s: %s", what, s->err);
         s_destroy(s);
@@ -216,11 +288,17 @@ struct rls_policy *rls_learned_from_checkpoint(const struct rls_checkpoint *ck, 
 struct rls_policy *rls_learned_new(const char *path, const struct rls_scenario *sc,
                                    struct rls_err *err)
 {
+    return rls_learned_new_with(path, NULL, sc, err);
+}
+
+struct rls_policy *rls_learned_new_with(const char *path, const struct rls_learned_params *prm,
+                                        const struct rls_scenario *sc, struct rls_err *err)
+{
     struct rls_checkpoint *ck = NULL;
     struct rls_policy *p = NULL;
     if (rls_checkpoint_load(path, &ck, err) != RLS_OK)
         return NULL;
-    p = rls_learned_from_checkpoint(ck, path, sc, err);
+    p = rls_learned_from_checkpoint_with(ck, path, prm, sc, err);
     rls_checkpoint_destroy(&ck);
     return p;
 }

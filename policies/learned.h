@@ -16,6 +16,22 @@
 #include "checkpoint.h"
 #include "policy.h"
 
+/* The controller between the network and the cluster (the same in eval, record
+ * and the agent). Each step the network proposes a target per service
+ * (desired + the chosen delta); the controller applies
+ *   target = max(the proposals of the last hold_steps decisions,
+ *                ceil(arrivals / (capacity * floor_util)) if over 1.1 x desired)
+ * clamped to [min, max]: scale-ups at once, a scale-down only when every
+ * recent proposal agrees (the HPA's stabilization window), and a spike is
+ * met at once even when the network, far from its training data, does not. */
+struct rls_learned_params {
+    int32_t hold_steps;     /* scale-down stabilization, decisions (4 = 1 min at 15 s); 0 = off */
+    double floor_util;      /* reactive floor's utilization (0.95); 0 = off */
+};
+
+/* The defaults above. */
+struct rls_learned_params rls_learned_default_params(void);
+
 /* Loads the checkpoint at path (rls_checkpoint_load) and wraps it as a policy
  * named `path` (kind "learned") for scenario sc. Returns an owned policy
  * (rls_policy_destroy) or NULL with err: the load's message, or a checkpoint
@@ -25,12 +41,23 @@
 struct rls_policy *rls_learned_new(const char *path, const struct rls_scenario *sc,
                                    struct rls_err *err);
 
+/* rls_learned_new with a controller; prm NULL = defaults. Also refuses
+ * hold_steps outside 0..100000 or floor_util outside [0, 1]. */
+struct rls_policy *rls_learned_new_with(const char *path, const struct rls_learned_params *prm,
+                                        const struct rls_scenario *sc, struct rls_err *err);
+
 /* The same from a checkpoint in memory (copied into the forward pass; ck need
  * not outlive the policy), e.g. for the trainer's periodic evaluation. name
  * NULL = "learned". Same returns. */
 struct rls_policy *rls_learned_from_checkpoint(const struct rls_checkpoint *ck, const char *name,
                                                const struct rls_scenario *sc,
                                                struct rls_err *err);
+
+/* rls_learned_from_checkpoint with a controller; prm NULL = defaults. */
+struct rls_policy *rls_learned_from_checkpoint_with(const struct rls_checkpoint *ck, const char *name,
+                                                    const struct rls_learned_params *prm,
+                                                    const struct rls_scenario *sc,
+                                                    struct rls_err *err);
 
 /* The features [n_services, RLS_ENV_N_FEATURES] the learned policy p computed
  * at its last decide (valid until the next decide/reset/destroy), so a caller

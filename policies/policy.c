@@ -6,6 +6,7 @@
 #include "policy.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -176,6 +177,54 @@ static int s_rename(struct rls_policy *p, const char *name)
     return RLS_OK;
 }
 
+/* The ".h5" ending the path of a checkpoint spec within spec[0, base): at the
+ * end or before a ':' option; NULL if spec names no checkpoint. */
+static const char *s_find_h5(const char *spec, size_t base)
+{
+    for (size_t k = 3; k <= base; k++)
+        if (strncmp(spec + k - 3, ".h5", 3) == 0 && (k == base || spec[k] == ':'))
+            return spec + k - 3;
+    return NULL;
+}
+
+/* Parses the controller options ":hold=N" and ":floor=U" in [opt, end) of a
+ * checkpoint spec into lp. Returns RLS_OK or RLS_ERR_INVALID with err. */
+static int s_learned_options(const char *spec, const char *opt, const char *end,
+                             struct rls_learned_params *lp, struct rls_err *err)
+{
+    while (opt < end) {
+        char key[16], val[32];
+        const char *next = opt + 1, *eq;
+        while (next < end && *next != ':')
+            next++;
+        eq = memchr(opt + 1, '=', (size_t)(next - opt - 1));
+        if (*opt != ':' || eq == NULL || (size_t)(eq - opt - 1) >= sizeof key ||
+            (size_t)(next - eq - 1) >= sizeof val || next == eq + 1)
+            return rls_err_set(err, RLS_ERR_INVALID,
+                               "policy '%s': checkpoint options are :hold=N and :floor=U", spec);
+        memcpy(key, opt + 1, (size_t)(eq - opt - 1));
+        key[eq - opt - 1] = '\0';
+        memcpy(val, eq + 1, (size_t)(next - eq - 1));
+        val[next - eq - 1] = '\0';
+        char *stop = NULL;
+        errno = 0;
+        double v = strtod(val, &stop);
+        if (*stop != '\0' || errno != 0 || !isfinite(v))
+            return rls_err_set(err, RLS_ERR_INVALID, "policy '%s': option '%s': '%s' is not a number",
+                               spec, key, val);
+        if (strcmp(key, "hold") == 0 && v >= 0 && v <= 100000 && v == floor(v))
+            lp->hold_steps = (int32_t)v;
+        else if (strcmp(key, "floor") == 0 && v >= 0 && v <= 1)
+            lp->floor_util = v;
+        else
+            return rls_err_set(err, RLS_ERR_INVALID,
+                               "policy '%s': option '%s=%s' (known: hold=N steps 0..100000, floor=U in [0, 1])",
+                               spec, key, val);
+        opt = next;
+    }
+    return RLS_OK;
+}
+
 struct rls_policy *rls_policy_new(const char *spec, const struct rls_scenario *sc,
                                   struct rls_err *err)
 {
@@ -193,13 +242,19 @@ struct rls_policy *rls_policy_new(const char *spec, const struct rls_scenario *s
         return NULL;
     }
     {
-        /* "path/policy.h5[@placement]": a checkpoint (learned.h) */
+        /* "path/policy.h5[:hold=N][:floor=U][@placement]": a checkpoint (learned.h) */
         const char *sep = strrchr(spec, '@');
         size_t base = sep != NULL ? (size_t)(sep - spec) : strlen(spec);
-        if (base >= 3 && strncmp(spec + base - 3, ".h5", 3) == 0) {
-            char *path = strndup(spec, base);
+        const char *h5 = s_find_h5(spec, base);
+        if (h5 != NULL) {
+            struct rls_learned_params lp = rls_learned_default_params();
+            char *path = strndup(spec, (size_t)(h5 + 3 - spec));
             if (path == NULL) {
                 rls_err_set(err, RLS_ERR_NOMEM, "policy '%s': out of memory", spec);
+                return NULL;
+            }
+            if (s_learned_options(spec, h5 + 3, spec + base, &lp, err) != RLS_OK) {
+                free(path);
                 return NULL;
             }
             if (sep != NULL && strcmp(sep + 1, "spread") == 0) {
@@ -213,10 +268,11 @@ struct rls_policy *rls_policy_new(const char *spec, const struct rls_scenario *s
                 free(path);
                 return NULL;
             }
-            p = rls_learned_new(path, sc, err);
+            p = rls_learned_new_with(path, &lp, sc, err);
             free(path);
-            if (p != NULL && sep != NULL) {
-                rls_policy_set_placement(p, placement);
+            if (p != NULL && (sep != NULL || h5 + 3 != spec + base)) {
+                if (sep != NULL)
+                    rls_policy_set_placement(p, placement);
                 if (s_rename(p, spec) != RLS_OK) {
                     rls_policy_destroy(&p);
                     rls_err_set(err, RLS_ERR_NOMEM, "policy '%s': out of memory", spec);

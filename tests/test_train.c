@@ -527,6 +527,69 @@ static void test_fqe_estimates_known_value(void **state)
         fail_msg("fqe values %g / %g, expected 2", fr.initial_value, fr.mean_value);
 }
 
+/* The Lagrangian reward: replicas held, lambda x late or dropped load, churn
+ * when the desired replicas moved; all in units of the max replicas. */
+static void test_lagrangian_reward_prices_replicas_late_load_and_churn(void **state)
+{
+    float o[RLS_ENV_N_FEATURES], n[RLS_ENV_N_FEATURES];
+    (void)state;
+    memset(o, 0, sizeof o);
+    memset(n, 0, sizeof n);
+    o[RLS_FEAT_DESIRED] = 0.5f;
+    n[RLS_FEAT_DESIRED] = 0.5f;
+    n[RLS_FEAT_READY] = 0.4f;
+    n[RLS_FEAT_STARTING] = 0.1f;
+    n[RLS_FEAT_LOAD] = 0.8f;
+    n[RLS_FEAT_OVER_SLO] = 0.1f;
+    n[RLS_FEAT_DROP] = 0.05f;
+    assert_float_equal(rls_train_lagrangian_reward(o, n, 10.0, 0.5), -(0.5 + 10.0 * 0.8 * 0.15), 1e-5);
+    n[RLS_FEAT_DESIRED] = 0.55f;    /* a scale action */
+    assert_float_equal(rls_train_lagrangian_reward(o, n, 10.0, 0.5), -(0.5 + 1.2 + 0.5), 1e-5);
+    n[RLS_FEAT_OVER_SLO] = 0.0f;
+    n[RLS_FEAT_DROP] = 0.0f;
+    assert_float_equal(rls_train_lagrangian_reward(o, n, 10.0, 0.0), -0.5, 1e-6);
+}
+
+/* --init: discrete-iql's actor starts as the bc checkpoint (weights and its
+ * normalization); other algorithms and other shapes are refused. */
+static void test_reward_stage_starts_from_the_imitation_actor(void **state)
+{
+    (void)state;
+    struct rls_train_params b = s_params("bc", 200, "init_bc.h5");
+    struct rls_train_result r;
+    struct rls_err err = {0, ""};
+    char bc_path[300];
+    assert_int_equal(rls_train_run(&b, &r, &err), RLS_OK);
+    snprintf(bc_path, sizeof bc_path, "%s", b.out_path);
+    struct rls_train_params p = s_params("discrete-iql", 1, "init_iql.h5");
+    p.init_path = bc_path;
+    p.reward_kind = RLS_TRAIN_REWARD_LAGRANGIAN;
+    p.lr = 1e-12;                       /* one step that moves nothing measurable */
+    if (rls_train_run(&p, &r, &err) != RLS_OK)
+        fail_msg("iql --init: %s", err.msg);
+    struct rls_checkpoint *cb = NULL, *ci = NULL;
+    assert_int_equal(rls_checkpoint_load(bc_path, &cb, &err), RLS_OK);
+    assert_int_equal(rls_checkpoint_load(p.out_path, &ci, &err), RLS_OK);
+    assert_string_equal(ci->algorithm, "discrete-iql");
+    for (int32_t f = 0; f < S_F; f++) {
+        assert_float_equal(ci->obs_mean[f], cb->obs_mean[f], 0.0);
+        assert_float_equal(ci->obs_std[f], cb->obs_std[f], 0.0);
+    }
+    for (int32_t l = 0; l < cb->n_layers; l++)
+        for (int32_t k = 0; k < cb->sizes[l] * cb->sizes[l + 1]; k++)
+            assert_float_equal(ci->weight[l][k], cb->weight[l][k], 1e-6);
+    rls_checkpoint_destroy(&cb);
+    rls_checkpoint_destroy(&ci);
+    /* refused: an algorithm without an actor, and an actor of another shape */
+    p = s_params("double-dqn", 1, "init_bad.h5");
+    p.init_path = bc_path;
+    assert_int_not_equal(rls_train_run(&p, &r, &err), RLS_OK);
+    assert_non_null(strstr(err.msg, "--init"));
+    p = s_params("discrete-iql", 1, "init_bad.h5");
+    p.init_path = s_data;               /* a replay file, not a checkpoint */
+    assert_int_not_equal(rls_train_run(&p, &r, &err), RLS_OK);
+}
+
 static void test_bad_inputs_fail_with_message_and_no_output(void **state)
 {
     (void)state;
@@ -559,6 +622,8 @@ int main(void)
         cmocka_unit_test(test_evaluated_run_keeps_best_weights_and_last_state),
         cmocka_unit_test(test_fqe_estimates_known_value),
         cmocka_unit_test(test_bad_inputs_fail_with_message_and_no_output),
+        cmocka_unit_test(test_lagrangian_reward_prices_replicas_late_load_and_churn),
+        cmocka_unit_test(test_reward_stage_starts_from_the_imitation_actor),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);
 }

@@ -39,6 +39,8 @@ static void s_usage(FILE *f)
             "                     [--target-update N] [--alpha A] [--resume CKPT.h5] [--cache-mb M]\n"
             "                     [--eval-every K --scenario FILE|default [--trace FILE] [--eval-steps N]]\n"
             "                     [--threads N] [--no-train-state] [--quiet]\n"
+            "                     [--init BC.h5] [--reward data|lagrangian [--lambda L] [--churn C]]\n"
+            "                     [--temperature T] [--expectile E]\n"
             "       rlsched train --fqe --data FILE.h5 --policy CKPT.h5 [--steps N] [--batch B] [--lr LR]\n"
             "\n"
             "Trains a scaling policy offline. ALGO: bc, double-dqn, discrete-cql (default),\n"
@@ -51,6 +53,12 @@ static void s_usage(FILE *f)
             "  --no-train-state  leave /train_state out of --out (a smaller file that cannot\n"
             "                 resume exactly: for shipping)\n"
             "  --cache-mb     read the replay file chunk-wise with this cache (files larger than RAM)\n"
+            "  --init         (bc, discrete-iql) start the actor from this bc checkpoint and keep its\n"
+            "                 normalization: the reward-driven stage after imitation\n"
+            "  --reward       lagrangian: per-service reward from each transition's features,\n"
+            "                 -(replicas + L * late load + C * [scale action]) / max replicas\n"
+            "                 (--lambda L, 20; --churn C, 0.02; trainer/TRAINER.md)\n"
+            "  --temperature, --expectile  discrete-iql's advantage temperature (3) and expectile (0.7)\n"
             "  --fqe          fitted Q evaluation of --policy on the data: prints its estimated value\n");
 }
 
@@ -160,6 +168,15 @@ int rls_cmd_train(int argc, char **argv)
         else if (strcmp(a, "--algo") == 0) p.algo = val;
         else if (strcmp(a, "--out") == 0) p.out_path = val;
         else if (strcmp(a, "--resume") == 0) p.resume_path = val;
+        else if (strcmp(a, "--init") == 0) p.init_path = val;
+        else if (strcmp(a, "--reward") == 0) {
+            if (strcmp(val, "data") == 0) p.reward_kind = RLS_TRAIN_REWARD_DATA;
+            else if (strcmp(val, "lagrangian") == 0) p.reward_kind = RLS_TRAIN_REWARD_LAGRANGIAN;
+            else {
+                fprintf(stderr, "rlsched train: --reward: '%s' (known: data, lagrangian)\n", val);
+                return 2;
+            }
+        }
         else if (strcmp(a, "--scenario") == 0) scenario = val;
         else if (strcmp(a, "--trace") == 0) trace = val;
         else if (strcmp(a, "--policy") == 0) policy = val;
@@ -182,6 +199,10 @@ int rls_cmd_train(int argc, char **argv)
             else if (strcmp(a, "--eval-steps") == 0) p.eval_steps = (int64_t)v;
             else if (strcmp(a, "--cache-mb") == 0) p.cache_bytes = (int64_t)(v * 1048576.0);
             else if (strcmp(a, "--threads") == 0) p.threads = (int32_t)v;
+            else if (strcmp(a, "--lambda") == 0) p.lagrange_lambda = v;
+            else if (strcmp(a, "--churn") == 0) p.churn_penalty = v;
+            else if (strcmp(a, "--temperature") == 0) p.iql_temperature = v;
+            else if (strcmp(a, "--expectile") == 0) p.iql_expectile = v;
             else {
                 fprintf(stderr, "rlsched train: unknown option '%s' (rlsched train --help)\n", a);
                 return 2;

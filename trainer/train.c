@@ -24,6 +24,7 @@
 
 #include "train.h"
 #include "torch_shim.h"
+#include "../env/env.h"
 #include "../eval/eval.h"
 #include "../policies/checkpoint.h"
 #include "../policies/policy.h"
@@ -82,6 +83,8 @@ struct rls_train_params rls_train_default_params(void)
     p.iql_temperature = 3.0;
     p.iql_max_weight = 100.0;
     p.threads = 1;
+    p.lagrange_lambda = 20.0;
+    p.churn_penalty = 0.02;
     p.eval_seed = 1;
     p.slo_penalty = 0.1;
     p.progress_every_s = 1.0;
@@ -246,12 +249,26 @@ static void s_trainer_free(struct s_trainer *t)
     rls_replay_reader_close(&t->reader);
 }
 
+float rls_train_lagrangian_reward(const float *obs, const float *next_obs, double lambda, double churn)
+{
+    double held = (double)next_obs[RLS_FEAT_READY] + (double)next_obs[RLS_FEAT_STARTING];
+    double late = (double)next_obs[RLS_FEAT_LOAD] *
+                  ((double)next_obs[RLS_FEAT_OVER_SLO] + (double)next_obs[RLS_FEAT_DROP]);
+    double moved = fabsf(next_obs[RLS_FEAT_DESIRED] - obs[RLS_FEAT_DESIRED]) > 1e-6f ? 1.0 : 0.0;
+    return (float)-(held + lambda * late + churn * moved);
+}
+
 /* Sample: B transitions, observations normalized, into the shim's batch. */
 static int s_sample(struct s_trainer *t, struct rls_err *err)
 {
     int rc = rls_replay_reader_sample(t->reader, &t->rng, &t->raw);
     if (rc != RLS_OK)
         return rls_err_set(err, rc, "%s: %s", t->p->data_path, rls_replay_reader_errmsg(t->reader));
+    if (t->p->reward_kind == RLS_TRAIN_REWARD_LAGRANGIAN)
+        for (int32_t i = 0; i < t->B; i++)
+            t->raw.reward[i] = rls_train_lagrangian_reward(t->raw.obs + (size_t)i * (size_t)t->F,
+                                                           t->raw.next_obs + (size_t)i * (size_t)t->F,
+                                                           t->p->lagrange_lambda, t->p->churn_penalty);
     for (int32_t i = 0; i < t->B; i++)
         for (int32_t f = 0; f < t->F; f++) {
             size_t k = (size_t)i * (size_t)t->F + (size_t)f;
@@ -502,6 +519,37 @@ static int s_state_has(const struct rls_checkpoint_state *st, const char *name, 
 
 /* Opens the data, builds networks and optimizers (from resume_path when
  * set). */
+/* The actor of a reward-driven stage from an imitation checkpoint
+ * (p->init_path): its weights and its observation normalization, so the
+ * policy acts exactly as the imitation did at step 0. Nothing to do without
+ * init_path or when resuming (the resumed state wins). */
+static int s_init_actor(struct s_trainer *t, const struct rls_train_params *p, int resuming,
+                        struct rls_err *err)
+{
+    struct rls_checkpoint *ck = NULL;
+    int rc = RLS_OK;
+    if (!p->init_path || resuming)
+        return RLS_OK;
+    if (t->algo != S_BC && t->algo != S_IQL)
+        return rls_err_set(err, RLS_ERR_INVALID, "--init: only bc and discrete-iql start an actor from a checkpoint");
+    if ((rc = rls_checkpoint_load(p->init_path, &ck, err)) != RLS_OK)
+        return rc;
+    if (ck->sizes[0] != t->F || ck->n_actions != t->A || ck->n_heads != 1 ||
+        ck->sizes[ck->n_layers] != t->A) {
+        rc = rls_err_set(err, RLS_ERR_INVALID, "%s: actor for %d features / %d actions, data has %d / %d",
+                         p->init_path, ck->sizes[0], ck->n_actions, t->F, t->A);
+    } else if (!(t->pi = s_net_from_checkpoint(ck, p->init_path, err))) {
+        rc = err ? err->status : RLS_ERR_INVALID;
+    } else {
+        for (int32_t f = 0; f < t->F; f++) {
+            t->mean[f] = ck->obs_mean[f];
+            t->std[f] = ck->obs_std[f] > 1e-6f ? ck->obs_std[f] : 1.0f;
+        }
+    }
+    rls_checkpoint_destroy(&ck);
+    return rc;
+}
+
 static int s_trainer_init(struct s_trainer *t, const struct rls_train_params *p, struct rls_err *err,
                           char *blas, size_t blas_len)
 {
@@ -579,7 +627,9 @@ static int s_trainer_init(struct s_trainer *t, const struct rls_train_params *p,
     int32_t hidden[RLS_TORCH_MAX_LAYERS];
     for (int32_t l = 0; l < n_hidden && l < RLS_TORCH_MAX_LAYERS; l++)
         hidden[l] = ck ? ck->sizes[l + 1] : p->hidden[l];
-    if (t->algo == S_BC || t->algo == S_IQL) {
+    if ((rc = s_init_actor(t, p, ck != NULL, err)) != RLS_OK)
+        goto done;
+    if (t->pi == NULL && (t->algo == S_BC || t->algo == S_IQL)) {
         t->pi = ck ? s_net_from_checkpoint(ck, p->resume_path, err) : s_net_new(t->F, n_hidden, hidden, t->A, err);
         if (!t->pi) {
             rc = err ? err->status : RLS_ERR_INVALID;

@@ -77,6 +77,15 @@ struct rls_train_params {
     double iql_expectile;       /* discrete-iql (0.7) */
     double iql_temperature;     /* discrete-iql (3.0) */
     double iql_max_weight;      /* discrete-iql (100) */
+    /* the reward-driven stage (offline-to-online from an imitation start) */
+    const char *init_path;      /* bc / discrete-iql: the actor starts from this checkpoint's
+                                   weights and keeps its observation normalization (a policy
+                                   trained by bc on the same features and actions); NULL = fresh */
+    int32_t reward_kind;        /* RLS_TRAIN_REWARD_DATA: the file's rewards (default);
+                                   RLS_TRAIN_REWARD_LAGRANGIAN: per service, from the
+                                   transition's own features (see below) */
+    double lagrange_lambda;     /* price of late or dropped load against replicas held (20) */
+    double churn_penalty;       /* price of a change of the desired replicas (0.02) */
     int64_t cache_bytes;        /* replay reader cache (0 = whole file in RAM) */
     int32_t threads;            /* libtorch intra-op threads (1: deterministic) */
     /* evaluation in the simulator (off when eval_scenario is NULL or eval_every is 0) */
@@ -91,6 +100,22 @@ struct rls_train_params {
     void *progress_ctx;
     double progress_every_s;    /* seconds between reports (1.0) */
 };
+
+/* Where rewards come from (rls_train_params.reward_kind). The Lagrangian
+ * reward of one service's transition is computed from its next observation's
+ * features (docs/ENV.md), in units of the service's max replicas M:
+ *   r = -( (ready + starting)                     replicas held / M
+ *          + lambda * load * (over_slo + drop)   late or dropped load / M
+ *          + churn * [desired' != desired] )     a scale action
+ * so one network learns one trade-off for every service whatever its size;
+ * lambda is the Lagrange multiplier of the SLO budget (raise it when the
+ * validation runs exceed the budget, lower it when they leave it unused). */
+#define RLS_TRAIN_REWARD_DATA 0
+#define RLS_TRAIN_REWARD_LAGRANGIAN 1
+
+/* The Lagrangian reward of one transition from its raw (unnormalized)
+ * features obs[F] and next_obs[F] (F = RLS_ENV_N_FEATURES). */
+float rls_train_lagrangian_reward(const float *obs, const float *next_obs, double lambda, double churn);
 
 /* How a run started (rls_train_result.resume_mode). */
 #define RLS_TRAIN_RESUME_NONE 0     /* fresh networks */
