@@ -639,7 +639,8 @@ int rls_scenario_random_list_traces(const char *spec, char ***files, int32_t *n,
             }
         }
         closedir(dir);
-        qsort(v + first, (size_t)(nv - first), sizeof *v, s_cmp_str);
+        if (nv - first > 1)
+            qsort(v + first, (size_t)(nv - first), sizeof *v, s_cmp_str);
     }
     if (nv == 0) {
         rc = rls_err_set(err, RLS_ERR_NOTFOUND,

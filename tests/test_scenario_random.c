@@ -290,6 +290,7 @@ static void test_load_seed_perturbs_only_the_loads(void **state)
     }
     assert_true(d->pools[0].count == a->pools[0].count);
     s_run_and_check_loads(a, 200, 0.0, 1e9);
+    rls_scenario_destroy(&b);
     assert_int_equal(rls_scenario_load("default:load-seed=x", &b, &err), RLS_ERR_INVALID);
     assert_int_equal(rls_scenario_load("random:3:load-seed=2", &b, &err), RLS_OK);
     assert_string_equal(b->name, "random-3-loads2");
