@@ -4,7 +4,11 @@
  * remotely as locally, reset works again and again, a cluster that goes away
  * makes step fail with a clear message instead of hanging, bad messages get
  * error replies while the server keeps serving, and the real-time mode keeps
- * its clock (and the last replicas) without an agent. */
+ * its clock (and the last replicas) without an agent. All of it with CURVE
+ * keys (tests/rls_test_keys.h); a client without keys refuses to start, one
+ * that is insecure or unlisted never gets a hello, a second listed one is
+ * refused while the first holds the lease, and a key listed "takeover" that
+ * asks gets it. */
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
