@@ -393,12 +393,111 @@ static uint64_t s_attrs_digest(const struct rls_checkpoint *ck, const char *crea
     return h;
 }
 
+static uint64_t s_fnv_i64(uint64_t h, uint64_t v)
+{
+    unsigned char b[8];
+    for (int j = 0; j < 8; j++)
+        b[j] = (unsigned char)(v >> (8 * j));
+    return s_fnv(h, b, 8);
+}
+
+/* n float32 values as their 4 bytes little-endian (NaN payloads included). */
+static uint64_t s_fnv_f32(uint64_t h, const float *a, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++) {
+        uint32_t u;
+        unsigned char b[4];
+        memcpy(&u, &a[i], 4);
+        for (int k = 0; k < 4; k++)
+            b[k] = (unsigned char)(u >> (8 * k));
+        h = s_fnv(h, b, 4);
+    }
+    return h;
+}
+
+/* FNV-1a 64 of the datasets as the loader reads them back (CHECKPOINT.md,
+ * "Checksums"): each path with its NUL, then its float32 values. Covers what
+ * Fletcher-32 cannot: a damaged chunk index, datatype or fill value makes
+ * libhdf5 return other numbers than the stored, checksummed ones. */
+static uint64_t s_data_digest(const struct rls_checkpoint *ck)
+{
+    static const char head[] = "rlsched-checkpoint-data 1\n";
+    char path[64];
+    uint64_t h = s_fnv(14695981039346656037ULL, head, strlen(head));
+    for (int32_t l = 0; l < ck->n_layers && l < RLS_MLP_MAX_LAYERS; l++) {
+        snprintf(path, sizeof(path), "/weights/layer_%d/weight", (int)l);
+        h = s_fnv(h, path, strlen(path) + 1);
+        h = s_fnv_f32(h, ck->weight[l], (int64_t)ck->sizes[l + 1] * ck->sizes[l]);
+        snprintf(path, sizeof(path), "/weights/layer_%d/bias", (int)l);
+        h = s_fnv(h, path, strlen(path) + 1);
+        h = s_fnv_f32(h, ck->bias[l], ck->sizes[l + 1]);
+    }
+    h = s_fnv(h, "/normalization/obs_mean", sizeof("/normalization/obs_mean"));
+    h = s_fnv_f32(h, ck->obs_mean, ck->sizes[0]);
+    h = s_fnv(h, "/normalization/obs_std", sizeof("/normalization/obs_std"));
+    return s_fnv_f32(h, ck->obs_std, ck->sizes[0]);
+}
+
+/* Index of the smallest name in names (stride bytes apart, n of them) that
+ * sorts after `after` (NULL: the smallest), or -1. */
+static int32_t s_next_name(const char *names, size_t stride, int32_t n, const char *after)
+{
+    int32_t best = -1;
+    for (int32_t i = 0; i < n; i++) {
+        const char *c = names + (size_t)i * stride;
+        if ((!after || strcmp(c, after) > 0) &&
+            (best < 0 || strcmp(c, names + (size_t)best * stride) < 0))
+            best = i;
+    }
+    return best;
+}
+
+static int64_t s_state_numel(int32_t rank, const int64_t *dims);
+
+/* FNV-1a 64 of /train_state as rls_checkpoint_load_state returns it
+ * (CHECKPOINT.md, "Checksums"): a text with the version and counts, then the
+ * scalars by name (name, NUL, uint64 LE), then the tensors by name (name,
+ * NUL, rank int32 LE, dims int64 LE, float32 values LE). */
+static uint64_t s_state_digest(const struct rls_checkpoint_state *st, int32_t version)
+{
+    char head[128];
+    uint64_t h = 14695981039346656037ULL;
+    const char *prev = NULL;
+    int32_t i;
+    snprintf(head, sizeof(head), "rlsched-checkpoint-state 1\nstate_version=%d scalars=%d tensors=%d\n",
+             (int)version, (int)st->n_scalars, (int)st->n_tensors);
+    h = s_fnv(h, head, strlen(head));
+    while ((i = s_next_name(st->scalars ? st->scalars[0].name : NULL, sizeof(st->scalars[0]),
+                            st->n_scalars, prev)) >= 0) {
+        const struct rls_checkpoint_scalar *c = &st->scalars[i];
+        h = s_fnv(h, c->name, strlen(c->name) + 1);
+        h = s_fnv_i64(h, c->value);
+        prev = c->name;
+    }
+    prev = NULL;
+    while ((i = s_next_name(st->tensors ? st->tensors[0].name : NULL, sizeof(st->tensors[0]),
+                            st->n_tensors, prev)) >= 0) {
+        const struct rls_checkpoint_tensor *t = &st->tensors[i];
+        unsigned char b[4];
+        for (int k = 0; k < 4; k++)
+            b[k] = (unsigned char)((uint32_t)t->rank >> (8 * k));
+        h = s_fnv(h, t->name, strlen(t->name) + 1);
+        h = s_fnv(h, b, 4);
+        for (int32_t k = 0; k < t->rank && k < 2; k++)
+            h = s_fnv_i64(h, (uint64_t)t->dims[k]);
+        h = s_fnv_f32(h, t->data, s_state_numel(t->rank, t->dims));
+        prev = t->name;
+    }
+    return h;
+}
+
 /* Everything into an open file; returns the name of what failed (possibly in
  * name[cap]) or NULL. */
 static const char *s_write_all(hid_t f, const struct rls_checkpoint *ck, const char *created,
                                char *name, size_t cap)
 {
     const uint64_t digest = s_attrs_digest(ck, created);
+    const uint64_t data_digest = s_data_digest(ck);
     const struct s_attr_out attrs[] = {
         {"format", S_STR, RLS_CHECKPOINT_FORMAT, 0},
         {"format_version", S_I32, &ck->version, 0},
@@ -423,6 +522,7 @@ static const char *s_write_all(hid_t f, const struct rls_checkpoint *ck, const c
         {"eval_step", S_I64, &ck->eval_step, 0},
         {"created", S_STR, created, 0},
         {"attrs_fnv1a64", S_U64, &digest, 0},
+        {"data_fnv1a64", S_U64, &data_digest, 0},
     };
     char path[64];
     hsize_t n = 0;
@@ -824,6 +924,49 @@ done:
     return status;
 }
 
+/* 1 in *has when root attribute `name` exists, 0 when not; RLS_ERR_PARSE
+ * when libhdf5 cannot tell (a damaged attribute table). */
+static int s_root_attr_exists(struct s_loader *ld, const char *name, int *has)
+{
+    htri_t ex = H5Aexists(ld->f, name);
+    *has = ex > 0;
+    if (ex < 0)
+        return rls_err_set(ld->err, RLS_ERR_PARSE, "%s: attribute '%s' cannot be looked up: %s: the "
+                           "file is damaged", ld->path, name, s_h5_detail(ld->detail));
+    return RLS_OK;
+}
+
+/* Checksum attributes a and b of the root: *has 1 when both exist, 0 when
+ * neither does (a file written before checksums). One without the other is
+ * a damaged attribute name: RLS_ERR_PARSE naming the missing one. */
+static int s_checksums_present(struct s_loader *ld, const char *a, const char *b, int *has)
+{
+    int ha = 0, hb = 0, status;
+    if ((status = s_root_attr_exists(ld, a, &ha)) != RLS_OK ||
+        (status = s_root_attr_exists(ld, b, &hb)) != RLS_OK)
+        return status;
+    *has = ha && hb;
+    if (ha != hb)
+        return rls_err_set(ld->err, RLS_ERR_PARSE, "%s: checksum attribute '%s' is missing while '%s' is "
+                           "present: the file is damaged", ld->path, ha ? b : a, ha ? a : b);
+    return RLS_OK;
+}
+
+/* Compares the uint64 root attribute `name` with the digest computed from
+ * what was read; `what` names the checksummed part in the message. */
+static int s_check_digest(struct s_loader *ld, const char *name, const char *what, uint64_t got)
+{
+    uint64_t want = 0;
+    int status = s_get_num(ld, name, H5T_INTEGER, H5T_NATIVE_UINT64, 0, &want);
+    if (status != RLS_OK)
+        return status;
+    if (want != got)
+        return rls_err_set(ld->err, RLS_ERR_PARSE, "%s: %s checksum mismatch (stored %016llx, computed "
+                           "%016llx): the file is damaged", ld->path, what, (unsigned long long)want,
+                           (unsigned long long)got);
+    return RLS_OK;
+}
+
 static int s_load_all(struct s_loader *ld, struct rls_checkpoint *ck)
 {
     char fmt[64];
@@ -833,6 +976,7 @@ static int s_load_all(struct s_loader *ld, struct rls_checkpoint *ck)
     uint64_t u64 = 0;
     hssize_t n = 0;
     hid_t a;
+    int has = 0;
 
     status = s_get_str(ld, "format", fmt, sizeof(fmt));
     if (status != RLS_OK)
@@ -910,18 +1054,16 @@ static int s_load_all(struct s_loader *ld, struct rls_checkpoint *ck)
             return status;
     }
     /* semantic checks first (their messages say what is wrong), then the
-     * attributes' checksum; absent in files written before it (accepted) */
+     * checksums of the attributes and of the datasets as read; both absent
+     * in files written before them (accepted), never one without the other */
     if ((status = rls_checkpoint_validate(ck, ld->path, ld->err)) != RLS_OK)
         return status;
-    if (H5Aexists(ld->f, "attrs_fnv1a64") > 0) {
-        uint64_t want = 0, got = s_attrs_digest(ck, ck->created);
-        if ((status = s_get_num(ld, "attrs_fnv1a64", H5T_INTEGER, H5T_NATIVE_UINT64, 0, &want)) != RLS_OK)
-            return status;
-        if (want != got)
-            return rls_err_set(ld->err, RLS_ERR_PARSE, "%s: attributes' checksum mismatch (stored %016llx, "
-                               "computed %016llx): the file is damaged", ld->path, (unsigned long long)want,
-                               (unsigned long long)got);
-    }
+    if ((status = s_checksums_present(ld, "attrs_fnv1a64", "data_fnv1a64", &has)) != RLS_OK || !has)
+        return status;
+    if ((status = s_check_digest(ld, "attrs_fnv1a64", "attributes'", s_attrs_digest(ck, ck->created))) !=
+            RLS_OK ||
+        (status = s_check_digest(ld, "data_fnv1a64", "datasets'", s_data_digest(ck))) != RLS_OK)
+        return status;
     return RLS_OK;
 }
 
@@ -1362,6 +1504,9 @@ static const char *s_write_state(hid_t f, const struct rls_checkpoint_state *st,
             goto done;
         }
     }
+    if (s_put_attr(f, "train_state_fnv1a64", H5T_STD_U64LE, H5T_NATIVE_UINT64, 0,
+                   &(uint64_t){s_state_digest(st, RLS_CHECKPOINT_STATE_VERSION)}) < 0)
+        failed = "attribute 'train_state_fnv1a64'";
 done:
     H5Gclose(g);
     return failed;
@@ -1461,6 +1606,8 @@ static int s_load_state_direct(const char *path, struct rls_checkpoint_state **o
     hid_t g = H5I_INVALID_HID;
     hsize_t idx = 0;
     int status = RLS_OK;
+    int has_ck = 0, has_data = 0;
+    htri_t gex = 0;
 
     if (out)
         *out = NULL;
@@ -1468,8 +1615,27 @@ static int s_load_state_direct(const char *path, struct rls_checkpoint_state **o
         return rls_err_set(err, RLS_ERR_INVALID, "checkpoint state load: NULL path or out");
     if ((status = s_loader_open(&ld, path, err)) != RLS_OK)
         goto done;
-    if (H5Lexists(ld.f, S_STATE_GROUP, H5P_DEFAULT) <= 0)
+    /* train_state_fnv1a64 is written with the group by builds that also
+     * write data_fnv1a64: with those, neither goes without the other */
+    if ((status = s_root_attr_exists(&ld, "train_state_fnv1a64", &has_ck)) != RLS_OK ||
+        (status = s_root_attr_exists(&ld, "data_fnv1a64", &has_data)) != RLS_OK)
+        goto done;
+    if ((gex = H5Lexists(ld.f, S_STATE_GROUP, H5P_DEFAULT)) < 0) {
+        status = rls_err_set(err, RLS_ERR_IO, "%s: '" S_STATE_GROUP "' cannot be looked up: %s: the file is "
+                             "damaged", path, s_h5_detail(ld.detail));
+        goto done;
+    }
+    if (gex == 0) {
+        if (has_ck)
+            status = rls_err_set(err, RLS_ERR_IO, "%s: group '" S_STATE_GROUP "' is missing while its checksum "
+                                 "'train_state_fnv1a64' is present: the file is damaged", path);
         goto done;   /* no training state: RLS_OK with *out NULL */
+    }
+    if (!has_ck && has_data) {
+        status = rls_err_set(err, RLS_ERR_IO, "%s: checksum attribute 'train_state_fnv1a64' is missing while "
+                             "'" S_STATE_GROUP "' and 'data_fnv1a64' are present: the file is damaged", path);
+        goto done;
+    }
     g = H5Gopen2(ld.f, S_STATE_GROUP, H5P_DEFAULT);
     if (g < 0 || H5Gget_info(g, &gi) < 0) {
         status = rls_err_set(err, RLS_ERR_PARSE, "%s: '" S_STATE_GROUP "' is not a readable group: %s",
@@ -1514,6 +1680,18 @@ static int s_load_state_direct(const char *path, struct rls_checkpoint_state **o
         }
         if ((status = s_state_read_tensor(&ld, st, name)) != RLS_OK)
             goto done;
+    }
+    if (has_ck) {
+        uint64_t want = 0, got = s_state_digest(st, sl.version);
+        if ((status = s_get_num(&ld, "train_state_fnv1a64", H5T_INTEGER, H5T_NATIVE_UINT64, 0, &want)) !=
+            RLS_OK)
+            goto done;
+        if (want != got) {
+            status = rls_err_set(err, RLS_ERR_IO, "%s: '" S_STATE_GROUP "' checksum mismatch (stored %016llx, "
+                                 "computed %016llx): the file is damaged", path, (unsigned long long)want,
+                                 (unsigned long long)got);
+            goto done;
+        }
     }
     *out = st;
     st = NULL;
