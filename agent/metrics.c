@@ -21,14 +21,19 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include <microhttpd.h>
 
 #define S_ERRMSG_MAX 512
 #define S_NUM_MAX 40            /* a formatted double: "-1.2345678901234567e-308" fits */
 #define S_MAX_CAPACITY 1000000
-#define S_HTTP_CONN_LIMIT 64u
-#define S_HTTP_TIMEOUT_S 10u
+#define S_HTTP_MEMORY_LIMIT (16u * 1024u)  /* per-connection pool: request line + headers */
+#define S_CONN_MIN 8
+#define S_CONN_MAX 65536
+#define S_TIMEOUT_MIN_S 0.1
+#define S_TIMEOUT_MAX_S 3600.0
+#define S_WATCHDOG_TICK_S 0.1   /* how often the watchdog looks for late connections */
 #define S_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
 
 struct s_family {
@@ -56,6 +61,20 @@ struct s_series {
                                    the last is the +Inf overflow */
 };
 
+/* One open HTTP connection, as the server's connection table sees it. */
+enum s_conn_state {
+    S_CONN_FREE = 0,            /* slot unused */
+    S_CONN_WAITING,             /* waiting for (the rest of) a request */
+    S_CONN_ANSWERING,           /* request read, answer being sent */
+    S_CONN_CLOSING              /* shut down by us, libmicrohttpd closes it next */
+};
+
+struct s_conn {
+    enum s_conn_state state;
+    int fd;                     /* the connection's socket (owned by libmicrohttpd) */
+    double t0;                  /* monotonic seconds: opened or last answer completed */
+};
+
 struct rls_metrics {
     struct rls_metrics_params p;
     pthread_mutex_t mu;         /* guards counts, list links and values */
@@ -67,6 +86,16 @@ struct rls_metrics {
     struct MHD_Daemon *daemon;
     uint16_t port;
     uint64_t http_200, http_404, http_405;  /* mutex */
+    /* connection table and watchdog (all guarded by conn_mu) */
+    pthread_mutex_t conn_mu;
+    pthread_cond_t conn_cv;     /* wakes the watchdog to stop */
+    struct s_conn *conns;       /* [p.max_connections] while serving */
+    int32_t n_open;             /* slots not free */
+    int32_t n_closing;          /* slots closing */
+    int watchdog_run;           /* 1 while the watchdog should run */
+    int watchdog_started;
+    pthread_t watchdog;
+    struct rls_metrics_http_stats stats;
     pthread_mutex_t log_mu;     /* guards mhd_log */
     char mhd_log[256];          /* libmicrohttpd's last log line */
     char errmsg[S_ERRMSG_MAX];
@@ -183,12 +212,28 @@ static void s_fmt_double(char out[S_NUM_MAX], double v)
 /* ------------------------------------------------------------------ */
 /* lifecycle */
 
+/* A condition variable timed on CLOCK_MONOTONIC (the watchdog's clock). */
+static int s_cond_init_monotonic(pthread_cond_t *cv)
+{
+    pthread_condattr_t attr;
+    int rc = pthread_condattr_init(&attr);
+    if (rc != 0)
+        return rc;
+    rc = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    if (rc == 0)
+        rc = pthread_cond_init(cv, &attr);
+    pthread_condattr_destroy(&attr);
+    return rc;
+}
+
 struct rls_metrics_params rls_metrics_default_params(void)
 {
     struct rls_metrics_params p;
     memset(&p, 0, sizeof p);
     p.max_families = 64;
     p.max_series = 4096;
+    p.max_connections = 256;
+    p.request_timeout_s = 5.0;
     return p;
 }
 
@@ -207,6 +252,16 @@ struct rls_metrics *rls_metrics_new(const struct rls_metrics_params *p, struct r
                     (int)prm.max_series, S_MAX_CAPACITY);
         return NULL;
     }
+    if (prm.max_connections < S_CONN_MIN || prm.max_connections > S_CONN_MAX) {
+        rls_err_set(err, RLS_ERR_RANGE, "metrics: max_connections %d: must be %d..%d",
+                    (int)prm.max_connections, S_CONN_MIN, S_CONN_MAX);
+        return NULL;
+    }
+    if (!(prm.request_timeout_s >= S_TIMEOUT_MIN_S && prm.request_timeout_s <= S_TIMEOUT_MAX_S)) {
+        rls_err_set(err, RLS_ERR_RANGE, "metrics: request_timeout_s %g: must be %g..%g",
+                    prm.request_timeout_s, S_TIMEOUT_MIN_S, S_TIMEOUT_MAX_S);
+        return NULL;
+    }
     m = calloc(1, sizeof *m);
     if (m == NULL)
         goto nomem;
@@ -218,6 +273,17 @@ struct rls_metrics *rls_metrics_new(const struct rls_metrics_params *p, struct r
     if (pthread_mutex_init(&m->mu, NULL) != 0)
         goto nomem;
     if (pthread_mutex_init(&m->log_mu, NULL) != 0) {
+        pthread_mutex_destroy(&m->mu);
+        goto nomem;
+    }
+    if (pthread_mutex_init(&m->conn_mu, NULL) != 0) {
+        pthread_mutex_destroy(&m->log_mu);
+        pthread_mutex_destroy(&m->mu);
+        goto nomem;
+    }
+    if (s_cond_init_monotonic(&m->conn_cv) != 0) {
+        pthread_mutex_destroy(&m->conn_mu);
+        pthread_mutex_destroy(&m->log_mu);
         pthread_mutex_destroy(&m->mu);
         goto nomem;
     }
@@ -261,6 +327,8 @@ void rls_metrics_destroy(struct rls_metrics **mp)
     free(m->ser);
     pthread_mutex_destroy(&m->mu);
     pthread_mutex_destroy(&m->log_mu);
+    pthread_mutex_destroy(&m->conn_mu);
+    pthread_cond_destroy(&m->conn_cv);
     free(m);
     *mp = NULL;
 }
@@ -864,6 +932,190 @@ static void s_mhd_log(void *cls, const char *fmt, va_list ap)
     pthread_mutex_unlock(&m->log_mu);
 }
 
+/* ---- the connection table: eviction and the request deadline ----
+ *
+ * libmicrohttpd's own timeout counts from the last byte received, so a client
+ * trickling one byte a second keeps a connection forever, and its connection
+ * limit makes later clients wait behind idle ones. So the registry keeps a
+ * table of the open connections (libmicrohttpd's connection notifications:
+ * STARTED fills a slot, CLOSED frees it, always before libmicrohttpd closes
+ * the socket, so an fd in the table is always the connection's own) and:
+ * - eviction: a new connection that leaves fewer than max/8 slots free shuts
+ *   down the oldest connection still waiting for its request (the answering
+ *   ones only when none waits), so a newcomer, such as a real scrape, always
+ *   finds room and is the last to be evicted;
+ * - deadline: a watchdog thread shuts down every connection that has not
+ *   completed a request within request_timeout_s of opening or of its
+ *   previous answer, however it trickles.
+ * Shutting down (shutdown(2), SHUT_RDWR) wakes libmicrohttpd's poll on the
+ * socket with an end of file; it then closes the connection itself. */
+
+static double s_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* Shuts down slot c's socket and marks it closing. Holds conn_mu. */
+static void s_conn_shut(struct rls_metrics *m, struct s_conn *c)
+{
+    shutdown(c->fd, SHUT_RDWR);
+    c->state = S_CONN_CLOSING;
+    m->n_closing++;
+}
+
+/* Evicts the oldest waiting connection (else the oldest answering one) other
+ * than keep. Returns 1 when one was shut down, 0 when none could be. Holds
+ * conn_mu. */
+static int s_conn_evict_oldest(struct rls_metrics *m, const struct s_conn *keep)
+{
+    struct s_conn *oldest_waiting = NULL, *oldest_any = NULL, *victim = NULL;
+    for (int32_t i = 0; i < m->p.max_connections; i++) {
+        struct s_conn *c = &m->conns[i];
+        if (c == keep || c->state == S_CONN_FREE || c->state == S_CONN_CLOSING)
+            continue;
+        if (oldest_any == NULL || c->t0 < oldest_any->t0)
+            oldest_any = c;
+        if (c->state == S_CONN_WAITING && (oldest_waiting == NULL || c->t0 < oldest_waiting->t0))
+            oldest_waiting = c;
+    }
+    victim = oldest_waiting != NULL ? oldest_waiting : oldest_any;
+    if (victim == NULL)
+        return 0;
+    s_conn_shut(m, victim);
+    m->stats.evicted++;
+    return 1;
+}
+
+static void s_conn_notify(void *cls, struct MHD_Connection *connection, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+    struct rls_metrics *m = cls;
+    struct s_conn *c = NULL;
+    const union MHD_ConnectionInfo *info = NULL;
+    int32_t reserve = m->p.max_connections / 8;
+
+    if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+        pthread_mutex_lock(&m->conn_mu);
+        c = *socket_context;
+        if (c != NULL && c->state != S_CONN_FREE) {
+            if (c->state == S_CONN_CLOSING)
+                m->n_closing--;
+            c->state = S_CONN_FREE;
+            c->fd = -1;
+            m->n_open--;
+        }
+        *socket_context = NULL;
+        pthread_mutex_unlock(&m->conn_mu);
+        return;
+    }
+    if (toe != MHD_CONNECTION_NOTIFY_STARTED)
+        return;
+    info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CONNECTION_FD);
+    pthread_mutex_lock(&m->conn_mu);
+    m->stats.accepted++;
+    for (int32_t i = 0; info != NULL && i < m->p.max_connections; i++) {
+        if (m->conns[i].state == S_CONN_FREE) {
+            c = &m->conns[i];
+            break;
+        }
+    }
+    *socket_context = c;
+    if (c != NULL) {        /* no free slot cannot happen (libmicrohttpd's limit is ours) */
+        c->state = S_CONN_WAITING;
+        c->fd = info->connect_fd;
+        c->t0 = s_now();
+        m->n_open++;
+    }
+    while (m->p.max_connections - (m->n_open - m->n_closing) < reserve &&
+           s_conn_evict_oldest(m, c))
+        ;
+    pthread_mutex_unlock(&m->conn_mu);
+}
+
+/* The connection's slot moves to state (ANSWERING when a request has been
+ * read, WAITING with a fresh t0 when its answer is done). */
+static void s_conn_mark(struct rls_metrics *m, struct MHD_Connection *connection,
+                        enum s_conn_state state)
+{
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(connection, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    struct s_conn *c = info != NULL ? info->socket_context : NULL;
+    if (c == NULL)
+        return;
+    pthread_mutex_lock(&m->conn_mu);
+    if (c->state == S_CONN_WAITING || c->state == S_CONN_ANSWERING) {
+        c->state = state;
+        if (state == S_CONN_WAITING)
+            c->t0 = s_now();
+    }
+    pthread_mutex_unlock(&m->conn_mu);
+}
+
+static void s_request_completed(void *cls, struct MHD_Connection *connection, void **req_cls,
+                                enum MHD_RequestTerminationCode toe)
+{
+    (void)req_cls;
+    (void)toe;
+    s_conn_mark(cls, connection, S_CONN_WAITING);
+}
+
+/* The watchdog thread: every S_WATCHDOG_TICK_S, shuts down the connections
+ * past their deadline, until watchdog_run drops to 0. */
+static void *s_watchdog_main(void *arg)
+{
+    struct rls_metrics *m = arg;
+    struct timespec wake;
+    pthread_mutex_lock(&m->conn_mu);
+    while (m->watchdog_run) {
+        double now = s_now();
+        double next = now + S_WATCHDOG_TICK_S;
+        for (int32_t i = 0; i < m->p.max_connections; i++) {
+            struct s_conn *c = &m->conns[i];
+            if ((c->state == S_CONN_WAITING || c->state == S_CONN_ANSWERING) &&
+                now - c->t0 > m->p.request_timeout_s) {
+                s_conn_shut(m, c);
+                m->stats.timed_out++;
+            }
+        }
+        wake.tv_sec = (time_t)next;
+        wake.tv_nsec = (long)((next - (double)wake.tv_sec) * 1e9);
+        if (wake.tv_nsec >= 1000000000L) {
+            wake.tv_sec++;
+            wake.tv_nsec -= 1000000000L;
+        }
+        while (m->watchdog_run && s_now() < next)
+            if (pthread_cond_timedwait(&m->conn_cv, &m->conn_mu, &wake) != 0)
+                break;
+    }
+    pthread_mutex_unlock(&m->conn_mu);
+    return NULL;
+}
+
+/* Frees the connection table (the server stopped: no connection is open). */
+static void s_conn_table_free(struct rls_metrics *m)
+{
+    pthread_mutex_lock(&m->conn_mu);
+    free(m->conns);
+    m->conns = NULL;
+    m->n_open = m->n_closing = 0;
+    pthread_mutex_unlock(&m->conn_mu);
+}
+
+/* Stops and joins the watchdog. */
+static void s_watchdog_stop(struct rls_metrics *m)
+{
+    if (m->watchdog_started) {
+        pthread_mutex_lock(&m->conn_mu);
+        m->watchdog_run = 0;
+        pthread_cond_signal(&m->conn_cv);
+        pthread_mutex_unlock(&m->conn_mu);
+        pthread_join(m->watchdog, NULL);
+        m->watchdog_started = 0;
+    }
+}
+
 static enum MHD_Result s_reply_text(struct MHD_Connection *c, unsigned int code,
                                     const char *text, const char *allow)
 {
@@ -905,19 +1157,31 @@ static enum MHD_Result s_handler(void *cls, struct MHD_Connection *c, const char
 
     (void)version;
     (void)upload_data;
-    (void)upload_data_size;
-    (void)req_cls;
-    /* Answer on the first call: no request body is ever needed. */
-    if (method == NULL || (strcmp(method, MHD_HTTP_METHOD_GET) != 0 &&
-                           strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)) {
-        s_count_http(m, 405);
-        return s_reply_text(c, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed: use GET\n",
-                            "GET, HEAD");
+    /* The first call comes with the headers: the request is in (its deadline
+     * now covers the answer). Errors are answered at once (libmicrohttpd then
+     * closes the connection, unread body and all); the metrics on a later
+     * call, once any body is skipped: libmicrohttpd 0.9.75 closes a
+     * connection answered on the first call, and Prometheus keeps its
+     * connection alive between scrapes. */
+    if (*req_cls == NULL) {
+        s_conn_mark(m, c, S_CONN_ANSWERING);
+        if (method == NULL || (strcmp(method, MHD_HTTP_METHOD_GET) != 0 &&
+                               strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)) {
+            s_count_http(m, 405);
+            return s_reply_text(c, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed: use GET\n",
+                                "GET, HEAD");
+        }
+        if (url == NULL || strcmp(url, "/metrics") != 0) {
+            s_count_http(m, 404);
+            return s_reply_text(c, MHD_HTTP_NOT_FOUND,
+                                "not found: the metrics are at /metrics\n", NULL);
+        }
+        *req_cls = (void *)m;
+        return MHD_YES;
     }
-    if (url == NULL || strcmp(url, "/metrics") != 0) {
-        s_count_http(m, 404);
-        return s_reply_text(c, MHD_HTTP_NOT_FOUND, "not found: the metrics are at /metrics\n",
-                            NULL);
+    if (*upload_data_size != 0) {   /* a GET with a body: skipped */
+        *upload_data_size = 0;
+        return MHD_YES;
     }
     body = rls_metrics_render_dup(m, &len);
     if (body == NULL)
@@ -943,6 +1207,8 @@ int rls_metrics_serve(struct rls_metrics *m, const char *bind_addr, uint16_t por
     const char *addr = bind_addr != NULL ? bind_addr : "127.0.0.1";
     unsigned int flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
     const union MHD_DaemonInfo *info = NULL;
+    struct s_conn *conns = NULL;
+    unsigned int mhd_timeout = 0;
     int saved_errno = 0;
 
     if (m == NULL)
@@ -971,15 +1237,46 @@ int rls_metrics_serve(struct rls_metrics *m, const char *bind_addr, uint16_t por
     pthread_mutex_lock(&m->log_mu);
     m->mhd_log[0] = '\0';
     pthread_mutex_unlock(&m->log_mu);
+    conns = calloc((size_t)m->p.max_connections, sizeof *conns);
+    if (conns == NULL) {
+        s_fail(m, RLS_ERR_NOMEM, "metrics: out of memory for %d connections",
+               (int)m->p.max_connections);
+        return rls_err_set(err, RLS_ERR_NOMEM, "%s", m->errmsg);
+    }
+    for (int32_t i = 0; i < m->p.max_connections; i++)
+        conns[i].fd = -1;
+    pthread_mutex_lock(&m->conn_mu);
+    m->conns = conns;
+    m->n_open = m->n_closing = 0;
+    memset(&m->stats, 0, sizeof m->stats);
+    pthread_mutex_unlock(&m->conn_mu);
+    /* libmicrohttpd's own inactivity timeout backs up the watchdog */
+    mhd_timeout = (unsigned int)ceil(m->p.request_timeout_s) + 1u;
     errno = 0;
     m->daemon = MHD_start_daemon(flags, port, NULL, NULL, s_handler, m,
                                  MHD_OPTION_EXTERNAL_LOGGER, s_mhd_log, (void *)m,
                                  MHD_OPTION_SOCK_ADDR, sa,
-                                 MHD_OPTION_CONNECTION_LIMIT, S_HTTP_CONN_LIMIT,
-                                 MHD_OPTION_CONNECTION_TIMEOUT, S_HTTP_TIMEOUT_S,
+                                 MHD_OPTION_CONNECTION_LIMIT,
+                                 (unsigned int)m->p.max_connections,
+                                 MHD_OPTION_CONNECTION_TIMEOUT, mhd_timeout,
+                                 MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)S_HTTP_MEMORY_LIMIT,
+                                 MHD_OPTION_NOTIFY_CONNECTION, s_conn_notify, (void *)m,
+                                 MHD_OPTION_NOTIFY_COMPLETED, s_request_completed, (void *)m,
                                  MHD_OPTION_END);
     saved_errno = errno;
+    if (m->daemon != NULL) {
+        m->watchdog_run = 1;
+        if (pthread_create(&m->watchdog, NULL, s_watchdog_main, m) != 0) {
+            MHD_stop_daemon(m->daemon);
+            m->daemon = NULL;
+            s_conn_table_free(m);
+            s_fail(m, RLS_ERR_IO, "metrics: cannot start the connection watchdog thread");
+            return rls_err_set(err, RLS_ERR_IO, "%s", m->errmsg);
+        }
+        m->watchdog_started = 1;
+    }
     if (m->daemon == NULL) {
+        s_conn_table_free(m);
         pthread_mutex_lock(&m->log_mu);
         s_fail(m, RLS_ERR_IO, "metrics: cannot serve on %s port %u: %s", addr, (unsigned)port,
                m->mhd_log[0] != '\0' ? m->mhd_log
@@ -1073,11 +1370,24 @@ uint64_t rls_metrics_http_count(struct rls_metrics *m, int http_status)
     return n;
 }
 
+int rls_metrics_http_stats(struct rls_metrics *m, struct rls_metrics_http_stats *out)
+{
+    if (m == NULL || out == NULL)
+        return RLS_ERR_INVALID;
+    pthread_mutex_lock(&m->conn_mu);
+    *out = m->stats;
+    out->open = m->n_open;
+    pthread_mutex_unlock(&m->conn_mu);
+    return RLS_OK;
+}
+
 void rls_metrics_stop(struct rls_metrics *m)
 {
     if (m == NULL || m->daemon == NULL)
         return;
-    MHD_stop_daemon(m->daemon);
+    s_watchdog_stop(m);
+    MHD_stop_daemon(m->daemon);     /* CLOSED for every connection: the table empties */
     m->daemon = NULL;
     m->port = 0;
+    s_conn_table_free(m);
 }

@@ -55,6 +55,14 @@ enum rls_metric_type {
 struct rls_metrics_params {
     int32_t max_families;       /* families the registry can hold (64) */
     int32_t max_series;         /* series over all families (4096) */
+    /* the HTTP server (rls_metrics_serve); see agent/METRICS.md, "Abuse" */
+    int32_t max_connections;    /* HTTP connections open at once, 8..65536 (256); once
+                                   fewer than max/8 are free, each new connection closes
+                                   the oldest one that has not sent its request yet */
+    double request_timeout_s;   /* a connection must send a whole request (and take its
+                                   answer) within this many seconds of opening or of its
+                                   previous answer, else it is closed, however slowly it
+                                   trickles; 0.1..3600 (5) */
 };
 
 /* The defaults above. */
@@ -65,7 +73,8 @@ struct rls_metrics;
 /* A registry with room for p's families and series (p NULL = defaults;
  * copied; the tables are allocated here once, so adding never moves them).
  * Returns an owned handle (rls_metrics_destroy), or NULL with err for a
- * capacity < 1 or > 1,000,000 (RLS_ERR_RANGE) or no memory. */
+ * capacity < 1 or > 1,000,000, or a server limit out of its range
+ * (RLS_ERR_RANGE), or no memory. */
 struct rls_metrics *rls_metrics_new(const struct rls_metrics_params *p, struct rls_err *err);
 
 /* Stops the server if one runs (waiting for its thread), frees *m and sets it
@@ -179,7 +188,11 @@ char *rls_metrics_render_dup(struct rls_metrics *m, size_t *len_out);
  * charset=utf-8"; any other path -> 404; any other method -> 405 (with an
  * Allow header); requests libmicrohttpd cannot parse get its own 400 (505
  * for an unknown HTTP version; a one-token request line gets the connection
- * closed). At most 64 connections at once, each idle for at most 10 s.
+ * closed). Abuse (see agent/METRICS.md): at most p.max_connections open at
+ * once, the oldest connection without a request closed to make room for a
+ * new one, and every connection closed when it has not sent a whole request
+ * within p.request_timeout_s (a watchdog thread of the registry enforces it,
+ * whatever the connection trickles); requests are at most 16 KiB.
  * bind_addr is a numeric IPv4 or IPv6 address (NULL = "127.0.0.1",
  * loopback only; "0.0.0.0" to listen everywhere); port 0 picks a free port
  * (see rls_metrics_port). Returns RLS_OK; RLS_ERR_INVALID for NULL m or an
@@ -208,7 +221,21 @@ uint16_t rls_metrics_port(const struct rls_metrics *m);
  * 0 for NULL m or another status. */
 uint64_t rls_metrics_http_count(struct rls_metrics *m, int http_status);
 
-/* Stops the server and waits for its thread; no-op when not serving or NULL
+/* What the server did with its connections since it started. */
+struct rls_metrics_http_stats {
+    uint64_t accepted;          /* connections accepted */
+    uint64_t evicted;           /* closed to make room for a newer one (oldest without a
+                                   request first) */
+    uint64_t timed_out;         /* closed for missing request_timeout_s */
+    int32_t open;               /* open now (closing ones included) */
+};
+
+/* Fills *out with the counts above, since the server last started (zeros
+ * before the first start; kept after a stop). Returns RLS_OK, or
+ * RLS_ERR_INVALID for NULL m or out. */
+int rls_metrics_http_stats(struct rls_metrics *m, struct rls_metrics_http_stats *out);
+
+/* Stops the server and waits for its threads; no-op when not serving or NULL
  * m. The registry stays usable (and can serve again). */
 void rls_metrics_stop(struct rls_metrics *m);
 
