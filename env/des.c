@@ -593,10 +593,10 @@ struct rls_des_tolerance rls_des_default_tolerance(void)
     struct rls_des_tolerance t;
     t.p95_rel = 0.15;
     t.p95_abs_s = 0.005;
-    t.viol_rel = 0.2;
-    t.viol_abs = 0.02;
+    t.viol_rel = 0.08;
+    t.viol_abs = 0.004;
     t.drop_rel = 0.2;
-    t.drop_abs = 0.01;
+    t.drop_abs = 0.003;
     return t;
 }
 

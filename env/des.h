@@ -154,10 +154,10 @@ int rls_des_step_summary(const struct rls_des_timeline *tl, int32_t svc,
 struct rls_des_tolerance {
     double p95_rel;         /* relative p95 tolerance (0.15) */
     double p95_abs_s;       /* absolute p95 tolerance, seconds (0.005) */
-    double viol_rel;        /* relative tolerance on the fraction over the SLO (0.2) */
-    double viol_abs;        /* absolute tolerance on the fraction over the SLO (0.02) */
+    double viol_rel;        /* relative tolerance on the fraction over the SLO (0.08) */
+    double viol_abs;        /* absolute tolerance on the fraction over the SLO (0.004) */
     double drop_rel;        /* relative tolerance on the dropped fraction (0.2) */
-    double drop_abs;        /* absolute tolerance on the dropped fraction (0.01) */
+    double drop_abs;        /* absolute tolerance on the dropped fraction (0.003) */
 };
 
 /* Returns the tolerance documented in docs/DES.md (values above). */

@@ -28,9 +28,8 @@ bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
 free_port() { "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 CKPT="$SRC/policies/default.h5"
 if [ ! -x "$AGENT" ] || [ ! -f "$CKPT" ]; then
-    echo "skip: no rlsched-agent or no policies/default.h5"
-    echo "0 passed, 0 failed"
-    exit 0
+    echo "SKIPPED: no rlsched-agent or no policies/default.h5"
+    exit 77
 fi
 
 cat > "$TMP/two.yaml" <<'YAML'

@@ -109,7 +109,8 @@ if [ $have_numpy -eq 1 ]; then
         bad "bench sim --verify"; cat "$TMP/verify"
     fi
 else
-    echo "skip: numpy not installed, --verify not run"
+    echo "SKIPPED: numpy not installed, --verify not run"
+    SKIPPED=1
 fi
 
 # 3. no reference script: null baseline and a note, not a crash
@@ -148,4 +149,5 @@ else
 fi
 
 echo "$pass passed, $fail failed"
-[ $fail -eq 0 ]
+[ $fail -eq 0 ] || exit 1
+[ -z "${SKIPPED:-}" ] || exit 77   # a part needing missing data/dependency did not run

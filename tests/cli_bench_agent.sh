@@ -5,7 +5,7 @@
 # figures asked for (latency at 1/100/1000 services, GFLOP/s, loop round
 # trip, resident memory) are all there.
 # Args: $1 rlsched binary, $2 source dir, $3 traces dir (unused).
-# Skips ("0 passed, 0 failed") when rlsched-train was not built.
+# Exits 77 (SKIPPED) when rlsched-train was not built.
 set -u
 RLSCHED="$1"
 BIN_DIR="$(dirname "$RLSCHED")"
@@ -14,9 +14,8 @@ pass=0
 fail=0
 
 if [ ! -x "$BIN_DIR/rlsched-train" ] || [ ! -x "$BIN_DIR/rlsched-agent" ]; then
-    echo "skip: no rlsched-train or rlsched-agent next to $RLSCHED (built without libtorch)"
-    echo "0 passed, 0 failed"
-    exit 0
+    echo "SKIPPED: no rlsched-train or rlsched-agent next to $RLSCHED (built without libtorch)"
+    exit 77
 fi
 
 tmp="$(mktemp -d)"

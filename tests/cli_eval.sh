@@ -94,7 +94,8 @@ want = len(ts) * 300 // 15
 assert abs(j["steps"] - want) <= 2 * 300 // 15, (j["steps"], want)
 EOF
 else
-    echo "skip: no $TR"
+    echo "SKIPPED: no $TR"
+    SKIPPED=1
 fi
 
 # --- bad input: one line on stderr, non-zero exit, no output file
@@ -163,4 +164,5 @@ kill "$CPID" 2>/dev/null
 wait "$CPID" 2>/dev/null
 
 echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+[ "$fail" -eq 0 ] || exit 1
+[ -z "${SKIPPED:-}" ] || exit 77   # a part needing missing data/dependency did not run

@@ -195,7 +195,7 @@ stops_cleanly "$PID" INT && ok || bad "no clean stop on SIGINT within 2 s"
 # 4. real time, accelerated (15 ms a step), on a real trace, with --max-steps:
 #    stops by itself after exactly that many steps
 TRACE="$TRACES/alibaba2018_cluster_usage_300s_days1_5.csv"
-[ -f "$TRACE" ] || TRACE=""
+[ -f "$TRACE" ] || { TRACE=""; echo "SKIPPED: $TRACES/alibaba2018_cluster_usage_300s_days1_5.csv missing (the run uses the default load)"; SKIPPED=1; }
 PORT=$(free_port)
 start=$(date +%s%N)
 if [ -n "$TRACE" ]; then
@@ -238,4 +238,5 @@ kill -TERM $SPID 2>/dev/null
 wait $SPID 2>/dev/null
 
 echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+[ "$fail" -eq 0 ] || exit 1
+[ -z "${SKIPPED:-}" ] || exit 77   # a part needing missing data/dependency did not run

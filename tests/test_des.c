@@ -16,6 +16,8 @@
 
 #include <cmocka.h>
 
+#include "rls_test_skip.h"
+
 #include "env/des.h"
 
 /* ---------------------------------------------------------------- helpers */
@@ -330,9 +332,9 @@ static void test_step_model_agrees_with_des_on_real_traces(void **state)
 {
     (void)state;
     if (!s_have_traces())
-        skip();
+        rls_test_skip_missing(RLS_TRACES_DIR);
     struct rls_des_tolerance tol = rls_des_default_tolerance();
-    double max_viol = 0.0, max_drop = 0.0;
+    double max_viol = 0.0, max_drop = 0.0, worst_viol_err = 0.0;
     for (size_t i = 0; i < S_N_AGREE; i++) {
         for (size_t j = 0; j < S_N_TARGETS; j++) {
             struct rls_des_summary step, des;
@@ -343,6 +345,14 @@ static void test_step_model_agrees_with_des_on_real_traces(void **state)
             if (!ok)
                 fail_msg("%s target %.2f: %s", s_agree_cases[i].file, s_targets[j], why);
             assert_true(des.served > 100000.0);
+            /* a violation figure 7x too low or 7x too high is refused here */
+            struct rls_des_summary wrong7 = step;
+            wrong7.frac_over_slo = des.frac_over_slo / 7.0;
+            assert_false(rls_des_agree(&wrong7, &des, &tol, NULL, 0));
+            wrong7.frac_over_slo = fmin(1.0, des.frac_over_slo * 7.0);
+            assert_false(rls_des_agree(&wrong7, &des, &tol, NULL, 0));
+            if (fabs(step.frac_over_slo - des.frac_over_slo) > worst_viol_err)
+                worst_viol_err = fabs(step.frac_over_slo - des.frac_over_slo);
             if (des.frac_over_slo > max_viol)
                 max_viol = des.frac_over_slo;
             if (des.frac_dropped > max_drop)
@@ -353,6 +363,7 @@ static void test_step_model_agrees_with_des_on_real_traces(void **state)
      * overload (drops), not only easy cases */
     assert_true(max_viol > 0.05);
     assert_true(max_drop > 0.001);
+    print_message("des: worst |step - DES| over SLO %.4f (docs/DES.md)\n", worst_viol_err);
 }
 
 /* Recomputes the step model's per-step distributions of a recorded timeline
@@ -383,12 +394,15 @@ static void test_wrong_models_violate_the_tolerance(void **state)
 {
     (void)state;
     if (!s_have_traces())
-        skip();
+        rls_test_skip_missing(RLS_TRACES_DIR);
     struct rls_err err;
     struct rls_des_tolerance tol = rls_des_default_tolerance();
+    /* the violation tolerance alone (p95 and drops accepted whatever they are) */
+    struct rls_des_tolerance viol_only = tol;
+    viol_only.p95_rel = viol_only.drop_rel = 1e9;
     struct rls_scenario *sc = s_trace_scenario(&s_agree_cases[0]);
     const struct rls_service_spec *s = &sc->services[0];
-    int k_failures = 0;
+    int k_failures = 0, k_viol_failures = 0;
     for (size_t i = 0; i < S_N_AGREE; i++) {
         struct rls_des_timeline *tl = NULL;
         struct rls_des_summary step, des, again, wrong;
@@ -402,11 +416,16 @@ static void test_wrong_models_violate_the_tolerance(void **state)
         char why[512];
         k_failures += !rls_des_agree(&wrong, &des, &tol, why, sizeof why);
         print_message("des: k=1 model on %s: %s\n", s_agree_cases[i].file, why);
+        k_viol_failures += !rls_des_agree(&wrong, &des, &viol_only, NULL, 0);
         rls_des_timeline_destroy(&tl);
     }
     /* on NASA the latency is the backlog's (mostly one replica), so the
      * per-replica concurrency hardly shows; every other trace must catch it */
     assert_true(k_failures >= (int)S_N_AGREE - 1);
+    /* its fraction over the SLO is 7-28x too low on three traces and 12-15%
+     * too low on the others: the violation tolerance alone refuses it on every
+     * trace (with 0.02 + 20% it accepted all five) */
+    assert_int_equal(k_viol_failures, (int)S_N_AGREE);
 
     const struct s_case spiky = {"azure_functions_2019_200_functions_per_minute.csv", "sum",
                                  600.0 * 60.0, 3000.0};
@@ -436,5 +455,5 @@ int main(void)
         cmocka_unit_test(test_step_model_agrees_with_des_on_real_traces),
         cmocka_unit_test(test_wrong_models_violate_the_tolerance),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return rls_test_exit(cmocka_run_group_tests(tests, NULL, NULL));
 }

@@ -14,6 +14,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "rls_test_skip.h"
+
 #include "env/scenario.h"
 #include "eval/eval.h"
 #include "eval/metrics.h"
@@ -307,7 +309,7 @@ static void test_trace_replaces_and_staggers_every_load(void **state)
     struct rls_err err;
     snprintf(path, sizeof path, "%s/nab/ec2_cpu_utilization_5f5533.csv", RLS_TRACES_DIR);
     if (access(path, R_OK) != 0)
-        skip();
+        rls_test_skip_missing(path);
     struct rls_scenario *sc = rls_scenario_copy(s_sc);
     assert_non_null(sc);
     double dur = 0.0;
@@ -366,5 +368,5 @@ int main(void)
         cmocka_unit_test(test_trace_replaces_and_staggers_every_load),
         cmocka_unit_test(test_bad_params_are_refused),
     };
-    return cmocka_run_group_tests(tests, s_setup, s_teardown);
+    return rls_test_exit(cmocka_run_group_tests(tests, s_setup, s_teardown));
 }

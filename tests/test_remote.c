@@ -23,6 +23,8 @@
 
 #include <cmocka.h>
 
+#include "rls_test_skip.h"
+
 #include "env/env.h"
 #include "env/protocol.h"
 #include "env/remote.h"
@@ -252,7 +254,7 @@ static void test_remote_trajectory_equals_the_local_simulator_on_a_real_trace(vo
 
     snprintf(path, sizeof path, "%s/alibaba2018_cluster_usage_300s_days1_5.csv", RLS_TRACES_DIR);
     if (stat(path, &stt) != 0)
-        skip();
+        rls_test_skip_missing(path);
     sc = s_default(120);
     if (rls_eval_apply_trace(sc, path, NULL, &dur, &err) != RLS_OK)
         fail_msg("apply trace: %s", err.msg);
@@ -726,5 +728,5 @@ int main(void)
         return 1;
     rc = cmocka_run_group_tests(tests, NULL, NULL);
     rls_test_keys_remove(&g_keys);
-    return rc;
+    return rls_test_exit(rc);
 }

@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "rls_test_skip.h"
+
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
@@ -517,7 +519,7 @@ static void test_load_with_a_real_trace_file(void **state)
 
     snprintf(real, sizeof real, "%s/worldcup98_requests_per_minute_0430_0630.csv", RLS_TRACES_DIR);
     if (stat(real, &st_real) != 0)
-        skip();
+        rls_test_skip_missing(real);
     assert_non_null(mkdtemp(dir));
     snprintf(link_path, sizeof link_path, "%s/wc98.csv", dir);
     assert_int_equal(symlink(real, link_path), 0);
@@ -721,5 +723,5 @@ int main(void)
         cmocka_unit_test(test_bad_input_is_refused_with_file_line_and_field),
         cmocka_unit_test(test_missing_file_is_an_io_error),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return rls_test_exit(cmocka_run_group_tests(tests, NULL, NULL));
 }

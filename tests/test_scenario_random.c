@@ -12,6 +12,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "rls_test_skip.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -349,8 +351,7 @@ static void test_real_windows_from_the_shared_traces(void **state)
     struct rls_err err = {0};
     (void)state;
     if (stat(RLS_TRACES_DIR "/nab", &st) != 0) {
-        print_message("SKIPPED: %s not present\n", RLS_TRACES_DIR);
-        skip();
+        rls_test_skip_missing(RLS_TRACES_DIR "/nab");
     }
     assert_int_equal(rls_scenario_random_list_traces(RLS_TRACES_DIR ":" RLS_TRACES_DIR "/nab",
                                                      &files, &n, &err), RLS_OK);
@@ -431,5 +432,5 @@ int main(void)
         cmocka_unit_test(test_real_windows_from_the_shared_traces),
         cmocka_unit_test(test_synth_spikes_unchanged_by_the_expired_event_skip),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return rls_test_exit(cmocka_run_group_tests(tests, NULL, NULL));
 }

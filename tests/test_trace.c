@@ -18,6 +18,8 @@
 
 #include <cmocka.h>
 
+#include "rls_test_skip.h"
+
 #include "env/trace.h"
 
 #define TRACES RLS_TRACES_DIR
@@ -113,7 +115,7 @@ static void test_worldcup_imports_per_minute_rates_matching_raw_rows(void **stat
 {
     (void)state;
     if (!s_have_traces())
-        skip();
+        rls_test_skip_missing(RLS_TRACES_DIR);
     char path[512], line[256];
     s_path(path, sizeof path, "worldcup98_requests_per_minute_0430_0630.csv");
     FILE *f = fopen(path, "r");
@@ -160,7 +162,7 @@ static void test_nasa_imports_every_per_second_count(void **state)
 {
     (void)state;
     if (!s_have_traces())
-        skip();
+        rls_test_skip_missing(RLS_TRACES_DIR);
     char path[512];
     s_path(path, sizeof path, "nasa_requests_per_second_july1995.txt");
     FILE *f = fopen(path, "r");
@@ -225,7 +227,7 @@ static void test_azure_sum_and_single_function_by_prefix_and_row(void **state)
 {
     (void)state;
     if (!s_have_traces())
-        skip();
+        rls_test_skip_missing(RLS_TRACES_DIR);
     char path[512], hash[128];
     double raw[1440];
     s_path(path, sizeof path, "azure_functions_2019_200_functions_per_minute.csv");
@@ -265,7 +267,7 @@ static void test_nab_cpu_is_shape_and_request_count_is_rps(void **state)
 {
     (void)state;
     if (!s_have_traces())
-        skip();
+        rls_test_skip_missing(RLS_TRACES_DIR);
     char path[512], line[256];
     int y, mo, d, h, mi, s;
     double v0;
@@ -303,7 +305,7 @@ static void test_nab_duplicate_timestamps_are_combined_and_counted(void **state)
 {
     (void)state;
     if (!s_have_traces())
-        skip();
+        rls_test_skip_missing(RLS_TRACES_DIR);
     /* this file repeats 03:00:00 (a daylight-saving artefact) and lacks an
      * hour; rows landing on an already used 5-minute slot are duplicates */
     char path[512], line[256];
@@ -344,7 +346,7 @@ static void test_alibaba_and_isp_default_columns(void **state)
 {
     (void)state;
     if (!s_have_traces())
-        skip();
+        rls_test_skip_missing(RLS_TRACES_DIR);
     char path[512], line[512];
     double a0, a1;
 
@@ -702,7 +704,7 @@ static void test_load_reads_canonical_and_imports_raw_files(void **state)
 {
     (void)state;
     if (!s_have_traces())
-        skip();
+        rls_test_skip_missing(RLS_TRACES_DIR);
     char path[512], out[256];
     struct rls_trace *a = NULL, *b = NULL;
     struct rls_err err = {0};
@@ -908,5 +910,5 @@ int main(void)
         cmocka_unit_test(test_resample_preserves_the_mean),
         cmocka_unit_test(test_format_names_round_trip),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return rls_test_exit(cmocka_run_group_tests(tests, NULL, NULL));
 }
