@@ -20,6 +20,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "../env/action_map.h"
 #include "../env/env.h"
 #include "../env/features.h"
 #include "../env/protocol.h"
@@ -626,16 +627,9 @@ static void s_rec_end(struct rls_agent *a)
 /* The flat mask [S, A] of the env's current state into c->rec_mask. */
 static int s_rec_mask(struct s_cluster *c)
 {
-    int32_t W = c->nd + RLS_ENV_N_PLACEMENTS;
     if (rls_env_action_mask(c->env, c->emask) != RLS_OK)
         return RLS_ERR_STATE;
-    for (int32_t i = 0; i < c->S; i++)
-        for (int32_t d = 0; d < c->nd; d++)
-            for (int32_t pl = 0; pl < RLS_ENV_N_PLACEMENTS; pl++)
-                c->rec_mask[(size_t)i * (size_t)c->A + (size_t)(d * RLS_ENV_N_PLACEMENTS + pl)] =
-                    (uint8_t)(c->emask[(size_t)i * (size_t)W + (size_t)d] &&
-                              c->emask[(size_t)i * (size_t)W + (size_t)(c->nd + pl)]);
-    return RLS_OK;
+    return rls_action_mask_flatten(c->emask, c->S, c->nd, RLS_ENV_N_PLACEMENTS, c->rec_mask);
 }
 
 /* Opens the replay file for the cluster c (first hello). */
@@ -739,38 +733,22 @@ static void s_rec_before(struct rls_agent *a, int64_t seq)
 }
 
 /* After deciding: the actions sent for the state seq, as flat indices (the
- * allowed delta that lands closest to the replicas sent, as `rlsched record`
- * does for a baseline's target). */
+ * allowed action nearest to the replicas sent: rls_env_actions_from_targets,
+ * the mapping `rlsched record` uses for a baseline's target). */
 static void s_rec_after(struct rls_agent *a, int64_t seq, const uint8_t *placement)
 {
     struct s_cluster *c = a->cl;
     if (!a->w || !a->rec_open || !c->env)
         return;
-    const struct rls_svc_state *sv = a->st.state.services;
-    const int32_t *deltas = rls_env_deltas(c->env);
-    int32_t W = c->nd + RLS_ENV_N_PLACEMENTS;
-    rls_env_action_mask(c->env, c->emask);
-    for (int32_t i = 0; i < c->S; i++) {
-        const uint8_t *m = c->emask + (size_t)i * (size_t)W;
-        int32_t best = -1;
-        int64_t best_gap = 0;
-        int64_t lo = c->sc->services[i].min_replicas, hi = c->sc->services[i].max_replicas;
-        for (int32_t d = 0; d < c->nd; d++) {
-            if (!m[d])
-                continue;
-            int64_t to = (int64_t)sv[i].desired + deltas[d];
-            to = to < lo ? lo : to > hi ? hi : to;
-            int64_t gap = to > c->out[i] ? to - c->out[i] : c->out[i] - to;
-            if (best < 0 || gap < best_gap || (gap == best_gap && abs(deltas[d]) < abs(deltas[best]))) {
-                best = d;
-                best_gap = gap;
-            }
-        }
-        int32_t pl = placement[i] < RLS_ENV_N_PLACEMENTS ? placement[i] : 0;
-        c->rec_act[i] = (best < 0 ? 0 : best) * RLS_ENV_N_PLACEMENTS + pl;
-        c->rec_desired[i] = c->out[i];
-        c->rec_place[i] = (uint8_t)pl;
+    for (int32_t i = 0; i < c->S; i++)
+        c->rec_place[i] = placement[i] < RLS_ENV_N_PLACEMENTS ? placement[i] : (uint8_t)RLS_PLACE_SPREAD;
+    if (rls_env_action_mask(c->env, c->emask) != RLS_OK ||
+        rls_env_actions_from_targets(c->env, c->emask, c->out, c->rec_place, c->rec_act, NULL) != RLS_OK) {
+        s_log(a, RLS_AGENT_LOG_WARN, "record: %s; episode ended", rls_env_errmsg(c->env));
+        s_rec_end(a);
+        return;
     }
+    memcpy(c->rec_desired, c->out, (size_t)c->S * sizeof *c->rec_desired);
     a->rec_acted = 1;
     a->rec_acted_seq = seq;
 }

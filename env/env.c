@@ -75,7 +75,7 @@ static void s_sim_destroy(void *self)
     rls_sim_destroy(&sim);
 }
 
-static const struct rls_env_backend_ops s_sim_ops = {
+const struct rls_env_backend_ops rls_sim_backend_ops = {
     .name = "sim",
     .reset = s_sim_reset,
     .step = s_sim_step,
@@ -323,7 +323,7 @@ struct rls_env *rls_env_new(const struct rls_env_params *p, struct rls_err *err)
     sim = rls_sim_new(p->scenario, err);
     if (!sim)
         return NULL;
-    return rls_env_new_with_backend(p, &s_sim_ops, sim, err);
+    return rls_env_new_with_backend(p, &rls_sim_backend_ops, sim, err);
 }
 
 void rls_env_destroy(struct rls_env **env)

@@ -67,6 +67,13 @@ struct rls_env_backend_ops {
     void (*destroy)(void *self);            /* frees self */
 };
 
+/* The step simulator as a backend (the one rls_env_new builds for "sim"):
+ * self is a struct rls_sim * (sim.h) the env then owns. For callers that keep
+ * a view of the simulator, e.g. `rlsched record` reads its future load for
+ * the oracle:
+ *     env = rls_env_new_with_backend(&p, &rls_sim_backend_ops, sim, &err); */
+extern const struct rls_env_backend_ops rls_sim_backend_ops;
+
 /* How to build an environment. */
 struct rls_env_params {
     const struct rls_scenario *scenario;      /* required for rls_env_new (the "sim" backend

@@ -29,6 +29,7 @@
 
 #include "agent/agent.h"
 #include "agent/metrics.h"
+#include "env/action_map.h"
 #include "env/env.h"
 #include "env/features.h"
 #include "env/protocol.h"
@@ -779,8 +780,16 @@ static void test_the_recorded_replay_opens_with_the_training_features(void **sta
 
     s_run_start(r);
     s_cl_wait_hello(c);
-    for (int k = 0; k < 12; k++)
+    int32_t cur5[5][16], sent5[5][16];   /* episode 0: the state's targets, the replicas sent */
+    assert_true(S <= 16);
+    for (int k = 0; k < 12; k++) {
+        if (k < 5)
+            for (int i = 0; i < S; i++)
+                cur5[k][i] = rls_sim_services(c->sim)[i].desired;
         assert_true(s_cl_exchange(c, d, NULL, 5000));
+        if (k < 5)
+            memcpy(sent5[k], d, (size_t)S * sizeof *d);
+    }
     /* the 12th state's answer is sent; stop, destroy: the last episode is committed */
     assert_int_equal(s_run_stop(r), RLS_OK);
     s_run_destroy(&r);
@@ -802,6 +811,21 @@ static void test_the_recorded_replay_opens_with_the_training_features(void **sta
     assert_int_equal(ep.truncations[4], 1);
     for (int i = 0; i < 5 * S; i++)
         assert_true(ep.actions[i] >= 0 && ep.actions[i] < m->n_actions);
+    /* the recorded action is the one `rlsched record` maps the same target to
+     * (rls_action_from_target on the state's mask, env/action_map.h) */
+    for (int k = 0; k < 5; k++)
+        for (int i = 0; i < S; i++) {
+            uint8_t row[RLS_ENV_MAX_DELTAS + RLS_ENV_N_PLACEMENTS];
+            const uint8_t *fm = ep.action_masks + ((size_t)k * (size_t)S + (size_t)i) * (size_t)m->n_actions;
+            for (int dd = 0; dd < m->n_deltas; dd++)
+                row[dd] = (uint8_t)(fm[dd * m->n_placements] || fm[dd * m->n_placements + 1]);
+            for (int pl = 0; pl < m->n_placements; pl++)
+                row[m->n_deltas + pl] = 1;
+            int32_t want = rls_action_from_target(row, m->deltas, m->n_deltas, m->n_placements, cur5[k][i],
+                                                  sc2->services[i].min_replicas, sc2->services[i].max_replicas,
+                                                  sent5[k][i], 0);
+            assert_int_equal(ep.actions[k * S + i] / m->n_placements, want / m->n_placements);
+        }
     rls_replay_episode_free(&ep);
     struct rls_replay_episode_info info;
     assert_int_equal(rls_replay_reader_episode_info(rd, 2, &info), RLS_OK);

@@ -3,10 +3,10 @@
  * episode in turn, with epsilon-random exploration, and records what happened
  * into a replay file (replay/FORMAT.md) for offline learning.
  *
- * Each policy's absolute replica target becomes the allowed delta (under the
- * env's action mask) that lands closest to it, plus the policy's placement;
- * with probability epsilon per service and step that is replaced by a
- * uniformly random allowed action. Episode i uses seed base + i. The env runs
+ * Each policy's absolute replica target becomes the allowed action nearest to
+ * it (rls_env_actions_from_targets, env/action_map.h: the env's delta and
+ * placement mask); with probability epsilon per service and step that is
+ * replaced by a uniformly random allowed action (rls_action_explore). Episode i uses seed base + i. The env runs
  * on a simulator this command owns, so the oracle gets the true future load.
  * Bad input: one line on stderr, exit 2 for usage errors, 1 for failures; an
  * unwritable --out leaves no file under that name.
@@ -20,6 +20,7 @@
 
 #include "cli.h"
 #include "cli_keys.h"
+#include "../env/action_map.h"
 #include "../env/env.h"
 #include "../env/remote.h"
 #include "../env/rng.h"
@@ -62,89 +63,35 @@ static void s_usage(FILE *f)
 }
 
 /* ---------------------------------------------------------------------------
- * The simulator backend, owned here so the oracle can see the future load. */
+ * Options. */
 
-static int s_b_reset(void *self, uint64_t seed) { return rls_sim_reset(self, seed); }
-static int s_b_step(void *self, const int32_t *d, const uint8_t *p) { return rls_sim_step(self, d, p); }
-static const struct rls_scenario *s_b_scenario(const void *self) { return rls_sim_scenario(self); }
-static const struct rls_svc_state *s_b_services(const void *self) { return rls_sim_services(self); }
-static const struct rls_node_state *s_b_nodes(const void *self, int32_t *n)
-{
-    if (n)
-        *n = rls_sim_n_nodes(self);
-    return rls_sim_nodes(self);
-}
-static const struct rls_step_info *s_b_last(const void *self) { return rls_sim_last(self); }
-static int64_t s_b_steps(const void *self) { return rls_sim_steps(self); }
-static int64_t s_b_horizon(const void *self) { return rls_sim_horizon(self); }
-static double s_b_time_s(const void *self) { return rls_sim_time_s(self); }
-static const char *s_b_errmsg(const void *self) { return rls_sim_errmsg(self); }
-static void s_b_destroy(void *self)
-{
-    struct rls_sim *sim = self;
-    rls_sim_destroy(&sim);
-}
-
-static const struct rls_env_backend_ops s_ops = {
-    .name = "sim",
-    .reset = s_b_reset,
-    .step = s_b_step,
-    .scenario = s_b_scenario,
-    .services = s_b_services,
-    .nodes = s_b_nodes,
-    .last = s_b_last,
-    .steps = s_b_steps,
-    .horizon = s_b_horizon,
-    .time_s = s_b_time_s,
-    .errmsg = s_b_errmsg,
-    .destroy = s_b_destroy,
+struct s_opts {
+    struct rls_cli_keys keys;
+    const char *scenario_path, *trace_path, *trace_col, *policy_list, *out, *cluster;
+    double epsilon;
+    uint64_t episodes, steps, seed;
+    int have_steps, quiet;
 };
 
-static double s_future_rate(const void *ctx, int32_t svc, int64_t step)
+/* Parses argv into o. Returns 0 to go on, -1 after --help (exit 0), 2 on a
+ * usage error (one line printed). */
+static int s_parse(int argc, char **argv, struct s_opts *o)
 {
-    return rls_sim_rate_at((const struct rls_sim *)ctx, svc, step);
-}
-
-/* uniform in [0, 1) from a splitmix64 stream (the exploration draws) */
-static double s_unit(uint64_t *s)
-{
-    return (double)(rls_splitmix64(s) >> 11) * 0x1.0p-53;
-}
-
-int rls_cmd_record(int argc, char **argv)
-{
-    int ret = 1;
-    struct rls_cli_keys keys = {0};
-    const char *scenario_path = "default", *trace_path = NULL, *trace_col = NULL, *policy_list = NULL;
-    const char *out = NULL, *cluster = NULL;
-    double epsilon = 0.0;
-    uint64_t episodes = 0, steps_u = 0, seed = 1;
-    int have_episodes = 0, have_steps = 0, quiet = 0;
-    struct rls_err err = {0};
-    struct rls_scenario *sc = NULL, *train_sc = NULL;
-    struct rls_policy *pols[S_MAX_POLICIES] = {NULL};
-    char specs[S_MAX_POLICIES][64];
-    int n_pols = 0;
-    struct rls_env *env = NULL;
-    struct rls_sim *sim = NULL;
-    struct rls_replay_writer *w = NULL;
-    struct rls_replay_meta meta;
-    float *obs = NULL, *srew = NULL;
-    int32_t *desired = NULL, *action = NULL, *flat = NULL;
-    uint8_t *placement = NULL, *emask = NULL, *fmask = NULL;
-    memset(&meta, 0, sizeof meta);
-
+    int have_episodes = 0;
+    memset(o, 0, sizeof *o);
+    o->scenario_path = "default";
+    o->seed = 1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             s_usage(stdout);
-            return 0;
+            return -1;
         }
         if (strcmp(a, "--quiet") == 0) {
-            quiet = 1;
+            o->quiet = 1;
             continue;
         }
-        int kr = rls_cli_keys_option(&keys, 0, argc, argv, &i, S_PROG);
+        int kr = rls_cli_keys_option(&o->keys, 0, argc, argv, &i, S_PROG);
         if (kr != 0) { if (kr < 0) return 2; continue; }
         if (i + 1 >= argc) {
             fprintf(stderr, S_PROG ": %s needs a value (try --help)\n", a);
@@ -152,39 +99,39 @@ int rls_cmd_record(int argc, char **argv)
         }
         const char *v = argv[++i];
         if (strcmp(a, "--scenario") == 0)
-            scenario_path = v;
+            o->scenario_path = v;
         else if (strcmp(a, "--trace") == 0)
-            trace_path = v;
+            o->trace_path = v;
         else if (strcmp(a, "--cluster") == 0)
-            cluster = v;
+            o->cluster = v;
         else if (strcmp(a, "--trace-column") == 0)
-            trace_col = v;
+            o->trace_col = v;
         else if (strcmp(a, "--policy") == 0)
-            policy_list = v;
+            o->policy_list = v;
         else if (strcmp(a, "--out") == 0)
-            out = v;
+            o->out = v;
         else if (strcmp(a, "--epsilon") == 0) {
             char *end = NULL;
             errno = 0;
-            epsilon = strtod(v, &end);
-            if (errno || !*v || *end || !(epsilon >= 0.0 && epsilon <= 1.0)) {
+            o->epsilon = strtod(v, &end);
+            if (errno || !*v || *end || !(o->epsilon >= 0.0 && o->epsilon <= 1.0)) {
                 fprintf(stderr, S_PROG ": --epsilon '%s': expected a number from 0 to 1\n", v);
                 return 2;
             }
         } else if (strcmp(a, "--episodes") == 0) {
-            if (rls_cli_parse_u64(v, 100000000ULL, &episodes) != 0 || episodes < 1) {
+            if (rls_cli_parse_u64(v, 100000000ULL, &o->episodes) != 0 || o->episodes < 1) {
                 fprintf(stderr, S_PROG ": --episodes '%s': expected an integer from 1 to 100000000\n", v);
                 return 2;
             }
             have_episodes = 1;
         } else if (strcmp(a, "--steps") == 0) {
-            if (rls_cli_parse_u64(v, 100000000ULL, &steps_u) != 0 || steps_u < 1) {
+            if (rls_cli_parse_u64(v, 100000000ULL, &o->steps) != 0 || o->steps < 1) {
                 fprintf(stderr, S_PROG ": --steps '%s': expected an integer from 1 to 100000000\n", v);
                 return 2;
             }
-            have_steps = 1;
+            o->have_steps = 1;
         } else if (strcmp(a, "--seed") == 0) {
-            if (rls_cli_parse_u64(v, UINT64_MAX / 2, &seed) != 0) {
+            if (rls_cli_parse_u64(v, UINT64_MAX / 2, &o->seed) != 0) {
                 fprintf(stderr, S_PROG ": --seed '%s': expected a non-negative integer\n", v);
                 return 2;
             }
@@ -193,136 +140,178 @@ int rls_cmd_record(int argc, char **argv)
             return 2;
         }
     }
-    if (!policy_list || !out || !have_episodes) {
+    if (!o->policy_list || !o->out || !have_episodes) {
         fprintf(stderr, S_PROG ": --policy, --episodes and --out are required (try --help)\n");
         return 2;
     }
+    if (o->cluster && o->trace_path) {
+        fprintf(stderr, S_PROG ": --cluster and --trace: the cluster brings its own load\n");
+        return 2;
+    }
+    return 0;
+}
 
-    /* scenario (from the live cluster's hello, or a file), trace, horizon */
-    if (cluster) {
-        if (trace_path) {
-            fprintf(stderr, S_PROG ": --cluster and --trace: the cluster brings its own load\n");
-            return 2;
-        }
+/* ---------------------------------------------------------------------------
+ * The run: everything a recording holds. */
+
+struct s_run {
+    const struct s_opts *o;
+    struct rls_scenario *sc, *train_sc;
+    int64_t steps;                  /* per episode */
+    struct rls_policy *pols[S_MAX_POLICIES];
+    char specs[S_MAX_POLICIES][64];
+    int n_pols;
+    struct rls_env *env;
+    struct rls_sim *sim_view;       /* the env's simulator (NULL on a live cluster) */
+    struct rls_replay_writer *w;
+    int32_t S, nd, W, A;
+    float *obs, *srew;              /* [S, F], [S] */
+    int32_t *desired, *action, *flat; /* [S], [S, 2], [S] */
+    uint8_t *placement, *emask, *fmask; /* [S], [S, W], [S, A] */
+};
+
+static double s_future_rate(const void *ctx, int32_t svc, int64_t step)
+{
+    return rls_sim_rate_at((const struct rls_sim *)ctx, svc, step);
+}
+
+/* The scenario (the live cluster's hello, or a file), the trace, the episode
+ * length. On a live cluster this also connects r->env. Returns 0, 1 or 2. */
+static int s_open_scenario(struct s_run *r)
+{
+    const struct s_opts *o = r->o;
+    struct rls_err err = {0};
+    if (o->cluster) {
         struct rls_remote_params rp = rls_remote_default_params();
-        rp.takeover = keys.takeover;
-        if (rls_cli_keys_apply(&keys, 0, &rp.transport, S_PROG) != 0) { ret = 2; goto done; }
-        struct rls_remote *rc = rls_remote_new(cluster, &rp, &err);
+        rp.takeover = o->keys.takeover;
+        if (rls_cli_keys_apply(&o->keys, 0, &rp.transport, S_PROG) != 0)
+            return 2;
+        struct rls_remote *rc = rls_remote_new(o->cluster, &rp, &err);
         struct rls_env_params cep = rls_env_default_params();
         if (rc)
-            env = rls_env_new_with_backend(&cep, &rls_remote_backend_ops, rc, &err);
-        if (!env) {
+            r->env = rls_env_new_with_backend(&cep, &rls_remote_backend_ops, rc, &err);
+        if (!r->env) {
             fprintf(stderr, S_PROG ": %s\n", err.msg);
-            goto done;
+            return 1;
         }
-        sc = rls_scenario_copy(rls_env_scenario(env));
-    } else if (rls_scenario_load(scenario_path, &sc, &err) != RLS_OK) {
+        r->sc = rls_scenario_copy(rls_env_scenario(r->env));
+    } else if (rls_scenario_load(o->scenario_path, &r->sc, &err) != RLS_OK) {
         fprintf(stderr, S_PROG ": %s\n", err.msg);
-        goto done;
+        return 1;
     }
-    if (!sc) {
+    if (!r->sc) {
         fprintf(stderr, S_PROG ": out of memory\n");
-        goto done;
+        return 1;
     }
-    int64_t steps = have_steps ? (int64_t)steps_u : sc->horizon_steps;
-    if (trace_path) {
+    r->steps = o->have_steps ? (int64_t)o->steps : r->sc->horizon_steps;
+    if (o->trace_path) {
         double dur = 0;
-        if (rls_eval_apply_trace(sc, trace_path, trace_col, &dur, &err) != RLS_OK) {
+        if (rls_eval_apply_trace(r->sc, o->trace_path, o->trace_col, &dur, &err) != RLS_OK) {
             fprintf(stderr, S_PROG ": %s\n", err.msg);
-            goto done;
+            return 1;
         }
-        if (!have_steps)
-            steps = (int64_t)(dur / sc->step_s) > 0 ? (int64_t)(dur / sc->step_s) : 1;
+        if (!o->have_steps)
+            r->steps = (int64_t)(dur / r->sc->step_s) > 0 ? (int64_t)(dur / r->sc->step_s) : 1;
     }
-    if (steps > INT32_MAX) {
-        fprintf(stderr, S_PROG ": %" PRId64 " steps is too many\n", steps);
-        goto done;
+    if (r->steps > INT32_MAX) {
+        fprintf(stderr, S_PROG ": %" PRId64 " steps is too many\n", r->steps);
+        return 1;
     }
-    sc->horizon_steps = (int32_t)steps;     /* episodes end (truncated) after `steps` */
+    r->sc->horizon_steps = (int32_t)r->steps;     /* episodes end (truncated) after `steps` */
+    return 0;
+}
 
-    /* behaviour policies */
+/* The behaviour policies of --policy. Returns 0, 1 or 2. */
+static int s_open_policies(struct s_run *r)
+{
+    const struct s_opts *o = r->o;
+    struct rls_err err = {0};
     struct rls_tune_params tp = rls_tune_default_params();
-    {
-        const char *p = policy_list;
-        while (*p) {
-            const char *comma = strchr(p, ',');
-            size_t n = comma ? (size_t)(comma - p) : strlen(p);
-            if (n == 0 || n >= sizeof specs[0]) {
-                fprintf(stderr, S_PROG ": --policy '%s': empty or too long entry\n", policy_list);
-                ret = 2;
-                goto done;
-            }
-            if (n_pols == S_MAX_POLICIES) {
-                fprintf(stderr, S_PROG ": --policy: at most %d policies\n", S_MAX_POLICIES);
-                ret = 2;
-                goto done;
-            }
-            memcpy(specs[n_pols], p, n);
-            specs[n_pols][n] = '\0';
-            n_pols++;
-            p = comma ? comma + 1 : p + n;
+    const char *p = o->policy_list;
+    while (*p) {
+        const char *comma = strchr(p, ',');
+        size_t n = comma ? (size_t)(comma - p) : strlen(p);
+        if (n == 0 || n >= sizeof r->specs[0]) {
+            fprintf(stderr, S_PROG ": --policy '%s': empty or too long entry\n", o->policy_list);
+            return 2;
         }
+        if (r->n_pols == S_MAX_POLICIES) {
+            fprintf(stderr, S_PROG ": --policy: at most %d policies\n", S_MAX_POLICIES);
+            return 2;
+        }
+        memcpy(r->specs[r->n_pols], p, n);
+        r->specs[r->n_pols][n] = '\0';
+        r->n_pols++;
+        p = comma ? comma + 1 : p + n;
     }
-    for (int i = 0; i < n_pols; i++) {
-        if (cluster && (strncmp(specs[i], "hpa-tuned", 9) == 0 || strncmp(specs[i], "oracle", 6) == 0)) {
+    for (int i = 0; i < r->n_pols; i++) {
+        const char *spec = r->specs[i];
+        if (o->cluster && (strncmp(spec, "hpa-tuned", 9) == 0 || strncmp(spec, "oracle", 6) == 0)) {
             fprintf(stderr, S_PROG ": --policy %s cannot run on a live cluster (it needs the cluster's "
-                    "future load or a simulation of it)\n", specs[i]);
-            ret = 2;
-            goto done;
+                    "future load or a simulation of it)\n", spec);
+            return 2;
         }
-        if (strncmp(specs[i], "hpa-tuned", 9) == 0 && !train_sc) {
+        if (strncmp(spec, "hpa-tuned", 9) == 0 && !r->train_sc) {
             /* tuned on a training run that is not the recorded one (as eval) */
-            train_sc = trace_path ? rls_scenario_copy(sc) : rls_tune_training_scenario(sc);
-            if (!train_sc) {
+            r->train_sc = o->trace_path ? rls_scenario_copy(r->sc) : rls_tune_training_scenario(r->sc);
+            if (!r->train_sc) {
                 fprintf(stderr, S_PROG ": out of memory\n");
-                goto done;
+                return 1;
             }
-            tp.scenario = train_sc;
-            tp.seed = seed + 1000;
-            tp.steps = trace_path ? (steps / 2 > 0 ? steps / 2 : 1) : steps;
+            tp.scenario = r->train_sc;
+            tp.seed = o->seed + 1000;
+            tp.steps = o->trace_path ? (r->steps / 2 > 0 ? r->steps / 2 : 1) : r->steps;
         }
-        pols[i] = rls_eval_build_policy(specs[i], sc, &tp, NULL, &err);
-        if (!pols[i]) {
+        r->pols[i] = rls_eval_build_policy(spec, r->sc, &tp, NULL, &err);
+        if (!r->pols[i]) {
             fprintf(stderr, S_PROG ": --policy: %s\n", err.msg);
-            ret = 2;
-            goto done;
+            return 2;
         }
     }
+    return 0;
+}
 
-    /* environment on our own simulator (the oracle reads its future load) */
-    struct rls_sim *sim_view = NULL;
-    if (!env) {
-        sim = rls_sim_new(sc, &err);
+/* The env on our own simulator (the oracle reads its future load) unless a
+ * live cluster is connected, the replay file and the buffers. Returns 0 or 1. */
+static int s_open_env_and_file(struct s_run *r)
+{
+    const struct s_opts *o = r->o;
+    struct rls_err err = {0};
+    struct rls_replay_meta meta;
+    int ret = 1;
+    memset(&meta, 0, sizeof meta);
+    if (!r->env) {
+        struct rls_sim *sim = rls_sim_new(r->sc, &err);
         if (!sim) {
             fprintf(stderr, S_PROG ": %s\n", err.msg);
-            goto done;
+            return 1;
         }
-        sim_view = sim;
+        r->sim_view = sim;
         struct rls_env_params ep = rls_env_default_params();
-        env = rls_env_new_with_backend(&ep, &s_ops, sim, &err);
-        sim = NULL;     /* owned by env now (freed on failure too) */
-        if (!env) {
+        r->env = rls_env_new_with_backend(&ep, &rls_sim_backend_ops, sim, &err); /* owns sim, also on failure */
+        if (!r->env) {
             fprintf(stderr, S_PROG ": %s\n", err.msg);
-            goto done;
+            return 1;
         }
     }
-    int32_t S = rls_env_n_services(env), nd = rls_env_n_deltas(env), W = rls_env_mask_width(env);
-    int32_t NP = RLS_ENV_N_PLACEMENTS, A = nd * NP, F = RLS_ENV_N_FEATURES;
-    const int32_t *deltas = rls_env_deltas(env);
+    r->S = rls_env_n_services(r->env);
+    r->nd = rls_env_n_deltas(r->env);
+    r->W = rls_env_mask_width(r->env);
+    r->A = r->nd * RLS_ENV_N_PLACEMENTS;
+    int32_t S = r->S, F = RLS_ENV_N_FEATURES;
 
-    /* the file */
     meta.n_services = S;
     meta.n_features = F;
-    meta.n_deltas = nd;
-    memcpy(meta.deltas, deltas, (size_t)nd * sizeof *deltas);
-    meta.n_placements = NP;
-    meta.n_actions = A;
-    snprintf(meta.scenario_name, sizeof meta.scenario_name, "%s", sc->name);
-    meta.scenario_yaml = rls_scenario_to_yaml(sc, NULL);
-    snprintf(meta.trace, sizeof meta.trace, "%s", trace_path ? trace_path : (cluster ? cluster : ""));
-    snprintf(meta.behavior, sizeof meta.behavior, "%s eps=%g", policy_list, epsilon);
-    meta.epsilon = epsilon;
-    const struct rls_space *os = rls_env_observation_space(env);
+    meta.n_deltas = r->nd;
+    memcpy(meta.deltas, rls_env_deltas(r->env), (size_t)r->nd * sizeof *meta.deltas);
+    meta.n_placements = RLS_ENV_N_PLACEMENTS;
+    meta.n_actions = r->A;
+    snprintf(meta.scenario_name, sizeof meta.scenario_name, "%s", r->sc->name);
+    meta.scenario_yaml = rls_scenario_to_yaml(r->sc, NULL);
+    snprintf(meta.trace, sizeof meta.trace, "%s", o->trace_path ? o->trace_path : (o->cluster ? o->cluster : ""));
+    snprintf(meta.behavior, sizeof meta.behavior, "%s eps=%g", o->policy_list, o->epsilon);
+    meta.epsilon = o->epsilon;
+    const struct rls_space *os = rls_env_observation_space(r->env);
     if (os && os->kind == RLS_SPACE_BOX && os->size == (int64_t)S * F) {
         meta.obs_low = malloc((size_t)F * sizeof *meta.obs_low);
         meta.obs_high = malloc((size_t)F * sizeof *meta.obs_high);
@@ -331,186 +320,203 @@ int rls_cmd_record(int argc, char **argv)
             memcpy(meta.obs_high, os->high, (size_t)F * sizeof *meta.obs_high);
         }
     }
-    w = rls_replay_writer_open(out, &meta, &err);
-    if (!w) {
+    r->w = rls_replay_writer_open(o->out, &meta, &err);
+    if (!r->w) {
         fprintf(stderr, S_PROG ": %s\n", err.msg);
         goto done;
     }
-
-    obs = malloc((size_t)S * (size_t)F * sizeof *obs);
-    srew = malloc((size_t)S * sizeof *srew);
-    desired = malloc((size_t)S * sizeof *desired);
-    action = malloc((size_t)S * 2 * sizeof *action);
-    flat = malloc((size_t)S * sizeof *flat);
-    placement = malloc((size_t)S);
-    emask = malloc((size_t)S * (size_t)W);
-    fmask = malloc((size_t)S * (size_t)A);
-    if (!obs || !srew || !desired || !action || !flat || !placement || !emask || !fmask) {
+    r->obs = malloc((size_t)S * (size_t)F * sizeof *r->obs);
+    r->srew = malloc((size_t)S * sizeof *r->srew);
+    r->desired = malloc((size_t)S * sizeof *r->desired);
+    r->action = malloc((size_t)S * RLS_ENV_ACTION_DIMS * sizeof *r->action);
+    r->flat = malloc((size_t)S * sizeof *r->flat);
+    r->placement = malloc((size_t)S);
+    r->emask = malloc((size_t)S * (size_t)r->W);
+    r->fmask = malloc((size_t)S * (size_t)r->A);
+    if (!r->obs || !r->srew || !r->desired || !r->action || !r->flat || !r->placement || !r->emask ||
+        !r->fmask) {
         fprintf(stderr, S_PROG ": out of memory\n");
         goto done;
     }
+    ret = 0;
+done:
+    rls_replay_meta_clear(&meta);
+    return ret;
+}
 
-    struct timespec t0;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    int64_t total_steps = 0;
-    for (uint64_t e = 0; e < episodes; e++) {
-        int pi = (int)(e % (uint64_t)n_pols);
-        struct rls_policy *pol = pols[pi];
-        uint64_t es = seed + e, rng = es ^ 0xA5A5A5A5DEADBEEFULL;
-        double ret_sum = 0;
-        struct timespec e0, e1;
-        clock_gettime(CLOCK_MONOTONIC, &e0);
-        if (rls_env_reset(env, es, NULL) != RLS_OK) {
-            fprintf(stderr, S_PROG ": episode %" PRIu64 ": reset: %s\n", e, rls_env_errmsg(env));
-            goto done;
-        }
-        if (rls_policy_reset(pol, rls_env_scenario(env)) != RLS_OK) {
-            fprintf(stderr, S_PROG ": policy '%s': reset: %s\n", specs[pi], rls_policy_errmsg(pol));
-            goto done;
-        }
-        if (rls_replay_writer_begin_episode(w, es, specs[pi]) != RLS_OK) {
-            fprintf(stderr, S_PROG ": %s\n", rls_replay_writer_errmsg(w));
-            goto done;
-        }
-        const struct rls_scenario *esc = rls_env_scenario(env);
-        int needs_future = rls_policy_needs_future(pol);
-        for (;;) {
-            struct rls_policy_input in;
-            struct rls_step_result r;
-            const struct rls_svc_state *sv = rls_env_services(env);
-            memset(&in, 0, sizeof in);
-            in.scenario = esc;
-            in.step = rls_env_steps(env);
-            in.time_s = rls_env_time_s(env);
-            in.services = sv;
-            in.nodes = rls_env_nodes(env, &in.n_nodes);
-            if (needs_future) {
-                in.future_rate = s_future_rate;
-                in.future_ctx = sim_view;
-            }
-            if (rls_env_action_mask(env, emask) != RLS_OK ||
-                rls_policy_decide(pol, &in, desired, placement) != RLS_OK) {
-                fprintf(stderr, S_PROG ": episode %" PRIu64 " step %" PRId64 ": %s\n", e, in.step,
-                        rls_policy_errmsg(pol)[0] ? rls_policy_errmsg(pol) : rls_env_errmsg(env));
-                goto done;
-            }
-            for (int32_t i = 0; i < S; i++) {
-                const uint8_t *m = emask + (size_t)i * (size_t)W;
-                uint8_t *fm = fmask + (size_t)i * (size_t)A;
-                int32_t n_ok = 0;
-                for (int32_t d = 0; d < nd; d++)
-                    for (int32_t p = 0; p < NP; p++) {
-                        fm[d * NP + p] = (uint8_t)(m[d] && m[nd + p]);
-                        n_ok += fm[d * NP + p];
-                    }
-                /* the allowed delta that lands closest to the policy's target */
-                int32_t cur = sv[i].desired, best = -1;
-                int64_t best_gap = 0;
-                for (int32_t d = 0; d < nd; d++) {
-                    if (!m[d])
-                        continue;
-                    int64_t to = (int64_t)cur + deltas[d];
-                    int64_t lo = esc->services[i].min_replicas, hi = esc->services[i].max_replicas;
-                    to = to < lo ? lo : to > hi ? hi : to;
-                    int64_t gap = to > desired[i] ? to - desired[i] : desired[i] - to;
-                    if (best < 0 || gap < best_gap ||
-                        (gap == best_gap && abs(deltas[d]) < abs(deltas[best]))) {
-                        best = d;
-                        best_gap = gap;
-                    }
-                }
-                int32_t p = placement[i] < NP && m[nd + placement[i]] ? placement[i] : 0;
-                int32_t a = (best < 0 ? 0 : best) * NP + p;
-                if (epsilon > 0 && n_ok > 0 && s_unit(&rng) < epsilon) {
-                    int32_t k = (int32_t)(s_unit(&rng) * n_ok);
-                    if (k >= n_ok)
-                        k = n_ok - 1;
-                    for (int32_t j = 0; j < A; j++)
-                        if (fm[j] && k-- == 0) {
-                            a = j;
-                            break;
-                        }
-                }
-                flat[i] = a;
-                action[2 * i] = a / NP;
-                action[2 * i + 1] = a % NP;
-            }
-            memcpy(obs, rls_env_obs(env), (size_t)S * (size_t)F * sizeof *obs);
-            if (rls_env_step(env, action, &r) != RLS_OK) {
-                fprintf(stderr, S_PROG ": episode %" PRIu64 " step %" PRId64 ": %s\n", e, in.step,
-                        rls_env_errmsg(env));
-                goto done;
-            }
-            for (int32_t i = 0; i < S; i++)
-                srew[i] = (float)r.service_reward[i];
-            /* a live cluster has its own horizon: --steps ends our episode */
-            if (cluster && !r.terminated && rls_env_steps(env) >= steps)
-                r.truncated = 1;
-            struct rls_replay_info info = {
-                .cost_usd = r.info->cost_usd, .arrivals = r.info->arrivals, .served = r.info->served,
-                .dropped = r.info->dropped, .over_slo = r.info->over_slo, .nodes_on = r.info->nodes_on};
-            if (rls_replay_writer_add_step(w, obs, flat, r.reward, srew, fmask, r.terminated, r.truncated) !=
-                    RLS_OK ||
-                rls_replay_writer_add_info(w, &info) != RLS_OK) {
-                fprintf(stderr, S_PROG ": %s\n", rls_replay_writer_errmsg(w));
-                goto done;
-            }
-            ret_sum += r.reward;
-            total_steps++;
-            if (r.terminated || r.truncated) {
-                if (rls_env_action_mask(env, emask) != RLS_OK) {
-                    fprintf(stderr, S_PROG ": %s\n", rls_env_errmsg(env));
-                    goto done;
-                }
-                for (int32_t i = 0; i < S; i++)
-                    for (int32_t d = 0; d < nd; d++)
-                        for (int32_t p = 0; p < NP; p++)
-                            fmask[(size_t)i * (size_t)A + (size_t)(d * NP + p)] =
-                                (uint8_t)(emask[(size_t)i * (size_t)W + (size_t)d] &&
-                                          emask[(size_t)i * (size_t)W + (size_t)(nd + p)]);
-                if (rls_replay_writer_end_episode(w, r.obs, fmask) != RLS_OK) {
-                    fprintf(stderr, S_PROG ": %s\n", rls_replay_writer_errmsg(w));
-                    goto done;
-                }
-                break;
-            }
-        }
-        clock_gettime(CLOCK_MONOTONIC, &e1);
-        if (!quiet) {
-            double el = (double)(e1.tv_sec - t0.tv_sec) + 1e-9 * (double)(e1.tv_nsec - t0.tv_nsec);
-            double ee = (double)(e1.tv_sec - e0.tv_sec) + 1e-9 * (double)(e1.tv_nsec - e0.tv_nsec);
-            fprintf(stderr, S_PROG ": episode %" PRIu64 "/%" PRIu64 " (%s, seed %" PRIu64 "): %" PRId64
-                    " steps, return %.3f, %.0f steps/s, %.1f s elapsed\n", e + 1, episodes, specs[pi], es,
-                    rls_env_steps(env), ret_sum, ee > 0 ? (double)rls_env_steps(env) / ee : 0.0, el);
-        }
+/* The env's mask now, flat into r->fmask. Returns RLS_OK or the env's status. */
+static int s_masks(struct s_run *r)
+{
+    int rc = rls_env_action_mask(r->env, r->emask);
+    if (rc == RLS_OK)
+        rc = rls_action_mask_flatten(r->emask, r->S, r->nd, RLS_ENV_N_PLACEMENTS, r->fmask);
+    return rc;
+}
+
+/* One step's actions: the policy's targets, mapped to the nearest allowed
+ * action, then explored. Returns 0 or 1 (printed). */
+static int s_act(struct s_run *r, struct rls_policy *pol, uint64_t e, uint64_t *rng)
+{
+    struct rls_policy_input in;
+    memset(&in, 0, sizeof in);
+    in.scenario = rls_env_scenario(r->env);
+    in.step = rls_env_steps(r->env);
+    in.time_s = rls_env_time_s(r->env);
+    in.services = rls_env_services(r->env);
+    in.nodes = rls_env_nodes(r->env, &in.n_nodes);
+    if (rls_policy_needs_future(pol)) {
+        in.future_rate = s_future_rate;
+        in.future_ctx = r->sim_view;
     }
-    if (rls_replay_writer_close(&w, &err) != RLS_OK) {
+    if (s_masks(r) != RLS_OK || rls_policy_decide(pol, &in, r->desired, r->placement) != RLS_OK ||
+        rls_env_actions_from_targets(r->env, r->emask, r->desired, r->placement, r->flat, NULL) != RLS_OK) {
+        fprintf(stderr, S_PROG ": episode %" PRIu64 " step %" PRId64 ": %s\n", e, in.step,
+                rls_policy_errmsg(pol)[0] ? rls_policy_errmsg(pol) : rls_env_errmsg(r->env));
+        return 1;
+    }
+    for (int32_t i = 0; i < r->S; i++) {
+        int32_t a = rls_action_explore(r->fmask + (size_t)i * (size_t)r->A, r->A, r->o->epsilon, rng,
+                                       r->flat[i]);
+        r->flat[i] = a;
+        r->action[RLS_ENV_ACTION_DIMS * i] = a / RLS_ENV_N_PLACEMENTS;
+        r->action[RLS_ENV_ACTION_DIMS * i + 1] = a % RLS_ENV_N_PLACEMENTS;
+    }
+    return 0;
+}
+
+/* Steps the env with r->action and writes the transition (and, at the end
+ * of the episode, its last observation). *ret_sum adds the reward, *done is
+ * set when the episode ended. Returns 0 or 1 (printed). */
+static int s_step_and_write(struct s_run *r, uint64_t e, double *ret_sum, int *done)
+{
+    struct rls_step_result st;
+    int64_t step = rls_env_steps(r->env);
+    memcpy(r->obs, rls_env_obs(r->env), (size_t)r->S * RLS_ENV_N_FEATURES * sizeof *r->obs);
+    if (rls_env_step(r->env, r->action, &st) != RLS_OK) {
+        fprintf(stderr, S_PROG ": episode %" PRIu64 " step %" PRId64 ": %s\n", e, step, rls_env_errmsg(r->env));
+        return 1;
+    }
+    for (int32_t i = 0; i < r->S; i++)
+        r->srew[i] = (float)st.service_reward[i];
+    /* a live cluster has its own horizon: --steps ends our episode */
+    if (r->o->cluster && !st.terminated && rls_env_steps(r->env) >= r->steps)
+        st.truncated = 1;
+    struct rls_replay_info info = {
+        .cost_usd = st.info->cost_usd, .arrivals = st.info->arrivals, .served = st.info->served,
+        .dropped = st.info->dropped, .over_slo = st.info->over_slo, .nodes_on = st.info->nodes_on};
+    if (rls_replay_writer_add_step(r->w, r->obs, r->flat, st.reward, r->srew, r->fmask, st.terminated,
+                                   st.truncated) != RLS_OK ||
+        rls_replay_writer_add_info(r->w, &info) != RLS_OK) {
+        fprintf(stderr, S_PROG ": %s\n", rls_replay_writer_errmsg(r->w));
+        return 1;
+    }
+    *ret_sum += st.reward;
+    *done = st.terminated || st.truncated;
+    if (!*done)
+        return 0;
+    if (s_masks(r) != RLS_OK) {
+        fprintf(stderr, S_PROG ": %s\n", rls_env_errmsg(r->env));
+        return 1;
+    }
+    if (rls_replay_writer_end_episode(r->w, st.obs, r->fmask) != RLS_OK) {
+        fprintf(stderr, S_PROG ": %s\n", rls_replay_writer_errmsg(r->w));
+        return 1;
+    }
+    return 0;
+}
+
+static double s_since(const struct timespec *t0)
+{
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    return (double)(t1.tv_sec - t0->tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0->tv_nsec);
+}
+
+/* Episode e: reset (seed base + e), then act / step / write until it ends.
+ * Returns 0 or 1 (printed). */
+static int s_episode(struct s_run *r, uint64_t e, const struct timespec *t0)
+{
+    int pi = (int)(e % (uint64_t)r->n_pols);
+    struct rls_policy *pol = r->pols[pi];
+    uint64_t es = r->o->seed + e, rng = es ^ 0xA5A5A5A5DEADBEEFULL;
+    double ret_sum = 0;
+    int done = 0;
+    struct timespec e0;
+    clock_gettime(CLOCK_MONOTONIC, &e0);
+    if (rls_env_reset(r->env, es, NULL) != RLS_OK) {
+        fprintf(stderr, S_PROG ": episode %" PRIu64 ": reset: %s\n", e, rls_env_errmsg(r->env));
+        return 1;
+    }
+    if (rls_policy_reset(pol, rls_env_scenario(r->env)) != RLS_OK) {
+        fprintf(stderr, S_PROG ": policy '%s': reset: %s\n", r->specs[pi], rls_policy_errmsg(pol));
+        return 1;
+    }
+    if (rls_replay_writer_begin_episode(r->w, es, r->specs[pi]) != RLS_OK) {
+        fprintf(stderr, S_PROG ": %s\n", rls_replay_writer_errmsg(r->w));
+        return 1;
+    }
+    while (!done)
+        if (s_act(r, pol, e, &rng) != 0 || s_step_and_write(r, e, &ret_sum, &done) != 0)
+            return 1;
+    if (!r->o->quiet) {
+        double ee = s_since(&e0);
+        fprintf(stderr, S_PROG ": episode %" PRIu64 "/%" PRIu64 " (%s, seed %" PRIu64 "): %" PRId64
+                " steps, return %.3f, %.0f steps/s, %.1f s elapsed\n", e + 1, r->o->episodes, r->specs[pi], es,
+                rls_env_steps(r->env), ret_sum, ee > 0 ? (double)rls_env_steps(r->env) / ee : 0.0, s_since(t0));
+    }
+    return 0;
+}
+
+static void s_run_free(struct s_run *r)
+{
+    if (r->w) {
+        struct rls_err e2;
+        rls_replay_writer_close(&r->w, &e2);   /* committed episodes stay */
+    }
+    for (int i = 0; i < r->n_pols; i++)
+        rls_policy_destroy(&r->pols[i]);
+    rls_env_destroy(&r->env);
+    rls_scenario_destroy(&r->sc);
+    rls_scenario_destroy(&r->train_sc);
+    free(r->obs);
+    free(r->srew);
+    free(r->desired);
+    free(r->action);
+    free(r->flat);
+    free(r->placement);
+    free(r->emask);
+    free(r->fmask);
+}
+
+int rls_cmd_record(int argc, char **argv)
+{
+    struct s_opts o;
+    struct s_run r;
+    struct rls_err err = {0};
+    struct timespec t0;
+    int ret = s_parse(argc, argv, &o);
+    if (ret != 0)
+        return ret < 0 ? 0 : ret;
+    memset(&r, 0, sizeof r);
+    r.o = &o;
+    if ((ret = s_open_scenario(&r)) != 0 || (ret = s_open_policies(&r)) != 0 ||
+        (ret = s_open_env_and_file(&r)) != 0)
+        goto done;
+    ret = 1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (uint64_t e = 0; e < o.episodes; e++)
+        if (s_episode(&r, e, &t0) != 0)
+            goto done;
+    int64_t total_steps = rls_replay_writer_n_steps(r.w);
+    if (rls_replay_writer_close(&r.w, &err) != RLS_OK) {
         fprintf(stderr, S_PROG ": %s\n", err.msg);
         goto done;
     }
-    if (!quiet)
+    if (!o.quiet)
         fprintf(stderr, S_PROG ": wrote %" PRIu64 " episodes, %" PRId64 " steps, %" PRId64 " transitions to %s\n",
-                episodes, total_steps, total_steps * S, out);
+                o.episodes, total_steps, total_steps * r.S, o.out);
     ret = 0;
 done:
-    if (w) {
-        struct rls_err e2;
-        rls_replay_writer_close(&w, &e2);   /* committed episodes stay */
-    }
-    for (int i = 0; i < n_pols; i++)
-        rls_policy_destroy(&pols[i]);
-    rls_env_destroy(&env);
-    rls_sim_destroy(&sim);
-    rls_scenario_destroy(&sc);
-    rls_scenario_destroy(&train_sc);
-    rls_replay_meta_clear(&meta);
-    free(obs);
-    free(srew);
-    free(desired);
-    free(action);
-    free(flat);
-    free(placement);
-    free(emask);
-    free(fmask);
+    s_run_free(&r);
     return ret;
 }
