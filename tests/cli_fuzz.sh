@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# cli_fuzz.sh - a short run of every libFuzzer harness of fuzz/ (tools/fuzz.sh):
+# each is built with clang (ASan + UBSan) beside the tested binary and run for
+# a few seconds on its seed corpus; a crash, a sanitizer report or a harness
+# that does not run fails the test. Exits 77 (SKIPPED) when clang cannot link
+# -fsanitize=fuzzer here.
+# usage: bash cli_fuzz.sh RLSCHED SOURCE_DIR TRACES_DIR
+set -u
+BIN=$1
+SRC=$2
+SECS=${RLS_FUZZ_SECONDS:-8}
+export RLS_FUZZ_DIR
+RLS_FUZZ_DIR="$(cd "$(dirname "$BIN")" && pwd)/fuzz"
+pass=0
+fail=0
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+
+bash "$SRC/tools/fuzz.sh" --build-only > "$RLS_FUZZ_DIR.build.log" 2>&1
+rc=$?
+if [ $rc -eq 77 ]; then
+    echo "SKIPPED: $(tail -1 "$RLS_FUZZ_DIR.build.log")"
+    exit 77
+fi
+[ $rc -eq 0 ] || { tail -20 "$RLS_FUZZ_DIR.build.log"; echo "FAIL: building the harnesses"; exit 1; }
+
+for t in protocol trace scenario replay checkpoint; do
+    bash "$SRC/tools/fuzz.sh" "$t" "$SECS" > "$RLS_FUZZ_DIR.$t.out" 2>&1
+    rc=$?
+    line=$(tail -1 "$RLS_FUZZ_DIR.$t.out")
+    echo "$line"
+    execs=$(echo "$line" | sed -n "s/^$t: \([0-9]*\) executions.*/\1/p")
+    if [ "$rc" -eq 0 ] && [ -n "$execs" ] && [ "$execs" -gt 0 ]; then ok; else bad "fuzz_$t (rc $rc): $line"; fi
+done
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
