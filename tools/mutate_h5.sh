@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # mutate_h5.sh - the long mutation run of tests/test_crashers.c: a small replay
-# file and a small checkpoint written by the project, one byte changed at N
-# deterministic positions each (default 1000), every mutant read back: prints
-# how many were refused, read back identical, or accepted with changed data
-# (must be 0), and exits non-zero if any was.
+# file and a small checkpoint with a /train_state written by the project, one
+# byte changed at N deterministic positions each (default 1000; the first N of
+# the test's own sequence), every mutant read back and compared field by field:
+# prints how many were refused, read back identical, or accepted with changed
+# data (must be 0; each one printed with its offset and the field that
+# changed), and exits non-zero if any was. About 0.2 s of CPU per mutant.
 # usage: tools/mutate_h5.sh [BUILD_DIR] [N]
 set -eu -o pipefail
 BUILD=${1:-build}
