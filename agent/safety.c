@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../policies/guard.h"
+
 #define S_ERRMSG_MAX 256
 
 /* One service's history. */
@@ -50,9 +52,9 @@ struct rls_safety_params rls_safety_default_params(void)
     p.hysteresis = 0;
     p.hysteresis_frac = 0.0;
     p.stale_after_s = 45.0;
-    p.ood_k = 8.0;
-    p.ood_max_frac = 0.25;
-    p.recover_steps = 3;
+    p.ood_k = rls_guard_default_params().ood_k;             /* 8, as `rlsched eval` */
+    p.ood_max_frac = rls_guard_default_params().ood_max_frac; /* 0.25 */
+    p.recover_steps = rls_guard_default_params().recover_steps; /* 3 */
     return p;
 }
 
@@ -342,20 +344,7 @@ enum rls_fallback_reason rls_safety_check_age(const struct rls_safety *s, double
 int32_t rls_safety_ood_count(const float *x, const float *mean, const float *std, int32_t n,
                              double k)
 {
-    int32_t out = 0;
-
-    if (x == NULL || mean == NULL || std == NULL || n <= 0)
-        return 0;
-    for (int32_t i = 0; i < n; i++) {
-        double sd = std[i];
-        double d = fabs((double)x[i] - (double)mean[i]);
-        if (!(sd > 0))
-            sd = 0.0;
-        /* written so that any NaN (x, mean or std) lands outside */
-        if (!(d <= k * sd) || !isfinite(sd) || !isfinite(d))
-            out++;
-    }
-    return out;
+    return rls_guard_ood_count(x, mean, std, n, k);
 }
 
 enum rls_fallback_reason rls_safety_check_ood(const struct rls_safety *s, const float *x,
@@ -369,14 +358,8 @@ enum rls_fallback_reason rls_safety_check_ood(const struct rls_safety *s, const 
         *n_out = 0;
     if (s == NULL || x == NULL || mean == NULL || std == NULL || n_rows <= 0 || n_features <= 0)
         return RLS_FALLBACK_NONE;
-    for (int32_t r = 0; r < n_rows; r++) {
-        const float *row = x + (size_t)r * (size_t)n_features;
-        int32_t c = rls_safety_ood_count(row, mean, std, n_features, s->p.ood_k);
-        int out = (double)c > s->p.ood_max_frac * (double)n_features;
-        if (row_ood != NULL)
-            row_ood[r] = (uint8_t)out;
-        rows_out += out;
-    }
+    /* the row check `rlsched eval` applies too (policies/guard.h) */
+    rows_out = rls_guard_ood_rows(x, mean, std, n_rows, n_features, s->p.ood_k, s->p.ood_max_frac, row_ood);
     if (n_out != NULL)
         *n_out = rows_out;
     return rows_out > 0 ? RLS_FALLBACK_OOD_INPUT : RLS_FALLBACK_NONE;

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "guard.h"
 #include "hpa.h"
 #include "kpa.h"
 #include "learned.h"
@@ -190,7 +191,7 @@ static const char *s_find_h5(const char *spec, size_t base)
 /* Parses the controller options ":hold=N" and ":floor=U" in [opt, end) of a
  * checkpoint spec into lp. Returns RLS_OK or RLS_ERR_INVALID with err. */
 static int s_learned_options(const char *spec, const char *opt, const char *end,
-                             struct rls_learned_params *lp, struct rls_err *err)
+                             struct rls_learned_params *lp, int *ood, struct rls_err *err)
 {
     while (opt < end) {
         char key[16], val[32];
@@ -201,7 +202,7 @@ static int s_learned_options(const char *spec, const char *opt, const char *end,
         if (*opt != ':' || eq == NULL || (size_t)(eq - opt - 1) >= sizeof key ||
             (size_t)(next - eq - 1) >= sizeof val || next == eq + 1)
             return rls_err_set(err, RLS_ERR_INVALID,
-                               "policy '%s': checkpoint options are :hold=N and :floor=U", spec);
+                               "policy '%s': checkpoint options are :hold=N, :floor=U and :ood=0|1", spec);
         memcpy(key, opt + 1, (size_t)(eq - opt - 1));
         key[eq - opt - 1] = '\0';
         memcpy(val, eq + 1, (size_t)(next - eq - 1));
@@ -216,9 +217,11 @@ static int s_learned_options(const char *spec, const char *opt, const char *end,
             lp->hold_steps = (int32_t)v;
         else if (strcmp(key, "floor") == 0 && v >= 0 && v <= 1)
             lp->floor_util = v;
+        else if (strcmp(key, "ood") == 0 && (v == 0 || v == 1))
+            *ood = (int)v;      /* the out-of-distribution guard (guard.h) */
         else
             return rls_err_set(err, RLS_ERR_INVALID,
-                               "policy '%s': option '%s=%s' (known: hold=N steps 0..100000, floor=U in [0, 1])",
+                               "policy '%s': option '%s=%s' (known: hold=N steps 0..100000, floor=U in [0, 1], ood=0|1)",
                                spec, key, val);
         opt = next;
     }
@@ -242,18 +245,19 @@ struct rls_policy *rls_policy_new(const char *spec, const struct rls_scenario *s
         return NULL;
     }
     {
-        /* "path/policy.h5[:hold=N][:floor=U][@placement]": a checkpoint (learned.h) */
+        /* "path/policy.h5[:hold=N][:floor=U][:ood=0|1][@placement]": a checkpoint (learned.h; ood: guard.h) */
         const char *sep = strrchr(spec, '@');
         size_t base = sep != NULL ? (size_t)(sep - spec) : strlen(spec);
         const char *h5 = s_find_h5(spec, base);
         if (h5 != NULL) {
             struct rls_learned_params lp = rls_learned_default_params();
+            int ood = RLS_GUARD_DEFAULT_ON;
             char *path = strndup(spec, (size_t)(h5 + 3 - spec));
             if (path == NULL) {
                 rls_err_set(err, RLS_ERR_NOMEM, "policy '%s': out of memory", spec);
                 return NULL;
             }
-            if (s_learned_options(spec, h5 + 3, spec + base, &lp, err) != RLS_OK) {
+            if (s_learned_options(spec, h5 + 3, spec + base, &lp, &ood, err) != RLS_OK) {
                 free(path);
                 return NULL;
             }
@@ -268,7 +272,7 @@ struct rls_policy *rls_policy_new(const char *spec, const struct rls_scenario *s
                 free(path);
                 return NULL;
             }
-            p = rls_learned_new_with(path, &lp, sc, err);
+            p = ood ? rls_guarded_new(path, &lp, NULL, sc, err) : rls_learned_new_with(path, &lp, sc, err);
             free(path);
             if (p != NULL && (sep != NULL || h5 + 3 != spec + base)) {
                 if (sep != NULL)
