@@ -4,8 +4,9 @@
  * and the decision WHEN to fall back to the HPA baseline: no or stale state,
  * a checkpoint that failed to load, a policy error, or inputs far outside the
  * training distribution (the row check is policies/guard.h rls_guard_ood_rows,
- * which `rlsched eval` applies too). The fallback policy itself is rls_policy_new("hpa",
- * ...); this module does not run it. Rules and reasons in agent/FAIRNESS.md.
+ * which `rlsched eval` applies too). The fallback policy itself is
+ * rls_policy_new("hpa", ...); this module does not run it. Rules and reasons
+ * in agent/FAIRNESS.md.
  *
  *     struct rls_safety *s = rls_safety_new(NULL, n, mins, maxs, &err);
  *     uint32_t mask = RLS_FALLBACK_BIT(rls_safety_check_state(s, seq, t_state, now));
