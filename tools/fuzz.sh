@@ -75,6 +75,7 @@ run_target() {
     # files (not our handles: those harnesses check that no HDF5 object is left open)
     case "$t" in replay|checkpoint) maxlen=131072; leaks=0 ;; esac
     mkdir -p "$OUT/corpus/$t" || return 1
+    touch "$OUT/.start-$t"   # crashes counted are the ones written by this run
     (cd "$OUT" && ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=$leaks:allocator_may_return_null=1} \
         UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1} \
         "./fuzz_$t" -max_total_time="$secs" -max_len="$maxlen" -timeout=10 -rss_limit_mb=2048 \
@@ -83,7 +84,7 @@ run_target() {
     rc=$?
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
     [ -n "$execs" ] || execs=$(grep -o '#[0-9]*' "$log" | tail -1 | tr -d '#')
-    crashes=$(ls "$OUT"/crash-"$t"-* 2> /dev/null | wc -l)
+    crashes=$(find "$OUT" -maxdepth 1 -name "crash-$t-*" -newer "$OUT/.start-$t" | wc -l)
     if [ "$rc" -ne 0 ]; then
         tail -40 "$log" >&2
     fi
