@@ -849,21 +849,35 @@ static int s_parse_u64(const char *s, uint64_t *v)
     return 0;
 }
 
-/* "random:SEED": rls_scenario_random with the default params and the trace
- * library named by RLS_TRACE_LIB (none: synthetic shapes only). */
+/* "random:SEED[:services=N]": rls_scenario_random with the default params
+ * (services=N: exactly N services, e.g. so that recordings of many draws
+ * share one replay file's shape) and the trace library named by
+ * RLS_TRACE_LIB (none: synthetic shapes only). */
 static int s_load_random(const char *spec, struct rls_scenario **out, struct rls_err *err)
 {
     struct rls_scenario_random_params p = rls_scenario_random_default_params();
     const char *lib = getenv("RLS_TRACE_LIB");
-    char **files = NULL;
+    const char *opt = strstr(spec + strlen("random:"), ":services=");
+    char **files = NULL, num[32];
     int32_t n = 0;
-    uint64_t seed = 0;
+    uint64_t seed = 0, services = 0;
     int rc = RLS_OK;
+    size_t len = opt ? (size_t)(opt - spec - strlen("random:")) : strlen(spec + strlen("random:"));
 
-    if (s_parse_u64(spec + strlen("random:"), &seed) != 0)
+    if (len == 0 || len >= sizeof num)
         return rls_err_set(err, RLS_ERR_INVALID,
-                           "scenario '%s': expected random:SEED with SEED a non-negative integer",
+                           "scenario '%s': expected random:SEED[:services=N] with SEED a non-negative integer",
                            spec);
+    memcpy(num, spec + strlen("random:"), len);
+    num[len] = '\0';
+    if (s_parse_u64(num, &seed) != 0 ||
+        (opt && (s_parse_u64(opt + strlen(":services="), &services) != 0 || services < 1 ||
+                 services > (uint64_t)p.max_services * 100)))
+        return rls_err_set(err, RLS_ERR_INVALID,
+                           "scenario '%s': expected random:SEED[:services=N] with SEED a non-negative integer",
+                           spec);
+    if (opt)
+        p.min_services = p.max_services = (int32_t)services;
     if (lib != NULL && lib[0] != '\0') {
         rc = rls_scenario_random_list_traces(lib, &files, &n, err);
         if (rc != RLS_OK) {

@@ -39,6 +39,7 @@ struct rls_learned_params rls_learned_default_params(void)
     struct rls_learned_params p;
     p.hold_steps = 4;
     p.floor_util = 0.95;
+    p.support_tau = S_BCQ_TAU;
     return p;
 }
 
@@ -176,7 +177,7 @@ static int s_decide(void *self, const struct rls_policy_input *in, int32_t *desi
             for (int32_t a = 0; a < s->n_actions; a++)
                 if (m[a] && b[a] > bmax)
                     bmax = b[a];
-            float cut = bmax + logf(S_BCQ_TAU);
+            float cut = bmax + logf((float)s->prm.support_tau);
             for (int32_t a = 0; a < s->n_actions; a++)
                 if (m[a] && b[a] >= cut && (best < 0 || q[a] > q[best]))
                     best = a;
@@ -253,7 +254,7 @@ struct rls_policy *rls_learned_from_checkpoint_with(const struct rls_checkpoint 
         return NULL;
     }
     if (prm && (prm->hold_steps < 0 || prm->hold_steps > 100000 || !(prm->floor_util >= 0.0) ||
-                prm->floor_util > 1.0)) {
+                prm->floor_util > 1.0 || !(prm->support_tau > 0.0) || prm->support_tau > 1.0)) {
         rls_err_set(err, RLS_ERR_RANGE, "%s: controller hold_steps %d (0..100000) or floor_util %g ([0, 1])",
                     what, prm ? (int)prm->hold_steps : 0, prm ? prm->floor_util : 0.0);
         return NULL;

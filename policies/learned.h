@@ -27,6 +27,10 @@
 struct rls_learned_params {
     int32_t hold_steps;     /* scale-down stabilization, decisions (4 = 1 min at 15 s); 0 = off */
     double floor_util;      /* reactive floor's utilization (0.95); 0 = off */
+    double support_tau;     /* two-head networks ([Q | behaviour logits]: discrete BCQ, or the
+                               reward-driven stage's --support): only actions whose behaviour
+                               probability is at least tau of the likeliest allowed one compete
+                               on Q (0.3, d3rlpy's BCQ default; 1 = the behaviour's own choice) */
 };
 
 /* The defaults above. */

@@ -40,7 +40,7 @@ static void s_usage(FILE *f)
             "                     [--eval-every K --scenario FILE|default [--trace FILE] [--eval-steps N]]\n"
             "                     [--threads N] [--no-train-state] [--quiet]\n"
             "                     [--init BC.h5] [--reward data|lagrangian [--lambda L] [--churn C]]\n"
-            "                     [--temperature T] [--expectile E]\n"
+            "                     [--temperature T] [--expectile E] [--support]\n"
             "       rlsched train --fqe --data FILE.h5 --policy CKPT.h5 [--steps N] [--batch B] [--lr LR]\n"
             "\n"
             "Trains a scaling policy offline. ALGO: bc, double-dqn, discrete-cql (default),\n"
@@ -58,6 +58,8 @@ static void s_usage(FILE *f)
             "  --reward       lagrangian: per-service reward from each transition's features,\n"
             "                 -(replicas + L * late load + C * [scale action]) / max replicas\n"
             "                 (--lambda L, 20; --churn C, 0.02; trainer/TRAINER.md)\n"
+            "  --support      (discrete-iql --init) write [Q | the init actor] as one network: the\n"
+            "                 policy takes the best-Q action among those the imitation finds likely\n"
             "  --temperature, --expectile  discrete-iql's advantage temperature (3) and expectile (0.7)\n"
             "  --fqe          fitted Q evaluation of --policy on the data: prints its estimated value\n");
 }
@@ -153,6 +155,10 @@ int rls_cmd_train(int argc, char **argv)
         }
         if (strcmp(a, "--quiet") == 0) {
             quiet = 1;
+            continue;
+        }
+        if (strcmp(a, "--support") == 0) {
+            p.support_head = 1;
             continue;
         }
         if (strcmp(a, "--no-train-state") == 0) {

@@ -696,11 +696,68 @@ done:
 }
 
 /* The checkpoint of the current weights (owned by the caller). */
+/* The support-constrained policy of a reward-driven stage: one network that
+ * computes [Q | the imitation actor's logits] side by side (the two networks
+ * stacked block-diagonally; both read the same normalized features), so the
+ * learned policy acts as discrete BCQ does: among the actions the imitation
+ * finds likely enough (tau, policies/learned.h), the one with the highest Q.
+ * Returns an owned checkpoint or NULL with err. */
+static struct rls_checkpoint *s_support_checkpoint(const struct s_trainer *t, struct rls_err *err)
+{
+    struct rls_checkpoint *a = NULL, *ck = NULL;
+    struct rls_checkpoint *q = s_checkpoint_of(t->q, 1, t->meta, t->mean, t->std, err);
+    int32_t sizes[RLS_MLP_MAX_LAYERS + 1];
+    if (!q)
+        return NULL;
+    if (rls_checkpoint_load(t->p->init_path, &a, err) != RLS_OK)
+        goto done;
+    if (a->n_layers != q->n_layers) {
+        rls_err_set(err, RLS_ERR_INVALID, "%s: %d layers, the critic has %d: cannot stack them",
+                    t->p->init_path, a->n_layers, q->n_layers);
+        goto done;
+    }
+    sizes[0] = q->sizes[0];
+    for (int32_t l = 1; l <= q->n_layers; l++)
+        sizes[l] = q->sizes[l] + a->sizes[l];
+    if (!(ck = rls_checkpoint_new(q->n_layers, sizes, err)))
+        goto done;
+    for (int32_t l = 0; l < q->n_layers; l++) {
+        int32_t in_q = l == 0 ? 0 : q->sizes[l], in_a = l == 0 ? 0 : a->sizes[l];
+        int32_t cols = sizes[l];
+        /* rows of q first, then rows of a; layer 0 reads the same inputs */
+        for (int32_t r = 0; r < q->sizes[l + 1]; r++) {
+            memcpy(ck->weight[l] + (size_t)r * (size_t)cols, q->weight[l] + (size_t)r * (size_t)q->sizes[l],
+                   sizeof(float) * (size_t)q->sizes[l]);
+            ck->bias[l][r] = q->bias[l][r];
+        }
+        for (int32_t r = 0; r < a->sizes[l + 1]; r++) {
+            float *row = ck->weight[l] + (size_t)(q->sizes[l + 1] + r) * (size_t)cols;
+            memcpy(row + (l == 0 ? 0 : in_q), a->weight[l] + (size_t)r * (size_t)a->sizes[l],
+                   sizeof(float) * (size_t)a->sizes[l]);
+            ck->bias[l][q->sizes[l + 1] + r] = a->bias[l][r];
+        }
+        (void)in_a;
+    }
+    memcpy(ck->obs_mean, t->mean, sizeof(float) * (size_t)sizes[0]);
+    memcpy(ck->obs_std, t->std, sizeof(float) * (size_t)sizes[0]);
+    ck->n_heads = 2;
+    ck->n_deltas = q->n_deltas;
+    memcpy(ck->deltas, q->deltas, sizeof ck->deltas);
+    ck->n_placements = q->n_placements;
+    ck->n_actions = q->n_actions;
+    snprintf(ck->scenario_name, sizeof ck->scenario_name, "%s", q->scenario_name);
+done:
+    rls_checkpoint_destroy(&a);
+    rls_checkpoint_destroy(&q);
+    return ck;
+}
+
 static struct rls_checkpoint *s_trainer_checkpoint(const struct s_trainer *t, struct rls_err *err)
 {
     int32_t heads = 1;
     const struct rls_tnet *net = s_policy_net(t, &heads);
-    struct rls_checkpoint *ck = s_checkpoint_of(net, heads, t->meta, t->mean, t->std, err);
+    struct rls_checkpoint *ck = t->algo == S_IQL && t->p->init_path && t->p->support_head ?
+        s_support_checkpoint(t, err) : s_checkpoint_of(net, heads, t->meta, t->mean, t->std, err);
     if (!ck)
         return NULL;
     snprintf(ck->algorithm, sizeof ck->algorithm, "%s", s_algos[t->algo].name);

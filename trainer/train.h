@@ -86,6 +86,10 @@ struct rls_train_params {
                                    transition's own features (see below) */
     double lagrange_lambda;     /* price of late or dropped load against replicas held (20) */
     double churn_penalty;       /* price of a change of the desired replicas (0.02) */
+    int32_t support_head;       /* discrete-iql with init_path: 1 = the checkpoint acts by the
+                                   critic within the imitation's support: one network computing
+                                   [Q | the init actor's logits] (n_heads 2; the learned policy's
+                                   tau rule, policies/learned.h); 0 = the IQL actor (0) */
     int64_t cache_bytes;        /* replay reader cache (0 = whole file in RAM) */
     int32_t threads;            /* libtorch intra-op threads (1: deterministic) */
     /* evaluation in the simulator (off when eval_scenario is NULL or eval_every is 0) */
