@@ -33,7 +33,9 @@ struct rls_queue_dist {
 int32_t rls_queueing_servers_per_replica(const struct rls_service_spec *s);
 
 /* Erlang C: probability of waiting in M/M/m with offered load a = lambda/mu
- * (< m). Returns 1 when a >= m, 0 when a <= 0 or m <= 0. */
+ * (< m). Returns 0 when a <= 0 (no load: nobody waits, whatever m); 1 when
+ * a >= m or m <= 0 with a > 0 (no servers, or saturated: everyone waits);
+ * 0 when Erlang B underflows (many servers, light load); else in [0, 1]. */
 double rls_queueing_erlang_c(int32_t m, double a);
 
 /* Fills d for arrival rate lambda (1/s), m servers of rate mu (1/s) and a
@@ -57,7 +59,7 @@ void rls_queueing_dist_step(double lambda, int32_t m, double mu, double b0, doub
 /* P(T > t_s), the fraction of requests with response time above t_s seconds. */
 double rls_queueing_ccdf(const struct rls_queue_dist *d, double t_s);
 
-/* The p-quantile (0 < p < 1) of T in seconds (bisection on the ccdf, 1e-6 relative). */
+/* The p-quantile (0 < p < 1) of T in seconds (bisection on the ccdf, 1e-7 relative). */
 double rls_queueing_quantile(const struct rls_queue_dist *d, double p);
 
 /* The same to a relative tolerance rel_tol (e.g. 1e-4 for float32 features:

@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <jansson.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -337,55 +338,65 @@ static void s_bprintf(struct s_buf *b, const char *fmt, ...)
     }
 }
 
-static void s_json_float(struct s_buf *b, double v)
+/* A space bound as JSON: the number, or the strings "inf" / "-inf" for an
+ * unbounded side (JSON has no infinity; numpy reads these strings back as
+ * float32 infinities). NULL when out of memory. */
+static json_t *s_json_bound(double v)
 {
     if (isinf(v))
-        s_bprintf(b, v > 0 ? "Infinity" : "-Infinity");
-    else
-        s_bprintf(b, "%.9g", v);
+        return json_string(v > 0 ? "inf" : "-inf");
+    if (isnan(v))
+        return json_null();
+    return json_real(v);
 }
 
+/* Serializes `doc` (stolen) as ", "/": "-separated JSON with 9 significant
+ * digits (a float32 round trips). Returns a malloc'ed string, or NULL. */
+static char *s_json_text(json_t *doc)
+{
+    char *text = doc ? json_dumps(doc, JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(9)) : NULL;
+    json_decref(doc);
+    return text;
+}
+
+/* The Minari-style observation space (FORMAT.md), valid JSON; caller frees. */
 static char *s_obs_space_json(const struct rls_replay_meta *m)
 {
-    struct s_buf b = {0};
-    s_bprintf(&b, "{\"type\": \"Box\", \"dtype\": \"float32\", \"shape\": [%d, %d]", m->n_services, m->n_features);
-    for (int k = 0; k < 2; k++) {
+    json_t *doc = json_pack("{s:s,s:s,s:[i,i]}", "type", "Box", "dtype", "float32", "shape",
+                            (int)m->n_services, (int)m->n_features);
+    int bad = doc == NULL;
+    for (int k = 0; k < 2 && !bad; k++) {
         const float *v = k == 0 ? m->obs_low : m->obs_high;
-        s_bprintf(&b, ", \"%s\": [", k == 0 ? "low" : "high");
-        for (int32_t s = 0; s < m->n_services; s++) {
-            s_bprintf(&b, "%s[", s ? ", " : "");
-            for (int32_t f = 0; f < m->n_features; f++) {
-                if (f)
-                    s_bprintf(&b, ", ");
-                s_json_float(&b, v ? (double)v[f] : (k == 0 ? -INFINITY : INFINITY));
-            }
-            s_bprintf(&b, "]");
+        json_t *rows = json_array();
+        bad |= json_object_set_new(doc, k == 0 ? "low" : "high", rows) != 0;
+        for (int32_t s = 0; s < m->n_services && !bad; s++) {
+            json_t *row = json_array();
+            bad |= json_array_append_new(rows, row) != 0;
+            for (int32_t f = 0; f < m->n_features && !bad; f++)
+                bad |= json_array_append_new(row, s_json_bound(v ? (double)v[f] : (k == 0 ? -INFINITY : INFINITY))) != 0;
         }
-        s_bprintf(&b, "]");
     }
-    s_bprintf(&b, "}");
-    if (b.bad) {
-        free(b.p);
+    if (bad) {
+        json_decref(doc);
         return NULL;
     }
-    return b.p;
+    return s_json_text(doc);
 }
 
+/* The action space as JSON (FORMAT.md); caller frees. */
 static char *s_act_space_json(const struct rls_replay_meta *m)
 {
-    struct s_buf b = {0};
-    s_bprintf(&b, "{\"type\": \"MultiDiscrete\", \"dtype\": \"int32\", \"nvec\": [");
-    for (int32_t s = 0; s < m->n_services; s++)
-        s_bprintf(&b, "%s%d", s ? ", " : "", m->n_actions);
-    s_bprintf(&b, "], \"start\": [");
-    for (int32_t s = 0; s < m->n_services; s++)
-        s_bprintf(&b, "%s0", s ? ", " : "");
-    s_bprintf(&b, "]}");
-    if (b.bad) {
-        free(b.p);
+    json_t *doc = json_pack("{s:s,s:s,s:[],s:[]}", "type", "MultiDiscrete", "dtype", "int32", "nvec", "start");
+    int bad = doc == NULL;
+    for (int32_t s = 0; s < m->n_services && !bad; s++) {
+        bad |= json_array_append_new(json_object_get(doc, "nvec"), json_integer(m->n_actions)) != 0;
+        bad |= json_array_append_new(json_object_get(doc, "start"), json_integer(0)) != 0;
+    }
+    if (bad) {
+        json_decref(doc);
         return NULL;
     }
-    return b.p;
+    return s_json_text(doc);
 }
 
 static char *s_feature_names(const struct rls_replay_meta *m)

@@ -6,11 +6,17 @@
  *     vectorized numpy implementation of the same step model run in the same
  *     process tree (tools/bench/sim_ref.py, /usr/bin/python3);
  *   - the environment API's steps per second on a 1-service environment
- *     (rls_env_step_replicas), against CloudSim Plus's published gym figure;
+ *     (rls_env_step_replicas), against the same numpy reference run on one
+ *     service (its step model only: no observation, no reward), with
+ *     CloudSim Plus's published gym figure beside it as a reference (not
+ *     measured here, never the baseline);
  *   - how throughput and memory per service grow from 1 to 100,000 services.
  * Each figure is printed as {"name","value","unit","baseline_name",
- * "baseline_value","ratio"} (one JSON object per line with --json, a table
- * otherwise). tools/bench/README.md explains the scenario and the numbers.
+ * "baseline_value","ratio"} (plus "reference_name","reference_value" where a
+ * published figure is shown) (one JSON object per line with --json, built by
+ * bench_json.h: always valid JSON, null for a missing number; a table
+ * otherwise). Every baseline is measured in the same run.
+ * tools/bench/README.md explains the scenario and the numbers.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -26,6 +32,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "bench_json.h"
 #include "cli.h"
 #include "env/env.h"
 #include "env/scenario.h"
@@ -35,7 +42,7 @@
 #define S_PYTHON "/usr/bin/python3"
 #define S_REF_SCRIPT "/tools/bench/sim_ref.py"
 #define S_MAIN_SERVICES 100
-#define S_CLOUDSIM_GYM_STEPS_PER_S 241.0  /* CloudSim Plus gym bridge, published figure */
+#define S_CLOUDSIM_GYM_STEPS_PER_S 241.0  /* CloudSim Plus gym bridge, published figure: a reference only */
 #define S_N_SIZES 4
 
 /* How long and how big: the full run or --quick (tests). */
@@ -408,25 +415,18 @@ struct s_figure {
     double value;
     const char *unit;
     char baseline_name[64];
-    double baseline_value;      /* NAN: not available (printed as null) */
+    double baseline_value;      /* measured in this run; NAN: not available (printed as null) */
+    const char *reference_name; /* a published figure shown beside it, or NULL */
+    double reference_value;
 };
 
 static void s_print_json(const struct s_figure *f)
 {
-    json_t *o = json_object();
     int have_base = isfinite(f->baseline_value) && f->baseline_value != 0.0;
-    json_object_set_new(o, "name", json_string(f->name));
-    json_object_set_new(o, "value", json_real(f->value));
-    json_object_set_new(o, "unit", json_string(f->unit));
-    json_object_set_new(o, "baseline_name", json_string(f->baseline_name));
-    json_object_set_new(o, "baseline_value",
-                        isfinite(f->baseline_value) ? json_real(f->baseline_value) : json_null());
-    json_object_set_new(o, "ratio", have_base ? json_real(f->value / f->baseline_value) : json_null());
-    char *text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
-    if (text)
-        printf("%s\n", text);
-    free(text);
-    json_decref(o);
+    if (rls_bench_json_print(f->name, f->value, f->unit, f->baseline_name, f->baseline_value,
+                             have_base ? f->value / f->baseline_value : NAN, f->reference_name,
+                             f->reference_value) != 0)
+        fprintf(stderr, "rlsched bench sim: out of memory printing %s\n", f->name);
 }
 
 static void s_print_row(const struct s_figure *f)
@@ -444,10 +444,14 @@ static void s_print_row(const struct s_figure *f)
     }
     printf("%-34s %12.4g %-16s %-34s %12s %8s\n", f->name, f->value, f->unit, f->baseline_name,
            base, ratio);
+    if (f->reference_name)
+        printf("%-34s %12s %-16s %-34s %12.4g %8s\n", "", "", "  reference:", f->reference_name,
+               f->reference_value, "(published)");
 }
 
-static void s_emit(int json, const char *name, double value, const char *unit,
-                   const char *baseline_name, double baseline_value)
+static void s_emit_ref(int json, const char *name, double value, const char *unit,
+                       const char *baseline_name, double baseline_value, const char *ref_name,
+                       double ref_value)
 {
     struct s_figure f;
     snprintf(f.name, sizeof f.name, "%s", name);
@@ -455,11 +459,20 @@ static void s_emit(int json, const char *name, double value, const char *unit,
     f.unit = unit;
     snprintf(f.baseline_name, sizeof f.baseline_name, "%s", baseline_name);
     f.baseline_value = baseline_value;
+    f.reference_name = ref_name;
+    f.reference_value = ref_value;
     if (json)
         s_print_json(&f);
     else
         s_print_row(&f);
     fflush(stdout);
+}
+
+/* A figure without a reference. */
+static void s_emit(int json, const char *name, double value, const char *unit,
+                   const char *baseline_name, double baseline_value)
+{
+    s_emit_ref(json, name, value, unit, baseline_name, baseline_value, NULL, NAN);
 }
 
 /* ---------------------------------------------------------------- verify */
@@ -568,11 +581,14 @@ static void s_usage(FILE *f)
             "Measures the step simulator on one core (the process pins itself to its CPU):\n"
             "service-steps/s on a 100-service scenario against the numpy reference\n"
             "(tools/bench/sim_ref.py run by " S_PYTHON "), the 1-service environment's\n"
-            "steps/s against CloudSim Plus's gym bridge (241/s, published), and\n"
-            "throughput and memory per service at 1, 100, 10,000 and 100,000 services.\n"
+            "steps/s against the same numpy reference on 1 service (CloudSim Plus's gym\n"
+            "bridge, 241/s, is shown beside it as a published reference, not a baseline),\n"
+            "and throughput and memory per service at 1, 100, 10,000 and 100,000 services.\n"
+            "Every baseline is measured in the same run.\n"
             "\n"
             "  --json    one JSON object per line: name, value, unit, baseline_name,\n"
-            "            baseline_value (null when unavailable), ratio = value / baseline\n"
+            "            baseline_value (null when unavailable), ratio = value / baseline;\n"
+            "            reference_name, reference_value where a published figure is shown\n"
             "  --quick   short measurements and sizes 1, 100, 1,000, 10,000 (for tests)\n"
             "  --verify  check the numpy reference computes what the simulator does\n"
             "            (noise off, totals and final states equal to 1e-9); exit 0 if so\n"
@@ -681,8 +697,22 @@ int rls_cmd_bench(int argc, char **argv)
         status = 1;
         goto done;
     }
-    s_emit(json, "env_steps_per_s", env_rate, "steps/s", "cloudsim_plus_gym_steps_per_s",
-           S_CLOUDSIM_GYM_STEPS_PER_S);
+    double numpy_rate_1 = NAN;
+    json_decref(ref);
+    snprintf(args, sizeof args, "--services 1 --min-time %g --repeat %d", plan->min_time_s,
+             (int)plan->repeats);
+    ref = s_run_numpy(args, msg, sizeof msg);
+    if (ref) {
+        json_t *v = json_object_get(ref, "service_steps_per_s");
+        if (json_is_number(v) && json_number_value(v) > 0.0)
+            numpy_rate_1 = json_number_value(v);
+        else
+            fprintf(stderr, "rlsched bench sim: note: sim_ref.py gave no service_steps_per_s (1 service)\n");
+    } else {
+        fprintf(stderr, "rlsched bench sim: note: numpy baseline unavailable (1 service): %s\n", msg);
+    }
+    s_emit_ref(json, "env_steps_per_s", env_rate, "steps/s", "numpy_service_steps_per_s_1", numpy_rate_1,
+               "cloudsim_plus_gym_steps_per_s", S_CLOUDSIM_GYM_STEPS_PER_S);
 
     /* 3. growth with size; the 100-service run is the reference */
     int ref_k = -1;

@@ -1,6 +1,8 @@
 /* cmd_bench_train.c - `rlsched bench train`: the trainer's performance
  * figures, as {"name","value","unit","baseline_name","baseline_value",
- * "ratio"} objects (one per line with --json, a table otherwise):
+ * "ratio"} objects (one per line with --json, built by bench_json.h: valid
+ * JSON, null for a baseline that could not be measured; a table otherwise).
+ * Both sides of every figure are measured in the same run:
  *   - discrete-CQL gradient updates per second with the default network
  *     (25 -> 256 -> 256 -> 18) at batch 32 and 256, measured through
  *     rls_train_run (sampling from the replay reader included), against
@@ -37,8 +39,11 @@ int rls_bench_train(int argc, char **argv)
 
 #else
 
+#include <jansson.h>
+
 #include "../env/env.h"
 #include "../replay/replay.h"
+#include "bench_json.h"
 #include "../trainer/train.h"
 
 #define S_PYTHON "/usr/bin/python3"
@@ -120,7 +125,8 @@ done:
     return rc;
 }
 
-/* Updates/s of the Python reference, or NAN. */
+/* Updates/s of the Python reference (the "updates_per_s" member of the JSON
+ * object it prints last), or NAN when it failed or printed none. */
 static double s_python_ref(const char *data, int32_t batch, int64_t steps)
 {
     char cmd[2048], line[512];
@@ -133,9 +139,11 @@ static double s_python_ref(const char *data, int32_t batch, int64_t steps)
     if (!f)
         return NAN;
     while (fgets(line, sizeof line, f)) {
-        const char *p = strstr(line, "\"updates_per_s\":");
-        if (p)
-            v = strtod(p + 16, NULL);
+        json_t *o = json_loads(line, 0, NULL);
+        json_t *ups = json_object_get(o, "updates_per_s");
+        if (json_is_number(ups))
+            v = json_number_value(ups);
+        json_decref(o);
     }
     if (pclose(f) != 0)
         return NAN;
@@ -211,12 +219,11 @@ static double s_median(double *v, int n)
 static void s_print(const struct s_figure *f, int json)
 {
     double ratio = f->baseline_value > 0 ? f->value / f->baseline_value : NAN;
-    if (json)
-        printf("{\"name\":\"%s\",\"value\":%.6g,\"unit\":\"%s\",\"baseline_name\":\"%s\","
-               "\"baseline_value\":%.6g,\"ratio\":%.4g}\n",
-               f->name, f->value, f->unit, f->baseline_name, isnan(f->baseline_value) ? -1.0 : f->baseline_value,
-               isnan(ratio) ? -1.0 : ratio);
-    else
+    if (json) {
+        if (rls_bench_json_print(f->name, f->value, f->unit, f->baseline_name, f->baseline_value, ratio, NULL,
+                                 NAN) != 0)
+            fprintf(stderr, "rlsched bench train: out of memory printing %s\n", f->name);
+    } else
         printf("%-40s %12.1f %-14s  vs %-36s %12.1f  x%.2f\n", f->name, f->value, f->unit, f->baseline_name,
                f->baseline_value, ratio);
 }

@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <jansson.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -30,6 +31,12 @@
 #define S_INFO_MS 3000              /* the cluster must answer the info request within this */
 
 static volatile sig_atomic_t s_stop;
+
+/* A JSON number, or null for NaN / infinity. New reference. */
+static json_t *s_num(double v)
+{
+    return isfinite(v) ? json_real(v) : json_null();
+}
 
 static void s_on_signal(int sig)
 {
@@ -350,12 +357,22 @@ int rls_cmd_load(int argc, char **argv)
         double p95 = rls_quantile_nearest_rank(lat_ms, n_lat, 0.95);
         double p99 = rls_quantile_nearest_rank(lat_ms, n_lat, 0.99);
         int64_t unanswered = sent - replied - send_errors;
-        if (json)
-            printf("{\"sent\": %" PRId64 ", \"replied\": %" PRId64 ", \"ok\": %" PRId64 ", \"dropped\": %" PRId64
-                   ", \"unknown\": %" PRId64 ", \"failed\": %" PRId64 ", \"send_errors\": %" PRId64
-                   ", \"unanswered\": %" PRId64 ", \"elapsed_s\": %.3f, \"p50_ms\": %.3f, \"p95_ms\": %.3f"
-                   ", \"p99_ms\": %.3f}\n", sent, replied, ok, dropped, unknown, failed, send_errors, unanswered,
-                   elapsed, p50, p95, p99);
+        if (json) {
+            /* jansson, so the line is valid JSON whatever the numbers */
+            json_t *o = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:o,s:o,s:o}", "sent", (json_int_t)sent,
+                                  "replied", (json_int_t)replied, "ok", (json_int_t)ok, "dropped",
+                                  (json_int_t)dropped, "unknown", (json_int_t)unknown, "failed", (json_int_t)failed,
+                                  "send_errors", (json_int_t)send_errors, "unanswered", (json_int_t)unanswered,
+                                  "elapsed_s", s_num(elapsed), "p50_ms", s_num(p50), "p95_ms", s_num(p95),
+                                  "p99_ms", s_num(p99));
+            char *text = o ? json_dumps(o, JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10)) : NULL;
+            json_decref(o);
+            if (text)
+                printf("%s\n", text);
+            else
+                fprintf(stderr, "rlsched load: out of memory\n");
+            free(text);
+        }
         else
             printf("sent=%" PRId64 " replied=%" PRId64 " ok=%" PRId64 " dropped=%" PRId64 " unknown=%" PRId64
                    " failed=%" PRId64 " send_errors=%" PRId64 " unanswered=%" PRId64

@@ -55,10 +55,17 @@ static void s_stat_add(struct s_stats *s, double v)
     s->n++;
 }
 
+/* A JSON number, or null for NaN / infinity (a corrupt-but-readable value
+ * must not make the output invalid JSON or drop its member). New reference. */
+static json_t *s_num(double v)
+{
+    return isfinite(v) ? json_real(v) : json_null();
+}
+
 static json_t *s_stat_json(const struct s_stats *s)
 {
-    return json_pack("{s:f,s:f,s:f,s:I}", "mean", s->n ? s->sum / (double)s->n : 0.0, "min", s->n ? s->min : 0.0,
-                     "max", s->n ? s->max : 0.0, "n", (json_int_t)s->n);
+    return json_pack("{s:o,s:o,s:o,s:I}", "mean", s_num(s->n ? s->sum / (double)s->n : 0.0), "min",
+                     s_num(s->n ? s->min : 0.0), "max", s_num(s->n ? s->max : 0.0), "n", (json_int_t)s->n);
 }
 
 static int s_info(const char *path, int as_json)
@@ -139,8 +146,9 @@ static int s_info(const char *path, int as_json)
             json_array_append_new(hist_j, row);
         }
         for (int32_t f = 0; f < F; f++)
-            json_array_append_new(feats, json_pack("{s:s,s:f,s:f}", "name", f < n_names ? fname[f] : "",
-                                                   "mean", (double)m->obs_mean[f], "std", (double)m->obs_std[f]));
+            json_array_append_new(feats, json_pack("{s:s,s:o,s:o}", "name", f < n_names ? fname[f] : "",
+                                                   "mean", s_num((double)m->obs_mean[f]), "std",
+                                                   s_num((double)m->obs_std[f])));
         json_object_set_new(root, "file", json_string(path));
         json_object_set_new(root, "format_version", json_integer(RLS_REPLAY_FORMAT_VERSION));
         json_object_set_new(root, "episodes", json_integer(rls_replay_reader_n_episodes(r)));
@@ -154,7 +162,7 @@ static int s_info(const char *path, int as_json)
         json_object_set_new(root, "scenario", json_string(m->scenario_name));
         json_object_set_new(root, "trace", json_string(m->trace));
         json_object_set_new(root, "behavior", json_string(m->behavior));
-        json_object_set_new(root, "epsilon", json_real(m->epsilon));
+        json_object_set_new(root, "epsilon", s_num(m->epsilon));
         json_object_set_new(root, "policies", pols);
         json_object_set_new(root, "reward", s_stat_json(&rew));
         json_object_set_new(root, "service_reward", s_stat_json(&srew));

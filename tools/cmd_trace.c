@@ -287,6 +287,12 @@ done:
     return rc;
 }
 
+/* A JSON number, or null for NaN / infinity. New reference. */
+static json_t *s_jnum(double v)
+{
+    return isfinite(v) ? json_real(v) : json_null();
+}
+
 static int s_info_json(const struct rls_trace *t)
 {
     struct rls_trace_stats st;
@@ -294,17 +300,22 @@ static int s_info_json(const struct rls_trace *t)
     int rc = 1;
     if (rls_trace_stats(t, &st) != RLS_OK)
         return 1;
-    o = json_pack("{s:s, s:s, s:s, s:s, s:f, s:I, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, "
-                  "s:f, s:f, s:I, s:I, s:I, s:I, s:I}",
+    /* numbers through s_jnum: a non-finite one is written as null, never as
+       NaN/Infinity (invalid JSON) and never dropping the object */
+    o = json_pack("{s:s, s:s, s:s, s:s, s:o, s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, "
+                  "s:o, s:o, s:I, s:I, s:I, s:I, s:I}",
                   "source", t->source, "format", t->format, "column", t->column, "unit", t->unit,
-                  "step_s", t->step_s, "n", (json_int_t)t->n, "duration_s", st.duration_s,
-                  "start_epoch_s", t->start_epoch_s, "mean", st.mean, "min", st.min, "max", st.max,
-                  "p50", st.p50, "p95", st.p95, "p99", st.p99, "peak_to_mean", st.peak_to_mean,
-                  "cv", st.cv, "max_step_jump", st.max_step_jump, "n_zero", (json_int_t)st.n_zero,
+                  "step_s", s_jnum(t->step_s), "n", (json_int_t)t->n, "duration_s", s_jnum(st.duration_s),
+                  "start_epoch_s", s_jnum(t->start_epoch_s), "mean", s_jnum(st.mean), "min", s_jnum(st.min),
+                  "max", s_jnum(st.max), "p50", s_jnum(st.p50), "p95", s_jnum(st.p95), "p99", s_jnum(st.p99),
+                  "peak_to_mean", s_jnum(st.peak_to_mean), "cv", s_jnum(st.cv),
+                  "max_step_jump", s_jnum(st.max_step_jump), "n_zero", (json_int_t)st.n_zero,
                   "filled", (json_int_t)t->n_filled, "reordered", (json_int_t)t->n_reordered,
                   "duplicates", (json_int_t)t->n_duplicates, "skipped", (json_int_t)t->n_skipped);
-    if (o == NULL)
+    if (o == NULL) {
+        fprintf(stderr, "rlsched trace info: cannot build the JSON object (out of memory)\n");
         return 1;
+    }
     if (json_dumpf(o, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(10)) == 0) {
         fputc('\n', stdout);
         rc = 0;
