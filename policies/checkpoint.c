@@ -686,7 +686,19 @@ struct s_loader {
     struct rls_err *err;
     char detail[256];
     struct s_quiet q;
+    int64_t size;       /* the file's bytes: no dataset holds more (nothing is compressed) */
 };
+
+/* Refuses a dataset whose shape claims more float32 values than the file
+ * could hold (a damaged dataspace), before anything is allocated for it. */
+static int s_claim_fits(struct s_loader *ld, const char *path, int64_t numel)
+{
+    if (numel > ld->size / (int64_t)sizeof(float))
+        return rls_err_set(ld->err, RLS_ERR_PARSE, "%s: dataset '%s' claims %lld values, more than the "
+                           "file's %lld bytes hold (corrupt file)", ld->path, path, (long long)numel,
+                           (long long)ld->size);
+    return RLS_OK;
+}
 
 /* Opens attribute `name` checking its class and element count (n = 0: scalar
  * or one element). Returns the attribute id or a negative value with err set. */
@@ -908,6 +920,8 @@ static int s_get_f32(struct s_loader *ld, const char *path, int rank, const hsiz
     }
     for (int k = 0; k < rank; k++)
         n *= (size_t)dims[k];
+    if ((status = s_claim_fits(ld, path, (int64_t)n)) != RLS_OK)
+        goto done;
     buf = malloc(n * sizeof(float));
     if (!buf) {
         status = rls_err_set(ld->err, RLS_ERR_NOMEM, "%s: out of memory", ld->path);
@@ -1128,6 +1142,7 @@ static int s_loader_open(struct s_loader *ld, const char *path, struct rls_err *
         return rls_err_set(err, RLS_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
     if (!S_ISREG(sb.st_mode))
         return rls_err_set(err, RLS_ERR_IO, "%s: not a regular file", path);
+    ld->size = (int64_t)sb.st_size;
     if ((status = s_check_length(path, (int64_t)sb.st_size, err)) != RLS_OK)
         return status;
     if (H5Fis_hdf5(path) <= 0)
@@ -1551,7 +1566,10 @@ static herr_t s_state_attr_cb(hid_t g, const char *name, const H5A_info_t *info,
                                  "%s: attribute '%.80s' of '" S_STATE_GROUP "' has a bad name",
                                  sl->ld->path, name);
     } else {
-        sl->status = rls_checkpoint_state_set_u64(sl->st, name, v, sl->ld->err);
+        struct rls_err se = {0};
+        if (rls_checkpoint_state_set_u64(sl->st, name, v, &se) != RLS_OK)
+            sl->status = rls_err_set(sl->ld->err, se.status < 0 ? se.status : RLS_ERR_PARSE, "%s: %s",
+                                     sl->ld->path, se.msg);
     }
     if (sp >= 0)
         H5Sclose(sp);
@@ -1573,6 +1591,7 @@ static int s_state_read_tensor(struct s_loader *ld, struct rls_checkpoint_state 
     int64_t dims[2] = {0, 0};
     int rank = -1, status = RLS_OK;
     float *data = NULL;
+    struct rls_err ae = {0};
 
     snprintf(path, sizeof(path), S_STATE_GROUP "/%s", name);
     if (!s_state_name_ok(name) || strlen(name) + 1 >= RLS_CHECKPOINT_STATE_NAME_MAX)
@@ -1587,9 +1606,16 @@ static int s_state_read_tensor(struct s_loader *ld, struct rls_checkpoint_state 
     }
     dims[0] = (int64_t)got[0];
     dims[1] = rank == 2 ? (int64_t)got[1] : 0;
-    data = rls_checkpoint_state_add(st, name, rank, dims, ld->err);
+    if (got[0] > (hsize_t)ld->size || got[1] > (hsize_t)ld->size) {   /* before multiplying */
+        hsize_t big = got[0] > got[1] ? got[0] : got[1];
+        status = s_claim_fits(ld, path, big > (hsize_t)INT64_MAX ? INT64_MAX : (int64_t)big);
+        goto done;
+    }
+    if ((status = s_claim_fits(ld, path, dims[0] * (rank == 2 ? dims[1] : 1))) != RLS_OK)
+        goto done;
+    data = rls_checkpoint_state_add(st, name, rank, dims, &ae);
     if (!data)
-        status = ld->err ? ld->err->status : RLS_ERR_PARSE;
+        status = rls_err_set(ld->err, ae.status < 0 ? ae.status : RLS_ERR_PARSE, "%s: %s", ld->path, ae.msg);
     else
         status = s_f32_read(ld, ds, path, data, s_state_numel(rank, dims));
 done:
