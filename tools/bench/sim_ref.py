@@ -1,7 +1,9 @@
 #!/usr/bin/python3
 """sim_ref.py - a vectorized numpy implementation of the rlsched step model.
 
-The baseline of `rlsched bench sim`: the same per-service step as env/sim.c
+The baseline of `rlsched bench sim` (at 100 services for the simulator's
+figure, at 1 service for the environment's), measured in the same run: the
+same per-service step as env/sim.c
 (s_serve plus the replica / cold-start bookkeeping of rls_sim_step) for the
 same benchmark scenario that tools/cmd_bench.c builds, vectorized over
 services with numpy. It prints one JSON object with its service-steps per
@@ -118,9 +120,10 @@ class StepModel:
 
     # ---------------------------------------------------------- serving
     def poisson(self, mean):
-        """Poisson(mean) as sim.c's s_poisson: two uniforms per service; normal
-        approximation (Box-Muller, continuous, clipped at 0) above a mean of 30,
-        an exact draw below."""
+        """Poisson(mean) like sim.c's s_poisson: two uniforms per service; the
+        normal approximation (continuous, clipped at 0) above a mean of 30, an
+        exact draw below. The normal deviate comes from Box-Muller here and
+        from Acklam's quantile in C: same distribution, other numbers."""
         u1 = 1.0 - self.rng.random(self.n)      # (0, 1]
         u2 = self.rng.random(self.n)
         z = np.sqrt(-2.0 * np.log(u1)) * np.cos(6.283185307179586 * u2)
@@ -273,7 +276,7 @@ def main():
         final["ready"] = [int(x) for x in model.ready]
         final["starting"] = [int(x) for x in model.starting.sum(axis=1)]
         out["final"] = final
-        print(json.dumps(out))
+        print(json.dumps(out, allow_nan=False))
         return 0
     # warm up (first-call overheads), then best of --repeat timed runs
     model.reset()
@@ -294,7 +297,7 @@ def main():
         if rate > best_rate:
             best_rate, best_steps, best_s = rate, steps, el
     out.update({"steps": best_steps, "seconds": best_s, "service_steps_per_s": best_rate})
-    print(json.dumps(out))
+    print(json.dumps(out, allow_nan=False))
     return 0
 
 

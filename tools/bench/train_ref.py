@@ -105,7 +105,7 @@ def main():
     for s in range(1, args.steps + 1):
         update(s)
     dt = time.perf_counter() - t0
-    print(json.dumps({"updates_per_s": args.steps / dt, "batch": args.batch, "steps": args.steps}))
+    print(json.dumps({"updates_per_s": args.steps / dt, "batch": args.batch, "steps": args.steps}, allow_nan=False))
 
 
 if __name__ == "__main__":
