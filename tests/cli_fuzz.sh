@@ -25,7 +25,7 @@ fi
 [ $rc -eq 0 ] || { tail -20 "$RLS_FUZZ_DIR.build.log"; echo "FAIL: building the harnesses"; exit 1; }
 
 for t in protocol trace scenario replay checkpoint; do
-    bash "$SRC/tools/fuzz.sh" "$t" "$SECS" > "$RLS_FUZZ_DIR.$t.out" 2>&1
+    bash "$SRC/tools/fuzz.sh" "$t" "$SECS" -seed=1 > "$RLS_FUZZ_DIR.$t.out" 2>&1
     rc=$?
     line=$(tail -1 "$RLS_FUZZ_DIR.$t.out")
     echo "$line"

@@ -16,7 +16,8 @@
 #            (not relabelled) -> WORKDIR/rl/round_ROUND_*.h5
 #   rl       merge WORKDIR/rl/*.h5; discrete-iql from IMIT's actor (--init) on the
 #            Lagrangian reward (LAMBDA, CHURN, GAMMA, TEMP), RL_STEPS steps -> RL_OUT
-#   val      evaluate POLICIES (comma list) on every validation trace -> WORKDIR/val_eval/
+#   val      evaluate POLICIES (comma list) on every validation trace and N_EVAL_RANDOM random
+#            scenarios drawn from the validation series -> WORKDIR/val_eval/
 #   test     the same on every test trace -> WORKDIR/test_eval/  (run once, at the end)
 #   base     the baselines on val and test (tuned on tune/) -> WORKDIR/base_{val,test}/
 #   table    SPLIT=val|test: WORKDIR/table_SPLIT.md from base_SPLIT and SPLIT_eval
@@ -49,6 +50,7 @@ RL_CTRL=${RL_CTRL:-:hold=0:floor=0} # collect runs the network bare: the data's 
                                     # network's own (the controller would record its holds)
 POLICIES=${POLICIES:-$POLICY}
 SPLIT=${SPLIT:-val}
+N_EVAL_RANDOM=${N_EVAL_RANDOM:-20}  # random scenarios per split (windows of that split's series)
 BASELINES="hpa,hpa-tuned,hpa-tuned@binpack,kpa,predictive,predictive@binpack,kpa@binpack,oracle"
 mkdir -p "$W/rec" "$W/$RL_DIR"
 
@@ -66,9 +68,21 @@ record_all() {
     done
     for ((k = 1; k <= N_RANDOM; k++)); do
         seed=$((seed + 10))
-        "$R" record --scenario "random:$((seed + k))" --policy "$pol" --epsilon "$eps" \
+        RLS_TRACE_LIB="$W/train" "$R" record --scenario "random:$((seed + k)):services=6" --policy "$pol" --epsilon "$eps" \
             --episodes 1 --steps "$EP_STEPS" --seed $seed --out "${pre}_random$k.h5" --quiet
         pol=$(echo "$pol" | awk -F, '{for(i=2;i<=NF;i++) printf "%s,", $i; print $1}')
+    done
+}
+
+# eval_random SPLIT POLICIES OUTDIR: N_EVAL_RANDOM random scenarios whose real windows come from
+# SPLIT's series only (RLS_TRACE_LIB=WORKDIR/SPLIT), seeds 100000+ (val) / 200000+ (test)
+eval_random() {
+    local k s0=100000
+    [ "$1" = test ] && s0=200000
+    mkdir -p "$3"
+    for ((k = 0; k < N_EVAL_RANDOM; k++)); do
+        RLS_TRACE_LIB="$W/$1" "$R" eval --scenario "random:$((s0 + k))" --policy "$2" \
+            --json "$3/random_$((s0 + k)).json" >/dev/null
     done
 }
 
@@ -88,10 +102,13 @@ case $stage in
 record)  rm -f "$W"/rec/*.h5; record_all "$BEHAVIOUR" "$EPSILON" "$W/rec/base" 100 ;;
 dagger)  record_all "$IMIT" "$EPSILON" "$W/rec/dagger" 5000 ;;
 imitate)
-    "$R" replay merge --out "$W/imit_data.h5" "$W"/rec/*.h5 >/dev/null
-    "$R" replay relabel "$W/imit_data.h5" --out "$W/imit_data.r.h5" --target-util "$U" \
-        --lookahead-extra "$H_EXTRA" --down-window "$DOWN_WIN" >/dev/null
-    mv "$W/imit_data.r.h5" "$W/imit_data.h5"
+    # data once (delete WORKDIR/imit_data.h5 to rebuild it), then bc with SEED
+    if [ ! -f "$W/imit_data.h5" ]; then
+        "$R" replay merge --out "$W/imit_data.tmp.h5" "$W"/rec/*.h5 >/dev/null
+        "$R" replay relabel "$W/imit_data.tmp.h5" --out "$W/imit_data.r.h5" --target-util "$U" \
+            --lookahead-extra "$H_EXTRA" --down-window "$DOWN_WIN" >/dev/null
+        rm -f "$W/imit_data.tmp.h5"; mv "$W/imit_data.r.h5" "$W/imit_data.h5"
+    fi
     "$R" train --data "$W/imit_data.h5" --algo bc --steps "$STEPS" --batch 256 --seed "$SEED" \
         --out "$IMIT" --quiet --no-train-state | head -1 ;;
 collect) record_all "$POLICY$RL_CTRL" "$RL_EPSILON" "$W/$RL_DIR/round_$ROUND" $((9000 + 1000 * ROUND)) ;;
@@ -100,9 +117,10 @@ rl)
     "$R" train --data "$W/${RL_DIR}_data.h5" --algo discrete-iql --init "$IMIT" --reward lagrangian \
         --lambda "$LAMBDA" --churn "$CHURN" --gamma "$GAMMA" --temperature "$TEMP" \
         --steps "$RL_STEPS" --seed "$SEED" --out "$RL_OUT" --quiet --no-train-state $RL_EXTRA | head -1 ;;
-val)   eval_split val "$POLICIES" "$W/val_eval" ;;
-test)  eval_split test "$POLICIES" "$W/test_eval" ;;
-base)  eval_split val "$BASELINES" "$W/base_val" --tune; eval_split test "$BASELINES" "$W/base_test" --tune ;;
+val)   eval_split val "$POLICIES" "$W/val_eval"; eval_random val "$POLICIES" "$W/val_eval" ;;
+test)  eval_split test "$POLICIES" "$W/test_eval"; eval_random test "$POLICIES" "$W/test_eval" ;;
+base)  eval_split val "$BASELINES" "$W/base_val" --tune; eval_split test "$BASELINES" "$W/base_test" --tune
+       eval_random val "$BASELINES" "$W/base_val"; eval_random test "$BASELINES" "$W/base_test" ;;
 table) /usr/bin/python3 "$(dirname "$0")/table.py" "$W" "$SPLIT" | tee "$W/table_$SPLIT.md" ;;
 *) echo "learn.sh: unknown stage '$stage'" >&2; exit 2 ;;
 esac
