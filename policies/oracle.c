@@ -30,117 +30,173 @@ struct rls_oracle_params rls_oracle_default_params(void)
     return p;
 }
 
-struct s_oracle_svc {
-    int32_t lead;        /* L, steps */
-    int64_t *cache_step; /* [lead + 1] step of each cached demand, -1 = empty */
-    int32_t *cache_n;    /* [lead + 1] demanded replicas */
+/* ============================================ shared by both oracles */
+
+/* One service's choices cached per step, L + 1 of them: a policy holds at
+ * step k the maximum over [k, k + L]. */
+struct s_ring {
+    int32_t lead;   /* L, steps: one cold start plus one node boot */
+    int64_t *step;  /* [lead + 1] step of each cached choice, -1 = empty */
+    int32_t *n;     /* [lead + 1] chosen replicas */
 };
 
-struct s_oracle {
-    struct rls_oracle_params p;
-    int32_t n;                  /* services */
-    struct s_oracle_svc *svc;   /* [n] */
+/* The first member of both policies' state: what the window maximum needs. */
+struct s_hold {
+    const char *kind;            /* "oracle" or "oracle-budget": heads the messages */
+    int32_t n;                   /* services */
+    struct s_ring *ring;         /* [n] */
     char errmsg[RLS_ERRMSG_MAX];
 };
 
-static void s_free_svc(struct s_oracle *o)
+/* The choice of service i at step j at future rate r (>= 0, requests/s), or
+ * -1 on no memory. */
+typedef int32_t (*s_choose_fn)(void *self, const struct rls_policy_input *in, int32_t i,
+                               int64_t j, double r);
+
+static void s_hold_free(struct s_hold *h)
 {
-    if (o->svc != NULL)
-        for (int32_t i = 0; i < o->n; i++) {
-            free(o->svc[i].cache_step);
-            free(o->svc[i].cache_n);
+    if (h->ring != NULL)
+        for (int32_t i = 0; i < h->n; i++) {
+            free(h->ring[i].step);
+            free(h->ring[i].n);
         }
-    free(o->svc);
-    o->svc = NULL;
-    o->n = 0;
+    free(h->ring);
+    h->ring = NULL;
+    h->n = 0;
 }
 
-static int s_oracle_reset(void *self, const struct rls_scenario *sc)
+static void s_hold_clear(struct s_hold *h)
 {
-    struct s_oracle *o = self;
-    s_free_svc(o);
-    o->errmsg[0] = '\0';
-    if (sc == NULL || !(sc->step_s > 0.0)) {
-        snprintf(o->errmsg, sizeof o->errmsg, "oracle: reset needs a scenario with step_s > 0");
-        return RLS_ERR_INVALID;
-    }
+    for (int32_t i = 0; i < h->n; i++)
+        for (int32_t j = 0; j <= h->ring[i].lead; j++)
+            h->ring[i].step[j] = -1;
+}
+
+/* Sizes an empty ring per service of sc (step_s > 0), its lead being one cold
+ * start plus the slowest pool's boot, in steps. RLS_OK or RLS_ERR_NOMEM (then
+ * nothing is kept and errmsg says so). */
+static int s_hold_alloc(struct s_hold *h, const struct rls_scenario *sc)
+{
     double boot = 0.0;
     for (int32_t j = 0; j < sc->n_pools; j++)
         if (sc->pools[j].boot_s > boot)
             boot = sc->pools[j].boot_s;
     if (sc->n_services <= 0)
         return RLS_OK;
-    o->svc = calloc((size_t)sc->n_services, sizeof *o->svc);
-    if (o->svc == NULL)
+    h->ring = calloc((size_t)sc->n_services, sizeof *h->ring);
+    if (h->ring == NULL)
         goto nomem;
-    o->n = sc->n_services;
-    for (int32_t i = 0; i < o->n; i++) {
-        struct s_oracle_svc *v = &o->svc[i];
+    h->n = sc->n_services;
+    for (int32_t i = 0; i < h->n; i++) {
+        struct s_ring *v = &h->ring[i];
         double cold = sc->services[i].cold_start_s > 0.0 ? sc->services[i].cold_start_s : 0.0;
         double l = ceil(cold / sc->step_s - 1e-9) + ceil(boot / sc->step_s - 1e-9);
         v->lead = l < 0.0 ? 0 : (l > 1e5 ? 100000 : (int32_t)l);
-        v->cache_step = malloc((size_t)(v->lead + 1) * sizeof *v->cache_step);
-        v->cache_n = malloc((size_t)(v->lead + 1) * sizeof *v->cache_n);
-        if (v->cache_step == NULL || v->cache_n == NULL)
+        v->step = malloc((size_t)(v->lead + 1) * sizeof *v->step);
+        v->n = malloc((size_t)(v->lead + 1) * sizeof *v->n);
+        if (v->step == NULL || v->n == NULL)
             goto nomem;
-        for (int32_t j = 0; j <= v->lead; j++)
-            v->cache_step[j] = -1;
     }
+    s_hold_clear(h);
     return RLS_OK;
 nomem:
-    s_free_svc(o);
-    snprintf(o->errmsg, sizeof o->errmsg, "oracle: out of memory");
+    s_hold_free(h);
+    snprintf(h->errmsg, sizeof h->errmsg, "%s: out of memory", h->kind);
     return RLS_ERR_NOMEM;
 }
 
-/* n*(j): the demanded replicas of service i at step j. */
-static int32_t s_demand(struct s_oracle *o, const struct rls_policy_input *in, int32_t i,
-                        int64_t j)
+/* The choice of service i at step j: cached, or choose() at the future rate
+ * (non-positive and NaN rates as 0); -1 on no memory (nothing cached). */
+static int32_t s_hold_want(struct s_hold *h, const struct rls_policy_input *in, int32_t i,
+                           int64_t j, s_choose_fn choose)
 {
-    struct s_oracle_svc *v = &o->svc[i];
+    struct s_ring *v = &h->ring[i];
     int32_t slot = (int32_t)(j % (v->lead + 1));
-    if (v->cache_step[slot] == j)
-        return v->cache_n[slot];
+    if (v->step[slot] == j)
+        return v->n[slot];
     double r = in->future_rate(in->future_ctx, i, j);
     if (!(r > 0.0))
         r = 0.0;
+    int32_t n = choose(h, in, i, j, r);
+    if (n < 0)
+        return n;
+    v->step[slot] = j;
+    v->n[slot] = n;
+    return n;
+}
+
+/* The decide of both oracles: desired[i] is the most any step of
+ * [step, step + lead] chooses, placement[i] is place. RLS_OK, RLS_ERR_STATE
+ * (not reset for this scenario's services) or RLS_ERR_NOMEM. */
+static int s_hold_decide(struct s_hold *h, const struct rls_policy_input *in, int32_t *desired,
+                         uint8_t *placement, uint8_t place, s_choose_fn choose)
+{
+    const struct rls_scenario *sc = in->scenario;
+    if (sc->n_services != h->n) {
+        snprintf(h->errmsg, sizeof h->errmsg,
+                 "%s: scenario has %d services, policy was reset for %d", h->kind,
+                 (int)sc->n_services, (int)h->n);
+        return RLS_ERR_STATE;
+    }
+    int64_t k = in->step > 0 ? in->step : 0;
+    for (int32_t i = 0; i < h->n; i++) {
+        int32_t best = 0;
+        for (int64_t j = k; j <= k + h->ring[i].lead; j++) {
+            int32_t n = s_hold_want(h, in, i, j, choose);
+            if (n < 0) {
+                snprintf(h->errmsg, sizeof h->errmsg, "%s: out of memory", h->kind);
+                return RLS_ERR_NOMEM;
+            }
+            if (n > best)
+                best = n;
+        }
+        desired[i] = best;
+        placement[i] = place;
+    }
+    return RLS_OK;
+}
+
+static const char *s_hold_errmsg(const void *self)
+{
+    const struct s_hold *h = self;
+    return h->errmsg;
+}
+
+/* ============================================================ oracle-step */
+
+struct s_oracle {
+    struct s_hold h;            /* first: the rings hold the demands */
+    struct rls_oracle_params p;
+};
+
+static int s_oracle_reset(void *self, const struct rls_scenario *sc)
+{
+    struct s_oracle *o = self;
+    s_hold_free(&o->h);
+    o->h.errmsg[0] = '\0';
+    if (sc == NULL || !(sc->step_s > 0.0)) {
+        snprintf(o->h.errmsg, sizeof o->h.errmsg, "oracle: reset needs a scenario with step_s > 0");
+        return RLS_ERR_INVALID;
+    }
+    return s_hold_alloc(&o->h, sc);
+}
+
+/* n*(j): the demanded replicas of service i at step j, at load rate r. */
+static int32_t s_demand(void *self, const struct rls_policy_input *in, int32_t i, int64_t j,
+                        double r)
+{
+    struct s_oracle *o = self;
+    (void)j;
     double step_s = in->scenario->step_s;
     double need = r + o->p.margin_sigmas * sqrt(r / step_s);
-    int32_t n = rls_queueing_demand(&in->scenario->services[i], need);
-    v->cache_step[slot] = j;
-    v->cache_n[slot] = n;
-    return n;
+    return rls_queueing_demand(&in->scenario->services[i], need);
 }
 
 static int s_oracle_decide(void *self, const struct rls_policy_input *in, int32_t *desired,
                            uint8_t *placement)
 {
     struct s_oracle *o = self;
-    const struct rls_scenario *sc = in->scenario;
-    if (sc->n_services != o->n) {
-        snprintf(o->errmsg, sizeof o->errmsg,
-                 "oracle: scenario has %d services, policy was reset for %d", (int)sc->n_services,
-                 (int)o->n);
-        return RLS_ERR_STATE;
-    }
-    int64_t k = in->step > 0 ? in->step : 0;
-    for (int32_t i = 0; i < o->n; i++) {
-        int32_t best = 0;
-        for (int64_t j = k; j <= k + o->svc[i].lead; j++) {
-            int32_t n = s_demand(o, in, i, j);
-            if (n > best)
-                best = n;
-        }
-        desired[i] = best;
-        placement[i] = RLS_PLACE_BINPACK;
-    }
-    return RLS_OK;
-}
-
-static const char *s_oracle_errmsg(const void *self)
-{
-    const struct s_oracle *o = self;
-    return o->errmsg;
+    return s_hold_decide(&o->h, in, desired, placement, RLS_PLACE_BINPACK, s_demand);
 }
 
 static void s_oracle_destroy(void *self)
@@ -148,7 +204,7 @@ static void s_oracle_destroy(void *self)
     struct s_oracle *o = self;
     if (o == NULL)
         return;
-    s_free_svc(o);
+    s_hold_free(&o->h);
     free(o);
 }
 
@@ -157,7 +213,7 @@ static const struct rls_policy_ops s_oracle_ops = {
     .needs_future = 1,
     .reset = s_oracle_reset,
     .decide = s_oracle_decide,
-    .errmsg = s_oracle_errmsg,
+    .errmsg = s_hold_errmsg,
     .destroy = s_oracle_destroy,
 };
 
@@ -184,9 +240,10 @@ struct rls_policy *rls_oracle_new(const struct rls_oracle_params *p,
         return NULL;
     }
     o->p = *p;
+    o->h.kind = "oracle";
     int rc = s_oracle_reset(o, sc);
     if (rc != RLS_OK) {
-        rls_err_set(err, rc, "%s", o->errmsg);
+        rls_err_set(err, rc, "%s", o->h.errmsg);
         s_oracle_destroy(o);
         return NULL;
     }
@@ -216,7 +273,6 @@ struct s_ob_cell {
 };
 
 struct s_ob_svc {
-    int32_t lead;           /* L, steps */
     double c_rep;           /* dollars per replica per step (its share of a node's price) */
     int32_t k;              /* servers per replica */
     double mu;              /* service rate of one server, 1/s */
@@ -227,40 +283,28 @@ struct s_ob_svc {
     int64_t n_cell;
     float *late;            /* [n_late] of cap_late, the curves' values, requests */
     int64_t n_late, cap_late;
-    int64_t *ring_step;     /* [lead + 1] step of each cached choice, -1 = empty */
-    int32_t *ring_n;        /* [lead + 1] chosen replicas at the current lambda */
 };
 
 struct s_ob {
+    struct s_hold h;        /* first: the rings hold the choices at the current lambda */
     struct rls_oracle_budget_params p;
     struct rls_oracle_budget_info info;
     double lambda;          /* dollars per late request */
     double dt;              /* step, s */
     int noise;              /* the scenario's poisson_noise */
-    int32_t n;              /* services */
-    struct s_ob_svc *svc;   /* [n] */
-    char errmsg[RLS_ERRMSG_MAX];
+    struct s_ob_svc *svc;   /* [h.n] */
 };
 
 static void s_ob_free_svc(struct s_ob *o)
 {
     if (o->svc != NULL)
-        for (int32_t i = 0; i < o->n; i++) {
+        for (int32_t i = 0; i < o->h.n; i++) {
             free(o->svc[i].cell);
             free(o->svc[i].late);
-            free(o->svc[i].ring_step);
-            free(o->svc[i].ring_n);
         }
     free(o->svc);
     o->svc = NULL;
-    o->n = 0;
-}
-
-static void s_ob_clear_rings(struct s_ob *o)
-{
-    for (int32_t i = 0; i < o->n; i++)
-        for (int32_t j = 0; j <= o->svc[i].lead; j++)
-            o->svc[i].ring_step[j] = -1;
+    s_hold_free(&o->h);
 }
 
 /* Sets up the per-service constants of sc (first call) or checks that sc has
@@ -268,38 +312,31 @@ static void s_ob_clear_rings(struct s_ob *o)
 static int s_ob_setup(struct s_ob *o, const struct rls_scenario *sc)
 {
     if (sc == NULL || !(sc->step_s > 0.0)) {
-        snprintf(o->errmsg, sizeof o->errmsg,
+        snprintf(o->h.errmsg, sizeof o->h.errmsg,
                  "oracle-budget: needs a scenario with step_s > 0");
         return RLS_ERR_INVALID;
     }
-    if (o->svc != NULL) {
-        if (sc->n_services != o->n) {
-            snprintf(o->errmsg, sizeof o->errmsg,
+    if (o->h.ring != NULL) {
+        if (sc->n_services != o->h.n) {
+            snprintf(o->h.errmsg, sizeof o->h.errmsg,
                      "oracle-budget: scenario has %d services, policy was built for %d",
-                     (int)sc->n_services, (int)o->n);
+                     (int)sc->n_services, (int)o->h.n);
             return RLS_ERR_STATE;
         }
-        s_ob_clear_rings(o);
+        s_hold_clear(&o->h);
         return RLS_OK;
     }
     o->dt = sc->step_s;
     o->noise = sc->poisson_noise;
-    double boot = 0.0;
-    for (int32_t j = 0; j < sc->n_pools; j++)
-        if (sc->pools[j].boot_s > boot)
-            boot = sc->pools[j].boot_s;
-    if (sc->n_services <= 0)
-        return RLS_OK;
-    o->svc = calloc((size_t)sc->n_services, sizeof *o->svc);
+    int rc = s_hold_alloc(&o->h, sc);
+    if (rc != RLS_OK || o->h.n == 0)
+        return rc;
+    o->svc = calloc((size_t)o->h.n, sizeof *o->svc);
     if (o->svc == NULL)
         goto nomem;
-    o->n = sc->n_services;
-    for (int32_t i = 0; i < o->n; i++) {
+    for (int32_t i = 0; i < o->h.n; i++) {
         const struct rls_service_spec *s = &sc->services[i];
         struct s_ob_svc *v = &o->svc[i];
-        double cold = s->cold_start_s > 0.0 ? s->cold_start_s : 0.0;
-        double l = ceil(cold / sc->step_s - 1e-9) + ceil(boot / sc->step_s - 1e-9);
-        v->lead = l < 0.0 ? 0 : (l > 1e5 ? 100000 : (int32_t)l);
         /* a replica's share of the cheapest pool that fits it, priced over a step */
         double best = INFINITY;
         for (int32_t j = 0; j < sc->n_pools; j++) {
@@ -320,16 +357,11 @@ static int s_ob_setup(struct s_ob *o, const struct rls_scenario *sc)
         v->slo_s = s->slo_ms / 1000.0;
         v->min_rep = s->min_replicas > 0 ? s->min_replicas : 0;
         v->max_rep = s->max_replicas > v->min_rep ? s->max_replicas : v->min_rep;
-        v->ring_step = malloc((size_t)(v->lead + 1) * sizeof *v->ring_step);
-        v->ring_n = malloc((size_t)(v->lead + 1) * sizeof *v->ring_n);
-        if (v->ring_step == NULL || v->ring_n == NULL)
-            goto nomem;
     }
-    s_ob_clear_rings(o);
     return RLS_OK;
 nomem:
     s_ob_free_svc(o);
-    snprintf(o->errmsg, sizeof o->errmsg, "oracle-budget: out of memory");
+    snprintf(o->h.errmsg, sizeof o->h.errmsg, "oracle-budget: out of memory");
     return RLS_ERR_NOMEM;
 }
 
@@ -440,30 +472,23 @@ static int32_t s_ob_pick(const struct s_ob *o, const struct s_ob_svc *v,
     return best_n;
 }
 
-/* The choice of service i at step j (cached for the current lambda), or -1
+/* The choice of service i at step j at rate r for the current lambda, or -1
  * on no memory. */
-static int32_t s_ob_want(struct s_ob *o, const struct rls_policy_input *in, int32_t i, int64_t j)
+static int32_t s_ob_choose(void *self, const struct rls_policy_input *in, int32_t i, int64_t j,
+                           double r)
 {
-    struct s_ob_svc *v = &o->svc[i];
-    int32_t slot = (int32_t)(j % (v->lead + 1));
-    if (v->ring_step[slot] == j)
-        return v->ring_n[slot];
-    double r = in->future_rate(in->future_ctx, i, j);
-    if (!(r > 0.0))
-        r = 0.0;
+    struct s_ob *o = self;
+    (void)in;
     const struct s_ob_cell *c = s_ob_cell(o, i, j, r);
     if (c == NULL)
         return -1;
-    int32_t n = s_ob_pick(o, v, c);
-    v->ring_step[slot] = j;
-    v->ring_n[slot] = n;
-    return n;
+    return s_ob_pick(o, &o->svc[i], c);
 }
 
 static int s_ob_reset(void *self, const struct rls_scenario *sc)
 {
     struct s_ob *o = self;
-    o->errmsg[0] = '\0';
+    o->h.errmsg[0] = '\0';
     return s_ob_setup(o, sc);
 }
 
@@ -471,35 +496,7 @@ static int s_ob_decide(void *self, const struct rls_policy_input *in, int32_t *d
                        uint8_t *placement)
 {
     struct s_ob *o = self;
-    const struct rls_scenario *sc = in->scenario;
-    if (sc->n_services != o->n) {
-        snprintf(o->errmsg, sizeof o->errmsg,
-                 "oracle-budget: scenario has %d services, policy was reset for %d",
-                 (int)sc->n_services, (int)o->n);
-        return RLS_ERR_STATE;
-    }
-    int64_t k = in->step > 0 ? in->step : 0;
-    for (int32_t i = 0; i < o->n; i++) {
-        int32_t best = 0;
-        for (int64_t j = k; j <= k + o->svc[i].lead; j++) {
-            int32_t n = s_ob_want(o, in, i, j);
-            if (n < 0) {
-                snprintf(o->errmsg, sizeof o->errmsg, "oracle-budget: out of memory");
-                return RLS_ERR_NOMEM;
-            }
-            if (n > best)
-                best = n;
-        }
-        desired[i] = best;
-        placement[i] = (uint8_t)o->p.placement;
-    }
-    return RLS_OK;
-}
-
-static const char *s_ob_errmsg(const void *self)
-{
-    const struct s_ob *o = self;
-    return o->errmsg;
+    return s_hold_decide(&o->h, in, desired, placement, (uint8_t)o->p.placement, s_ob_choose);
 }
 
 static void s_ob_destroy(void *self)
@@ -516,7 +513,7 @@ static const struct rls_policy_ops s_ob_ops = {
     .needs_future = 1,
     .reset = s_ob_reset,
     .decide = s_ob_decide,
-    .errmsg = s_ob_errmsg,
+    .errmsg = s_hold_errmsg,
     .destroy = s_ob_destroy,
 };
 
@@ -556,8 +553,8 @@ static int s_ob_run(struct s_ob *o, struct rls_sim *sim, int64_t steps, struct s
                            (unsigned long long)o->info.seed, rls_sim_errmsg(sim));
     rc = s_ob_setup(o, sc);
     if (rc != RLS_OK)
-        return rls_err_set(err, rc, "%s", o->errmsg);
-    memset(sums, 0, (size_t)o->n * sizeof *sums);
+        return rls_err_set(err, rc, "%s", o->h.errmsg);
+    memset(sums, 0, (size_t)o->h.n * sizeof *sums);
     *cost = 0.0;
     for (int64_t t = 0; t < steps; t++) {
         struct rls_policy_input in;
@@ -572,13 +569,13 @@ static int s_ob_run(struct s_ob *o, struct rls_sim *sim, int64_t steps, struct s
         in.future_ctx = sim;
         rc = s_ob_decide(o, &in, desired, placement);
         if (rc != RLS_OK)
-            return rls_err_set(err, rc, "%s", o->errmsg);
+            return rls_err_set(err, rc, "%s", o->h.errmsg);
         rc = rls_sim_step(sim, desired, placement);
         if (rc != RLS_OK)
             return rls_err_set(err, rc, "oracle-budget: calibration step %lld: %s",
                                (long long)t, rls_sim_errmsg(sim));
         const struct rls_svc_state *st = rls_sim_services(sim);
-        for (int32_t i = 0; i < o->n; i++) {
+        for (int32_t i = 0; i < o->h.n; i++) {
             double served = st[i].served_rps * o->dt;
             sums[i].served += served;
             sums[i].dropped += st[i].dropped_rps * o->dt;
@@ -587,7 +584,7 @@ static int s_ob_run(struct s_ob *o, struct rls_sim *sim, int64_t steps, struct s
         *cost += rls_sim_last(sim)->cost_usd;
     }
     double served = 0.0, dropped = 0.0, over = 0.0;
-    for (int32_t i = 0; i < o->n; i++) {
+    for (int32_t i = 0; i < o->h.n; i++) {
         served += sums[i].served;
         dropped += sums[i].dropped;
         over += sums[i].over;
@@ -622,9 +619,9 @@ static int s_ob_calibrate(struct s_ob *o, const struct rls_scenario *sc, struct 
         rc = err && err->status ? err->status : RLS_ERR_INVALID;
         goto done;
     }
-    sums = calloc((size_t)(o->n > 0 ? o->n : 1), sizeof *sums);
-    desired = calloc((size_t)(o->n > 0 ? o->n : 1), sizeof *desired);
-    placement = calloc((size_t)(o->n > 0 ? o->n : 1), sizeof *placement);
+    sums = calloc((size_t)(o->h.n > 0 ? o->h.n : 1), sizeof *sums);
+    desired = calloc((size_t)(o->h.n > 0 ? o->h.n : 1), sizeof *desired);
+    placement = calloc((size_t)(o->h.n > 0 ? o->h.n : 1), sizeof *placement);
     if (sums == NULL || desired == NULL || placement == NULL) {
         rc = rls_err_set(err, RLS_ERR_NOMEM, "oracle-budget: out of memory");
         goto done;
@@ -633,9 +630,9 @@ static int s_ob_calibrate(struct s_ob *o, const struct rls_scenario *sc, struct 
     /* a first price: a replica's step cost buys back 1% of one replica's
      * requests in a step */
     double c_mean = 0.0, req_mean = 0.0;
-    for (int32_t i = 0; i < o->n; i++) {
-        c_mean += o->svc[i].c_rep / o->n;
-        req_mean += o->svc[i].cap_rps * o->dt / o->n;
+    for (int32_t i = 0; i < o->h.n; i++) {
+        c_mean += o->svc[i].c_rep / o->h.n;
+        req_mean += o->svc[i].cap_rps * o->dt / o->h.n;
     }
     double lam = c_mean > 0.0 && req_mean > 0.0 ? c_mean / (0.01 * req_mean) : 1e-6;
     double lo = 0.0, hi = 0.0;      /* infeasible / feasible prices found (0: none) */
@@ -683,7 +680,7 @@ static int s_ob_calibrate(struct s_ob *o, const struct rls_scenario *sc, struct 
     o->info.cost_usd = best_cost;
     o->info.viol = best_viol;
     o->info.met = met;
-    s_ob_clear_rings(o);
+    s_hold_clear(&o->h);
 
 done:
     free(sums);
@@ -724,6 +721,7 @@ struct rls_policy *rls_oracle_budget_new(const struct rls_oracle_budget_params *
         return NULL;
     }
     o->p = *p;
+    o->h.kind = "oracle-budget";
     double budget = p->budget;
     if (budget == 0.0) {
         budget = -1.0;
@@ -748,7 +746,7 @@ struct rls_policy *rls_oracle_budget_new(const struct rls_oracle_budget_params *
     }
     int rc = s_ob_setup(o, sc);
     if (rc != RLS_OK) {
-        rls_err_set(err, rc, "%s", o->errmsg);
+        rls_err_set(err, rc, "%s", o->h.errmsg);
         s_ob_destroy(o);
         return NULL;
     }
