@@ -18,6 +18,7 @@
 #include <zmq.h>
 
 #include "agent.h"
+#include "../tools/cli.h"
 
 #ifndef RLS_VERSION
 #define RLS_VERSION "0.0.0"
@@ -176,6 +177,10 @@ int main(int argc, char **argv)
     const char *curve_public = NULL;
     int quiet = 0, ret = 1;
 
+    if (rls_cli_split_eq(&argc, &argv) != 0) {
+        fprintf(stderr, S_PROG ": out of memory\n");
+        return 1;
+    }
     for (int i = 1; i < argc; i++) {
         const char *o = argv[i];
         if (strcmp(o, "--help") == 0 || strcmp(o, "-h") == 0) {
@@ -291,6 +296,13 @@ int main(int argc, char **argv)
                 "list agent.pub in the cluster's --curve-allow file and pass --curve-server server.pub "
                 "--curve-secret agent.key (or --insecure)\n");
         return 2;
+    }
+    if (p.record_path) {
+        char why[512];
+        if (rls_cli_check_writable(p.record_path, why, sizeof why) != 0) {
+            fprintf(stderr, S_PROG ": --record: %s\n", why);
+            return 1;
+        }
     }
     if (curve_public && s_check_curve_pair(p.transport.curve_secret_file, curve_public) != 0)
         return 2;

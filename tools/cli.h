@@ -4,6 +4,7 @@
 #ifndef RLS_CLI_H
 #define RLS_CLI_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 int rls_cmd_trace(int argc, char **argv);     /* trace import|synth|info */
@@ -31,5 +32,17 @@ int rls_cli_parse_u64(const char *s, uint64_t max, uint64_t *out);
 
 /* Parses a whole finite number in [lo, hi] into *out. Returns 0 or -1. */
 int rls_cli_parse_double(const char *s, double lo, double hi, double *out);
+
+/* Rewrites every "--opt=value" among argv[1..] (up to a bare "--") into the
+ * two arguments "--opt" "value", so that each command's loop sees one form.
+ * On a rewrite *argv points to a vector this module owns until exit (the
+ * strings stay the caller's, cut in place) and *argc grows. Returns 0, or -1
+ * when out of memory (argc/argv untouched). */
+int rls_cli_split_eq(int *argc, char ***argv);
+
+/* Checks that path can be written before any work is done: an existing file
+ * writable, or the directory it would be created in existing and writable.
+ * Returns 0, or -1 with one line in msg[n] naming the path and the reason. */
+int rls_cli_check_writable(const char *path, char *msg, size_t n);
 
 #endif

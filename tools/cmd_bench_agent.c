@@ -857,8 +857,7 @@ int rls_bench_agent(int argc, char **argv)
             s_usage(stdout);
             return 0;
         } else {
-            fprintf(stderr, S_PROG ": unexpected argument '%s'\n", argv[i]);
-            s_usage(stderr);
+            fprintf(stderr, S_PROG ": unexpected argument '%s' (rlsched bench --help)\n", argv[i]);
             return 2;
         }
     }

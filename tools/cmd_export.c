@@ -71,7 +71,7 @@ int rls_cmd_export(int argc, char **argv)
         }
     }
     if (!in || !out) {
-        s_usage(stderr);
+        fprintf(stderr, "rlsched export: CKPT.h5 and --out are required (rlsched export --help)\n");
         return 2;
     }
     if (format && strcmp(format, "torchscript") != 0) {

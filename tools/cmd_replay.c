@@ -224,9 +224,13 @@ done:
 
 int rls_cmd_replay(int argc, char **argv)
 {
-    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-        s_usage(argc < 2 ? stderr : stdout);
-        return argc < 2 ? 2 : 0;
+    if (argc < 2) {
+        fprintf(stderr, S_PROG ": which subcommand? (info, recover, merge, relabel; try --help)\n");
+        return 2;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        s_usage(stdout);
+        return 0;
     }
     if (strcmp(argv[1], "info") == 0) {
         const char *file = NULL;
@@ -261,6 +265,14 @@ int rls_cmd_replay(int argc, char **argv)
             fprintf(stderr, S_PROG " recover: %s\n", err.msg);
             return 1;
         }
+        /* Nothing rolled back says nothing about the file: refuse one that is
+         * not a readable replay file (missing, junk, truncated). */
+        struct rls_replay_reader *check = rls_replay_reader_open(argv[2], NULL, &err);
+        if (!check) {
+            fprintf(stderr, S_PROG " recover: %s\n", err.msg);
+            return 1;
+        }
+        rls_replay_reader_close(&check);
         printf("%s: %s\n", argv[2], rolled ? "rolled back the interrupted commit" : "nothing to recover");
         return 0;
     }

@@ -163,7 +163,7 @@ static int s_random(int argc, char **argv)
 int rls_cmd_scenario(int argc, char **argv)
 {
     if (argc < 2) {
-        s_usage(stderr);
+        fprintf(stderr, "rlsched scenario: which subcommand? (show, check, random; try --help)\n");
         return 2;
     }
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||

@@ -63,10 +63,10 @@ static int s_num(const char *s, double *out)
     return 0;
 }
 
-static int s_usage_err(const char *sub, const char *what, const char *arg, const char *usage)
+static int s_usage_err(const char *sub, const char *what, const char *arg)
 {
-    fprintf(stderr, "rlsched trace %s: %s%s%s\n%s", sub, what, arg ? " " : "", arg ? arg : "",
-            usage);
+    fprintf(stderr, "rlsched trace %s: %s%s%s (rlsched trace %s --help)\n", sub, what, arg ? " " : "",
+            arg ? arg : "", sub);
     return 2;
 }
 
@@ -91,14 +91,14 @@ static int s_import(int argc, char **argv)
             continue;
         } else if (a[0] == '-' && a[1] == '-') {
             if (v == NULL)
-                return s_usage_err("import", "missing value after", a, s_import_usage);
+                return s_usage_err("import", "missing value after", a);
             i++;
             if (strcmp(a, "--out") == 0) {
                 out = v;
             } else if (strcmp(a, "--format") == 0) {
                 int f = rls_trace_format_parse(v);
                 if (f < 0)
-                    return s_usage_err("import", "unknown format", v, s_import_usage);
+                    return s_usage_err("import", "unknown format", v);
                 p.format = (enum rls_trace_format)f;
             } else if (strcmp(a, "--time-col") == 0) {
                 p.time_col = v;
@@ -106,47 +106,42 @@ static int s_import(int argc, char **argv)
                 p.value_col = v;
             } else if (strcmp(a, "--step") == 0) {
                 if (s_num(v, &x) || x <= 0)
-                    return s_usage_err("import", "--step needs seconds > 0, got", v, s_import_usage);
+                    return s_usage_err("import", "--step needs seconds > 0, got", v);
                 p.step_s = x;
             } else if (strcmp(a, "--count-step") == 0) {
                 if (s_num(v, &x) || x <= 0)
-                    return s_usage_err("import", "--count-step needs seconds > 0, got", v,
-                                       s_import_usage);
+                    return s_usage_err("import", "--count-step needs seconds > 0, got", v);
                 p.count_step_s = x;
             } else if (strcmp(a, "--max-gap") == 0) {
                 if (s_num(v, &x) || x < 0 || x > 1e12 || x != floor(x))
-                    return s_usage_err("import", "--max-gap needs an integer >= 0, got", v,
-                                       s_import_usage);
+                    return s_usage_err("import", "--max-gap needs an integer >= 0, got", v);
                 p.max_gap_steps = (int64_t)x;
             } else if (strcmp(a, "--max-points") == 0) {
                 if (s_num(v, &x) || x < 1 || x > 1e15 || x != floor(x))
-                    return s_usage_err("import", "--max-points needs an integer >= 1, got", v,
-                                       s_import_usage);
+                    return s_usage_err("import", "--max-points needs an integer >= 1, got", v);
                 p.max_points = (int64_t)x;
             } else if (strcmp(a, "--resample") == 0) {
                 if (s_num(v, &x) || x <= 0)
-                    return s_usage_err("import", "--resample needs seconds > 0, got", v,
-                                       s_import_usage);
+                    return s_usage_err("import", "--resample needs seconds > 0, got", v);
                 resample = x;
             } else if (strcmp(a, "--span") == 0) {
                 char extra;
                 if (sscanf(v, "%lf:%lf%c", &span_a, &span_b, &extra) != 2 || !(span_a >= 0.0) ||
                     !(span_b <= 1.0) || !(span_a < span_b))
-                    return s_usage_err("import", "--span needs A:B with 0 <= A < B <= 1, got", v,
-                                       s_import_usage);
+                    return s_usage_err("import", "--span needs A:B with 0 <= A < B <= 1, got", v);
             } else {
-                return s_usage_err("import", "unknown option", a, s_import_usage);
+                return s_usage_err("import", "unknown option", a);
             }
         } else if (file == NULL) {
             file = a;
         } else {
-            return s_usage_err("import", "unexpected argument", a, s_import_usage);
+            return s_usage_err("import", "unexpected argument", a);
         }
     }
     if (file == NULL)
-        return s_usage_err("import", "missing FILE", NULL, s_import_usage);
+        return s_usage_err("import", "missing FILE", NULL);
     if (out == NULL)
-        return s_usage_err("import", "missing --out OUT", NULL, s_import_usage);
+        return s_usage_err("import", "missing --out OUT", NULL);
     if (rls_trace_import(file, &p, &t, &err) != RLS_OK) {
         fprintf(stderr, "rlsched trace import: %s\n", err.msg);
         goto done;
@@ -216,9 +211,9 @@ static int s_synth(int argc, char **argv)
             return 0;
         }
         if (a[0] != '-' || a[1] != '-')
-            return s_usage_err("synth", "unexpected argument", a, s_synth_usage);
+            return s_usage_err("synth", "unexpected argument", a);
         if (v == NULL)
-            return s_usage_err("synth", "missing value after", a, s_synth_usage);
+            return s_usage_err("synth", "missing value after", a);
         i++;
         if (strcmp(a, "--out") == 0) {
             out = v;
@@ -229,8 +224,7 @@ static int s_synth(int argc, char **argv)
             errno = 0;
             unsigned long long s = strtoull(v, &end, 10);
             if (*v == '\0' || *v == '-' || *end != '\0' || errno != 0)
-                return s_usage_err("synth", "--seed needs an unsigned integer, got", v,
-                                   s_synth_usage);
+                return s_usage_err("synth", "--seed needs an unsigned integer, got", v);
             seed = s;
             continue;
         }
@@ -264,13 +258,13 @@ static int s_synth(int argc, char **argv)
         else if (strcmp(a, "--start-epoch") == 0)
             dst = &p.start_epoch_s;
         else
-            return s_usage_err("synth", "unknown option", a, s_synth_usage);
+            return s_usage_err("synth", "unknown option", a);
         if (s_num(v, &x) != 0)
-            return s_usage_err("synth", "not a number:", v, s_synth_usage);
+            return s_usage_err("synth", "not a number:", v);
         *dst = x * scale;
     }
     if (out == NULL)
-        return s_usage_err("synth", "missing --out OUT", NULL, s_synth_usage);
+        return s_usage_err("synth", "missing --out OUT", NULL);
     if (rls_trace_synth(&p, seed, &t, &err) != RLS_OK) {
         fprintf(stderr, "rlsched trace synth: %s\n", err.msg);
         return 2;
@@ -342,26 +336,26 @@ static int s_info(int argc, char **argv)
             json = 1;
         } else if (strcmp(a, "--value-col") == 0 || strcmp(a, "--format") == 0) {
             if (v == NULL)
-                return s_usage_err("info", "missing value after", a, s_info_usage);
+                return s_usage_err("info", "missing value after", a);
             i++;
             if (strcmp(a, "--value-col") == 0) {
                 p.value_col = v;
             } else {
                 int f = rls_trace_format_parse(v);
                 if (f < 0)
-                    return s_usage_err("info", "unknown format", v, s_info_usage);
+                    return s_usage_err("info", "unknown format", v);
                 p.format = (enum rls_trace_format)f;
             }
         } else if (a[0] == '-' && a[1] == '-') {
-            return s_usage_err("info", "unknown option", a, s_info_usage);
+            return s_usage_err("info", "unknown option", a);
         } else if (file == NULL) {
             file = a;
         } else {
-            return s_usage_err("info", "unexpected argument", a, s_info_usage);
+            return s_usage_err("info", "unexpected argument", a);
         }
     }
     if (file == NULL)
-        return s_usage_err("info", "missing FILE", NULL, s_info_usage);
+        return s_usage_err("info", "missing FILE", NULL);
     if (rls_trace_import(file, &p, &t, &err) != RLS_OK) {
         fprintf(stderr, "rlsched trace info: %s\n", err.msg);
         return 1;
@@ -379,7 +373,7 @@ static int s_info(int argc, char **argv)
 int rls_cmd_trace(int argc, char **argv)
 {
     if (argc < 2) {
-        fputs(s_usage, stderr);
+        fprintf(stderr, "rlsched trace: which subcommand? (import, synth, info; rlsched trace --help)\n");
         return 2;
     }
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
@@ -393,6 +387,7 @@ int rls_cmd_trace(int argc, char **argv)
         return s_synth(argc - 1, argv + 1);
     if (strcmp(argv[1], "info") == 0)
         return s_info(argc - 1, argv + 1);
-    fprintf(stderr, "rlsched trace: unknown subcommand '%s'\n%s", argv[1], s_usage);
+    fprintf(stderr, "rlsched trace: unknown subcommand '%s' (import, synth, info; rlsched trace --help)\n",
+            argv[1]);
     return 2;
 }

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "../env/status.h"
+#include "cli.h"
 
 int rls_cmd_train(int argc, char **argv);
 
@@ -98,15 +99,63 @@ static int s_parse_hidden(const char *s, struct rls_train_params *p)
     return 0;
 }
 
-static int s_num(const char *opt, const char *v, double lo, double *out)
+/* The numeric options, each with its range: a value outside it is refused
+ * before any cast (--batch 0 or 99999999999 never reaches the trainer). */
+struct s_numopt {
+    const char *name;
+    int integer;        /* 1: a whole number */
+    double lo, hi;      /* inclusive range */
+    const char *range;  /* the range in words, for the error line */
+};
+
+static const struct s_numopt s_numopts[] = {
+    {"--steps", 1, 1, 1e12, "an integer 1..1e12"},
+    {"--batch", 1, 1, 1048576, "an integer 1..1048576"},
+    {"--lr", 0, 1e-12, 10, "a number in (0, 10]"},
+    {"--seed", 1, 0, 9007199254740992.0, "an integer 0..2^53"},
+    {"--gamma", 0, 0, 1, "a number in [0, 1]"},
+    {"--target-update", 1, 1, 1e12, "an integer 1..1e12"},
+    {"--alpha", 0, 0, 1e6, "a number in [0, 1e6]"},
+    {"--eval-every", 1, 0, 1e12, "an integer 0..1e12"},
+    {"--eval-steps", 1, 1, 1e9, "an integer 1..1e9"},
+    {"--cache-mb", 0, 0, 1e7, "a number of MiB in [0, 1e7]"},
+    {"--threads", 1, 1, 1024, "an integer 1..1024"},
+    {"--lambda", 0, 0, 1e6, "a number in [0, 1e6]"},
+    {"--churn", 0, 0, 1e6, "a number in [0, 1e6]"},
+    {"--temperature", 0, 1e-9, 1e6, "a number in (0, 1e6]"},
+    {"--expectile", 0, 1e-9, 1 - 1e-9, "a number in (0, 1)"},
+};
+
+/* Finds opt among s_numopts and parses v within its range into *out.
+ * Returns 0, 1 (not a numeric option) or -1 (bad value: one line printed). */
+static int s_num(const char *opt, const char *v, double *out)
 {
-    char *end = NULL;
-    double x = strtod(v, &end);
-    if (!*v || *end || !isfinite(x) || x < lo) {
-        fprintf(stderr, "rlsched train: %s: bad value '%s'\n", opt, v);
-        return -1;
+    for (size_t k = 0; k < sizeof s_numopts / sizeof s_numopts[0]; k++) {
+        const struct s_numopt *o = &s_numopts[k];
+        if (strcmp(opt, o->name) != 0)
+            continue;
+        double x = 0.0;
+        if (rls_cli_parse_double(v, o->lo, o->hi, &x) != 0 || (o->integer && x != floor(x))) {
+            fprintf(stderr, "rlsched train: %s '%s': expected %s\n", opt, v, o->range);
+            return -1;
+        }
+        *out = x;
+        return 0;
     }
-    *out = x;
+    return 1;
+}
+
+/* 1 when opt is an option that takes a value. */
+static int s_takes_value(const char *opt)
+{
+    static const char *const names[] = {"--data", "--algo", "--out", "--resume", "--init", "--reward",
+                                        "--scenario", "--trace", "--policy", "--hidden"};
+    for (size_t k = 0; k < sizeof names / sizeof names[0]; k++)
+        if (strcmp(opt, names[k]) == 0)
+            return 1;
+    for (size_t k = 0; k < sizeof s_numopts / sizeof s_numopts[0]; k++)
+        if (strcmp(opt, s_numopts[k].name) == 0)
+            return 1;
     return 0;
 }
 
@@ -165,6 +214,10 @@ int rls_cmd_train(int argc, char **argv)
             p.no_train_state = 1;
             continue;
         }
+        if (!s_takes_value(a)) {
+            fprintf(stderr, "rlsched train: unknown option '%s' (rlsched train --help)\n", a);
+            return 2;
+        }
         if (!val) {
             fprintf(stderr, "rlsched train: %s needs a value (rlsched train --help)\n", a);
             return 2;
@@ -192,8 +245,13 @@ int rls_cmd_train(int argc, char **argv)
                 return 2;
             }
         } else {
-            if (s_num(a, val, 0.0, &v) != 0)
+            int r = s_num(a, val, &v);
+            if (r < 0)
                 return 2;
+            if (r > 0) {
+                fprintf(stderr, "rlsched train: unknown option '%s' (rlsched train --help)\n", a);
+                return 2;
+            }
             if (strcmp(a, "--steps") == 0) { p.steps = (int64_t)v; have_steps = 1; }
             else if (strcmp(a, "--batch") == 0) { p.batch = (int32_t)v; have_batch = 1; }
             else if (strcmp(a, "--lr") == 0) { p.lr = v; have_lr = 1; }
@@ -236,6 +294,11 @@ int rls_cmd_train(int argc, char **argv)
     if (!p.out_path) {
         fprintf(stderr, "rlsched train: --out POLICY.h5 is required (rlsched train --help)\n");
         return 2;
+    }
+    char why[512];
+    if (rls_cli_check_writable(p.out_path, why, sizeof why) != 0) {
+        fprintf(stderr, "rlsched train: --out: %s\n", why);
+        return 1;
     }
     if (!rls_train_algo_known(p.algo)) {
         fprintf(stderr, "rlsched train: unknown --algo '%s' (bc, double-dqn, discrete-cql, discrete-bcq, discrete-iql)\n",

@@ -46,8 +46,12 @@ static void s_usage(FILE *f)
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        s_usage(stderr);
+        fprintf(stderr, "rlsched: which command? (rlsched --help)\n");
         return 2;
+    }
+    if (rls_cli_split_eq(&argc, &argv) != 0) {
+        fprintf(stderr, "rlsched: out of memory\n");
+        return 1;
     }
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
         s_usage(stdout);

@@ -9,8 +9,12 @@
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr, "usage: rlsched-train train|export|bench-train|bench-agent ARGS (run through rlsched)\n");
+        fprintf(stderr, "rlsched-train: which command? (train, export, bench-train, bench-agent; run through rlsched)\n");
         return 2;
+    }
+    if (rls_cli_split_eq(&argc, &argv) != 0) {
+        fprintf(stderr, "rlsched-train: out of memory\n");
+        return 1;
     }
     if (strcmp(argv[1], "train") == 0)
         return rls_cmd_train(argc - 1, argv + 1);
