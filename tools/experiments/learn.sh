@@ -21,6 +21,7 @@
 #   test     the same on every test trace -> WORKDIR/test_eval/  (run once, at the end)
 #   base     the baselines on val and test (tuned on tune/) -> WORKDIR/base_{val,test}/
 #   table    SPLIT=val|test: WORKDIR/table_SPLIT.md from base_SPLIT and SPLIT_eval
+#   all      the whole protocol in order, 5 seeds, the test split once (about 40 minutes)
 # Knobs: environment variables below.
 set -euo pipefail
 R=${1:?usage: learn.sh RLSCHED WORKDIR [stage ...]}
@@ -99,6 +100,23 @@ eval_split() {
 
 for stage in $STAGES; do
 case $stage in
+all)
+    # the whole protocol, in order: data, 5 seeds of both stages, baselines, validation, and
+    # the test split once at the end (tools/experiments/README.md)
+    "$0" "$R" "$W" record imitate
+    cp "$W/imit.h5" "$W/imit_1.h5"
+    RL_DIR=rl2 POLICY="$W/imit_1.h5" "$0" "$R" "$W" collect
+    for s in 1 2 3 4 5; do
+        SEED=$s IMIT="$W/imit_$s.h5" "$0" "$R" "$W" imitate
+        SEED=$s IMIT="$W/imit_$s.h5" RL_DIR=rl2 TEMP=1 LAMBDA=20 RL_STEPS=5000 \
+            RL_OUT="$W/rl_$s.h5" "$0" "$R" "$W" rl
+    done
+    P=$(echo "$W"/imit_{1..5}.h5 "$W"/rl_{1..5}.h5 | tr ' ' ,)
+    "$0" "$R" "$W" base
+    POLICIES=$P "$0" "$R" "$W" val
+    SPLIT=val "$0" "$R" "$W" table >/dev/null
+    POLICIES=$P "$0" "$R" "$W" test
+    SPLIT=test "$0" "$R" "$W" table ;;
 record)  rm -f "$W"/rec/*.h5; record_all "$BEHAVIOUR" "$EPSILON" "$W/rec/base" 100 ;;
 dagger)  record_all "$IMIT" "$EPSILON" "$W/rec/dagger" 5000 ;;
 imitate)
