@@ -12,6 +12,7 @@
  */
 #include "scenario_random.h"
 #include "scenario_internal.h"
+#include "sim.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -91,50 +92,6 @@ static double s_sig(double x, int digits)
 
 /* ------------------------------------------------------------------------ */
 /* series, built as env/sim.c builds them                                   */
-
-/* The rate series the simulator will play for load l on a scenario of step
- * dt and `need` steps (cleaned: non-finite and negative rates are 0). On
- * success *out is a new trace (caller destroys it) and *max its maximum. */
-static int s_series(const struct rls_load_spec *l, double dt, int64_t need, struct rls_trace **out,
-                    double *max, struct rls_err *err)
-{
-    struct rls_trace *t = NULL, *r = NULL;
-    int rc = RLS_OK;
-
-    *out = NULL;
-    *max = 0.0;
-    if (l->kind == RLS_LOAD_TRACE) {
-        rc = rls_trace_load(l->path, l->column[0] ? l->column : NULL, &t, err);
-        if (rc != RLS_OK)
-            goto done;
-        t->step_s /= l->time_scale > 0.0 ? l->time_scale : 1.0;
-    } else {
-        struct rls_trace_synth_params p = l->synth;
-        double want = (double)(need + 2) * dt;
-        if (p.duration_s < want)
-            p.duration_s = want;
-        rc = rls_trace_synth(&p, l->seed, &t, err);
-        if (rc != RLS_OK)
-            goto done;
-    }
-    r = rls_trace_resample(t, dt);
-    if (r == NULL) {
-        rc = rls_err_set(err, RLS_ERR_NOMEM, "random scenario: cannot resample a load to %g s", dt);
-        goto done;
-    }
-    for (int64_t i = 0; i < r->n; i++) {
-        if (!(r->rate[i] >= 0.0) || !isfinite(r->rate[i]))
-            r->rate[i] = 0.0;
-        if (r->rate[i] > *max)
-            *max = r->rate[i];
-    }
-    *out = r;
-    r = NULL;
-done:
-    rls_trace_destroy(&t);
-    rls_trace_destroy(&r);
-    return rc;
-}
 
 /* Largest rate of the `len` steps from `off` on (wrapping, as the simulator). */
 static double s_window_max(const struct rls_trace *t, int64_t off, int64_t len)
@@ -320,7 +277,7 @@ static int s_draw_real(struct rls_rng *r, const struct rls_scenario_random_param
 
     struct rls_trace *t = NULL;
     double m = 0.0;
-    rc = s_series(l, dt, need, &t, &m, err);
+    rc = rls_sim_load_series(l, dt, need, "random scenario", &t, &m, err);
     if (rc != RLS_OK)
         return rc;
     for (int k = 0; k < S_WINDOW_TRIES && m > 0.0; k++) {
@@ -355,7 +312,7 @@ static int s_draw_load(struct rls_rng *r, const struct rls_scenario_random_param
         return rc;
     if (t == NULL) {
         s_draw_synth(r, l, (double)(need + 2) * dt);
-        if ((rc = s_series(l, dt, need, &t, &m, err)) != RLS_OK)
+        if ((rc = rls_sim_load_series(l, dt, need, "random scenario", &t, &m, err)) != RLS_OK)
             return rc;
     }
     int64_t off = (int64_t)llround(l->shift_s / dt);

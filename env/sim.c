@@ -162,32 +162,20 @@ static void s_load_key(const struct rls_load_spec *l, double dt, int64_t need, s
     }
 }
 
-static int s_build_series(struct rls_sim *sim, const struct rls_load_spec *l, int64_t need,
-                          struct s_series *out, struct rls_err *err, const char *svc_name)
+int rls_sim_load_series(const struct rls_load_spec *l, double dt, int64_t need, const char *who,
+                        struct rls_trace **out, double *max, struct rls_err *err)
 {
-    double dt = sim->sc->step_s;
     struct rls_trace *t = NULL, *r = NULL;
     int rc = RLS_OK;
-    memset(out, 0, sizeof *out);
-    if (l->kind == RLS_LOAD_CONST) {
-        out->rate = malloc(sizeof(double));
-        if (!out->rate)
-            return rls_err_set(err, RLS_ERR_NOMEM, "out of memory");
-        out->rate[0] = 1.0;
-        out->n = 1;
-        out->max = 1.0;
-        return RLS_OK;
-    }
+
+    *out = NULL;
+    *max = 0.0;
+    if (l->kind == RLS_LOAD_CONST)
+        return rls_err_set(err, RLS_ERR_INVALID, "%s: a constant load has no series", who);
     if (l->kind == RLS_LOAD_TRACE) {
         rc = rls_trace_load(l->path, l->column[0] ? l->column : NULL, &t, err);
         if (rc != RLS_OK)
             goto done;
-        if (strcmp(t->unit, "shape") == 0 && !(l->peak_rps > 0.0)) {
-            rc = rls_err_set(err, RLS_ERR_INVALID,
-                             "service '%s': trace %s is a load shape (unit 'shape'): set load.peak_rps",
-                             svc_name, l->path);
-            goto done;
-        }
         double ts = l->time_scale > 0.0 ? l->time_scale : 1.0;
         t->step_s /= ts;
     } else {
@@ -201,22 +189,53 @@ static int s_build_series(struct rls_sim *sim, const struct rls_load_spec *l, in
     }
     r = rls_trace_resample(t, dt);
     if (!r) {
-        rc = rls_err_set(err, RLS_ERR_NOMEM, "service '%s': cannot resample its load to %g s",
-                         svc_name, dt);
+        rc = rls_err_set(err, RLS_ERR_NOMEM, "%s: cannot resample its load to %g s", who, dt);
         goto done;
     }
-    out->rate = r->rate;
-    out->n = r->n;
-    r->rate = NULL;
-    out->max = 0.0;
-    for (int64_t i = 0; i < out->n; i++) {
-        if (!(out->rate[i] >= 0.0) || !isfinite(out->rate[i]))
-            out->rate[i] = 0.0;
-        if (out->rate[i] > out->max)
-            out->max = out->rate[i];
+    memcpy(r->unit, t->unit, sizeof r->unit);
+    for (int64_t i = 0; i < r->n; i++) {
+        if (!(r->rate[i] >= 0.0) || !isfinite(r->rate[i]))
+            r->rate[i] = 0.0;
+        if (r->rate[i] > *max)
+            *max = r->rate[i];
     }
+    *out = r;
+    r = NULL;
 done:
     rls_trace_destroy(&t);
+    rls_trace_destroy(&r);
+    return rc;
+}
+
+static int s_build_series(struct rls_sim *sim, const struct rls_load_spec *l, int64_t need,
+                          struct s_series *out, struct rls_err *err, const char *svc_name)
+{
+    struct rls_trace *r = NULL;
+    char who[RLS_NAME_MAX + 16];
+    memset(out, 0, sizeof *out);
+    if (l->kind == RLS_LOAD_CONST) {
+        out->rate = malloc(sizeof(double));
+        if (!out->rate)
+            return rls_err_set(err, RLS_ERR_NOMEM, "out of memory");
+        out->rate[0] = 1.0;
+        out->n = 1;
+        out->max = 1.0;
+        return RLS_OK;
+    }
+    snprintf(who, sizeof who, "service '%s'", svc_name);
+    int rc = rls_sim_load_series(l, sim->sc->step_s, need, who, &r, &out->max, err);
+    if (rc != RLS_OK)
+        return rc;
+    if (strcmp(r->unit, "shape") == 0 && !(l->peak_rps > 0.0)) {
+        rc = rls_err_set(err, RLS_ERR_INVALID,
+                         "service '%s': trace %s is a load shape (unit 'shape'): set load.peak_rps",
+                         svc_name, l->path);
+        out->max = 0.0;
+    } else {
+        out->rate = r->rate;
+        out->n = r->n;
+        r->rate = NULL;
+    }
     rls_trace_destroy(&r);
     return rc;
 }

@@ -121,6 +121,17 @@ int64_t rls_sim_horizon(const struct rls_sim *sim);
  * is fmod(time, 86400)). */
 double rls_sim_time_s(const struct rls_sim *sim);
 
+/* The rate series a simulator of step dt (s) plays for load l (a trace or
+ * synthetic load, not a constant one) over `need` steps: the file read with its
+ * column and time_scale, or the synthetic trace generated for at least
+ * need + 2 steps, resampled to dt, with non-finite and negative rates set to 0.
+ * On RLS_OK *out is a new trace (the caller owns it: rls_trace_destroy) with
+ * the source's unit and *max its largest rate; otherwise *out is NULL and err
+ * holds the reader's or generator's error, RLS_ERR_NOMEM, or RLS_ERR_INVALID
+ * for a constant load. `who` heads the messages ("service 'web'"). */
+int rls_sim_load_series(const struct rls_load_spec *l, double dt, int64_t need, const char *who,
+                        struct rls_trace **out, double *max, struct rls_err *err);
+
 /* The load's rate (requests/s, before noise) of service svc during episode
  * step `step` (0-based, any step, past or future). Clairvoyant: for the
  * oracle and the demand side of the metrics only. Returns 0 for a bad svc. */
