@@ -114,6 +114,7 @@ refuse "replay info unknown option" "$BIN" replay info --x "$TMP/junk.h5"
 refuse "replay recover junk" "$BIN" replay recover "$TMP/junk.h5"
 refuse "replay recover missing" "$BIN" replay recover "$TMP/none.h5"
 refuse "replay merge no inputs" "$BIN" replay merge --out "$TMP/m.h5"
+refuse "replay relabel empty count" "$BIN" replay relabel "$TMP/junk.h5" --out "$TMP/m.h5" --lookahead-extra ""
 refuse "replay relabel bad util" "$BIN" replay relabel "$TMP/junk.h5" --out "$TMP/m.h5" --target-util 5
 
 # scenario

@@ -315,7 +315,6 @@ int rls_cmd_replay(int argc, char **argv)
         struct rls_err err = {0};
         for (int i = 2; i < argc; i++) {
             const char *a = argv[i];
-            char *end = NULL;
             if (a[0] == '-' && a[1] && i + 1 >= argc) {
                 fprintf(stderr, S_PROG " relabel: %s needs a value\n", a);
                 return 2;
@@ -323,8 +322,7 @@ int rls_cmd_replay(int argc, char **argv)
             if (strcmp(a, "--out") == 0)
                 out = argv[++i];
             else if (strcmp(a, "--target-util") == 0) {
-                p.target_util = strtod(argv[++i], &end);
-                if (*end || !(p.target_util > 0.0 && p.target_util <= 1.0)) {
+                if (rls_cli_parse_double(argv[++i], 1e-12, 1.0, &p.target_util) != 0) {
                     fprintf(stderr, S_PROG " relabel: --target-util '%s': expected 0 < U <= 1\n", argv[i]);
                     return 2;
                 }
@@ -339,14 +337,13 @@ int rls_cmd_replay(int argc, char **argv)
                     return 2;
                 }
             } else if (strcmp(a, "--margin") == 0) {
-                p.margin_sigmas = strtod(argv[++i], &end);
-                if (*end || !(p.margin_sigmas >= 0.0 && p.margin_sigmas <= 100.0)) {
+                if (rls_cli_parse_double(argv[++i], 0.0, 100.0, &p.margin_sigmas) != 0) {
                     fprintf(stderr, S_PROG " relabel: --margin '%s': expected 0 <= SIGMAS <= 100\n", argv[i]);
                     return 2;
                 }
             } else if (strcmp(a, "--lookahead-extra") == 0 || strcmp(a, "--down-window") == 0) {
-                long v = strtol(argv[++i], &end, 10);
-                if (*end || v < (a[2] == 'l' ? 0 : 1) || v > 100000) {
+                uint64_t v = 0;
+                if (rls_cli_parse_u64(argv[++i], 100000, &v) != 0 || v < (a[2] == 'l' ? 0u : 1u)) {
                     fprintf(stderr, S_PROG " relabel: %s '%s': expected a step count\n", a, argv[i]);
                     return 2;
                 }
