@@ -11,6 +11,7 @@
 
 #include "../env/sim.h"
 #include "../policies/policy.h"
+#include "../policies/sim_input.h"
 #include "metrics.h"
 
 static const double s_targets[RLS_TUNE_N_TARGET] = {0.4, 0.5, 0.6, 0.7, 0.8, 0.9};
@@ -51,13 +52,7 @@ static int s_train_run(struct rls_sim *sim, struct rls_policy *pol, uint64_t see
         return rls_err_set(err, rc, "hpa-tuned: %s", rls_policy_errmsg(pol));
     for (int64_t t = 0; t < steps; t++) {
         struct rls_policy_input in;
-        memset(&in, 0, sizeof in);
-        in.scenario = sc;
-        in.step = rls_sim_steps(sim);
-        in.time_s = rls_sim_time_s(sim);
-        in.services = rls_sim_services(sim);
-        in.nodes = rls_sim_nodes(sim);
-        in.n_nodes = rls_sim_n_nodes(sim);
+        rls_policy_input_from_sim(&in, sim, 0);
         rc = rls_policy_decide(pol, &in, desired, placement);
         if (rc != RLS_OK)
             return rls_err_set(err, rc, "hpa-tuned: training step %lld: %s", (long long)t,

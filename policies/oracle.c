@@ -22,6 +22,7 @@
 
 #include "../env/queueing.h"
 #include "../env/sim.h"
+#include "sim_input.h"
 
 struct rls_oracle_params rls_oracle_default_params(void)
 {
@@ -529,11 +530,6 @@ struct rls_oracle_budget_params rls_oracle_budget_default_params(void)
     return p;
 }
 
-static double s_ob_sim_rate(const void *ctx, int32_t svc, int64_t step)
-{
-    return rls_sim_rate_at((const struct rls_sim *)ctx, svc, step);
-}
-
 /* Sums of one calibration run, kept per service in the order and the
  * arithmetic of eval/eval.c, so the calibration's fraction is the one eval
  * reports. */
@@ -558,15 +554,7 @@ static int s_ob_run(struct s_ob *o, struct rls_sim *sim, int64_t steps, struct s
     *cost = 0.0;
     for (int64_t t = 0; t < steps; t++) {
         struct rls_policy_input in;
-        memset(&in, 0, sizeof in);
-        in.scenario = sc;
-        in.step = rls_sim_steps(sim);
-        in.time_s = rls_sim_time_s(sim);
-        in.services = rls_sim_services(sim);
-        in.nodes = rls_sim_nodes(sim);
-        in.n_nodes = rls_sim_n_nodes(sim);
-        in.future_rate = s_ob_sim_rate;
-        in.future_ctx = sim;
+        rls_policy_input_from_sim(&in, sim, 1);
         rc = s_ob_decide(o, &in, desired, placement);
         if (rc != RLS_OK)
             return rls_err_set(err, rc, "%s", o->h.errmsg);
