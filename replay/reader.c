@@ -110,6 +110,31 @@ static int s_fail(struct rls_replay_reader *r, int status, const char *fmt, ...)
 /* ---------------------------------------------------------------------------
  * Attributes and dataset checks. */
 
+/* The handles of one attribute: itself, its space and its type (each
+ * H5I_INVALID_HID where it could not be opened). */
+struct s_attr {
+    hid_t a, sp, t;
+};
+
+static struct s_attr s_attr_open(hid_t loc, const char *name)
+{
+    struct s_attr x;
+    x.a = H5Aopen(loc, name, H5P_DEFAULT);
+    x.sp = x.a >= 0 ? H5Aget_space(x.a) : H5I_INVALID_HID;
+    x.t = x.a >= 0 ? H5Aget_type(x.a) : H5I_INVALID_HID;
+    return x;
+}
+
+static void s_attr_close(struct s_attr *x)
+{
+    if (x->t >= 0)
+        H5Tclose(x->t);
+    if (x->sp >= 0)
+        H5Sclose(x->sp);
+    if (x->a >= 0)
+        H5Aclose(x->a);
+}
+
 static int s_attr_num(struct rls_replay_reader *r, hid_t loc, const char *where, const char *name, hid_t mtype,
                       void *out, int required)
 {
@@ -118,20 +143,13 @@ static int s_attr_num(struct rls_replay_reader *r, hid_t loc, const char *where,
             return RLS_OK;
         return s_fail(r, RLS_ERR_PARSE, "%s: %s: attribute '%s' missing", r->path, where, name);
     }
-    hid_t a = H5Aopen(loc, name, H5P_DEFAULT);
-    hid_t sp = a >= 0 ? H5Aget_space(a) : H5I_INVALID_HID;
-    hid_t t = a >= 0 ? H5Aget_type(a) : H5I_INVALID_HID;
+    struct s_attr x = s_attr_open(loc, name);
     int rc = RLS_OK;
-    H5T_class_t cls = t >= 0 ? H5Tget_class(t) : H5T_NO_CLASS;
-    if (a < 0 || sp < 0 || H5Sget_simple_extent_npoints(sp) != 1 || (cls != H5T_INTEGER && cls != H5T_FLOAT) ||
-        H5Aread(a, mtype, out) < 0)
+    H5T_class_t cls = x.t >= 0 ? H5Tget_class(x.t) : H5T_NO_CLASS;
+    if (x.a < 0 || x.sp < 0 || H5Sget_simple_extent_npoints(x.sp) != 1 || (cls != H5T_INTEGER && cls != H5T_FLOAT) ||
+        H5Aread(x.a, mtype, out) < 0)
         rc = s_fail(r, RLS_ERR_PARSE, "%s: %s: attribute '%s' is not a number", r->path, where, name);
-    if (t >= 0)
-        H5Tclose(t);
-    if (sp >= 0)
-        H5Sclose(sp);
-    if (a >= 0)
-        H5Aclose(a);
+    s_attr_close(&x);
     return rc;
 }
 
@@ -212,17 +230,10 @@ static int s_ck_get(struct rls_replay_reader *r, hid_t loc, const char *where, c
                       name, has ? "present where others are missing" : "missing");
     if (!has)
         return RLS_OK;
-    hid_t a = H5Aopen(loc, name, H5P_DEFAULT);
-    hid_t sp = a >= 0 ? H5Aget_space(a) : H5I_INVALID_HID;
-    hid_t t = a >= 0 ? H5Aget_type(a) : H5I_INVALID_HID;
-    int ok = a >= 0 && sp >= 0 && t >= 0 && H5Tget_class(t) == H5T_INTEGER && H5Tget_size(t) == 8 &&
-             H5Sget_simple_extent_npoints(sp) == 1 && H5Aread(a, H5T_NATIVE_UINT64, v) >= 0;
-    if (t >= 0)
-        H5Tclose(t);
-    if (sp >= 0)
-        H5Sclose(sp);
-    if (a >= 0)
-        H5Aclose(a);
+    struct s_attr x = s_attr_open(loc, name);
+    int ok = x.a >= 0 && x.sp >= 0 && x.t >= 0 && H5Tget_class(x.t) == H5T_INTEGER && H5Tget_size(x.t) == 8 &&
+             H5Sget_simple_extent_npoints(x.sp) == 1 && H5Aread(x.a, H5T_NATIVE_UINT64, v) >= 0;
+    s_attr_close(&x);
     if (!ok)
         return s_fail(r, RLS_ERR_PARSE, "%s: %s: checksum attribute '%s' is not a uint64", r->path, where, name);
     *present = 1;
