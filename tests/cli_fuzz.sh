@@ -24,8 +24,17 @@ if [ $rc -eq 77 ]; then
 fi
 [ $rc -eq 0 ] || { tail -20 "$RLS_FUZZ_DIR.build.log"; echo "FAIL: building the harnesses"; exit 1; }
 
+# The HDF5 readers are fuzzed in process (isolation off), where libhdf5's own crashes on
+# corrupt files (fuzz/known/: H5Aexists over-read, a 4 GB malloc in H5Fopen) end a run sooner
+# or later: a fixed-time mutation run of them would pass or fail with the machine's speed.
+# So CI replays their seed corpora (every input once, -runs=0); their mutation campaigns are
+# tools/fuzz.sh's job (fuzz/README.md). The three others mutate for SECS with a fixed seed.
 for t in protocol trace scenario replay checkpoint; do
-    bash "$SRC/tools/fuzz.sh" "$t" "$SECS" -seed=1 > "$RLS_FUZZ_DIR.$t.out" 2>&1
+    case $t in
+    replay|checkpoint) extra="-runs=0" ;;
+    *) extra="-seed=1" ;;
+    esac
+    bash "$SRC/tools/fuzz.sh" "$t" "$SECS" $extra > "$RLS_FUZZ_DIR.$t.out" 2>&1
     rc=$?
     line=$(tail -1 "$RLS_FUZZ_DIR.$t.out")
     echo "$line"
