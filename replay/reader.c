@@ -414,7 +414,7 @@ static int s_read_meta(struct rls_replay_reader *r)
         (rc = s_attr_num(r, f, "/", "total_episodes", H5T_NATIVE_INT64, &r->n_ep, 1)))
         return rc;
     if (m->n_services < 1 || m->n_features < 1 || m->n_deltas < 1 || m->n_deltas > RLS_REPLAY_MAX_DELTAS ||
-        m->n_placements < 1 || m->n_actions != m->n_deltas * m->n_placements || r->n_ep < 0)
+        m->n_placements < 1 || (int64_t)m->n_actions != (int64_t)m->n_deltas * (int64_t)m->n_placements || r->n_ep < 0)
         return s_fail(r, RLS_ERR_PARSE,
                       "%s: /: inconsistent shapes (n_services %d, n_features %d, n_deltas %d, n_placements %d, "
                       "n_actions %d, total_episodes %lld)", r->path, m->n_services, m->n_features, m->n_deltas,

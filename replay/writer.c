@@ -427,7 +427,7 @@ static int s_check_meta(const struct rls_replay_meta *m, struct rls_err *err)
         return rls_err_set(err, RLS_ERR_INVALID, "replay: meta.n_services and n_features must be >= 1");
     if (m->n_deltas < 1 || m->n_deltas > RLS_REPLAY_MAX_DELTAS)
         return rls_err_set(err, RLS_ERR_INVALID, "replay: meta.n_deltas must be 1..%d", RLS_REPLAY_MAX_DELTAS);
-    if (m->n_placements < 1 || m->n_actions != m->n_deltas * m->n_placements)
+    if (m->n_placements < 1 || (int64_t)m->n_actions != (int64_t)m->n_deltas * (int64_t)m->n_placements)
         return rls_err_set(err, RLS_ERR_INVALID,
                            "replay: meta.n_actions (%d) must be n_deltas * n_placements (%d * %d)",
                            m->n_actions, m->n_deltas, m->n_placements);
