@@ -83,28 +83,46 @@ struct s_svc_sums {
     struct rls_elasticity_acc el;
 };
 
-int rls_eval_run(const struct rls_eval_params *params, struct rls_policy *policy,
-                 struct rls_eval_result *out, struct rls_err *err)
-{
-    int rc = RLS_OK;
-    struct rls_scenario *copy = NULL;
-    struct rls_sim *own_sim = NULL;
-    struct rls_sim *sim = NULL;
-    struct s_svc_sums *sums = NULL;
-    struct rls_queue_dist *dists = NULL;   /* [n_services * steps], service-major */
-    double *weights = NULL;                /* [n_services * steps] served requests */
-    double *tenant_cores = NULL;           /* [n_tenants] this step's requested cores */
-    double *tenant_x = NULL, *tenant_w = NULL;
-    int32_t *desired = NULL;
-    uint8_t *placement = NULL;
-    char *nodebuf = NULL;
-    int64_t node_cap = 0;
+/* The state of one rls_eval_run: its inputs, the simulator it owns (if any)
+ * and its scratch buffers; freed by s_eval_free, never the result. */
+struct s_run {
+    const struct rls_eval_params *params;
+    struct rls_policy *policy;
+    struct rls_eval_result *out;
+    struct rls_env *env;                   /* params->env, or NULL for a simulator */
+    const struct rls_scenario *sc;         /* the scenario named in the result */
+    const struct rls_scenario *simsc;      /* the one the policy sees */
+    const char *label;
+    int32_t ns, nt;
+    int64_t steps;
+    size_t nn;                             /* ns * steps */
+    double step_s;
+    int needs_future;
+    struct rls_scenario *copy;
+    struct rls_sim *own_sim;
+    struct rls_sim *sim;
+    struct s_svc_sums *sums;
+    struct rls_queue_dist *dists;          /* [n_services * steps], service-major */
+    double *weights;                       /* [n_services * steps] served requests */
+    double *tenant_cores;                  /* [n_tenants] this step's requested cores */
+    double *tenant_x, *tenant_w;
+    int32_t *desired;
+    uint8_t *placement;
+    char *nodebuf;
+    int64_t node_cap;
+};
 
-    if (!out)
-        return rls_err_set(err, RLS_ERR_INVALID, "eval: NULL result");
+/* Checks the inputs and fills the result's header fields; allocates nothing. */
+static int s_eval_check(struct s_run *r, struct rls_err *err)
+{
+    const struct rls_eval_params *params = r->params;
+    struct rls_eval_result *out = r->out;
+    struct rls_policy *policy = r->policy;
+
     memset(out, 0, sizeof *out);
     out->cost_vs_oracle = NAN;
     struct rls_env *env = params ? params->env : NULL;
+    r->env = env;
     if (!params || (!params->scenario && !env) || !policy)
         return rls_err_set(err, RLS_ERR_INVALID, "eval: missing scenario or policy");
     const struct rls_scenario *sc = env ? rls_env_scenario(env) : params->scenario;
@@ -141,57 +159,71 @@ int rls_eval_run(const struct rls_eval_params *params, struct rls_policy *policy
     out->step_s = sc->step_s;
     out->n_services = ns;
     out->n_tenants = nt;
+    r->sc = sc;
+    r->label = label;
+    r->ns = ns;
+    r->nt = nt;
+    r->steps = steps;
+    return RLS_OK;
+}
 
-    sim = env ? NULL : params->sim;
-    if (!sim && !env) {
-        copy = rls_scenario_copy(sc);
-        if (!copy) {
-            rc = rls_err_set(err, RLS_ERR_NOMEM, "eval: out of memory copying the scenario");
-            goto done;
-        }
-        if (copy->horizon_steps < steps)
-            copy->horizon_steps = (int32_t)(steps > INT32_MAX ? INT32_MAX : steps);
-        own_sim = rls_sim_new(copy, err);
-        if (!own_sim) {
-            rc = err && err->status ? err->status : RLS_ERR_INVALID;
-            goto done;
-        }
-        sim = own_sim;
+/* Builds the simulator (when neither params->sim nor an env is given),
+ * allocates the result's arrays and the scratch buffers, and resets the
+ * simulator or env and the policy. */
+static int s_eval_setup(struct s_run *r, struct rls_err *err)
+{
+    const struct rls_eval_params *params = r->params;
+    struct rls_eval_result *out = r->out;
+    const struct rls_scenario *sc = r->sc;
+    struct rls_env *env = r->env;
+    int32_t ns = r->ns, nt = r->nt;
+    int64_t steps = r->steps;
+    int rc;
+
+    r->sim = env ? NULL : params->sim;
+    if (!r->sim && !env) {
+        r->copy = rls_scenario_copy(sc);
+        if (!r->copy)
+            return rls_err_set(err, RLS_ERR_NOMEM, "eval: out of memory copying the scenario");
+        if (r->copy->horizon_steps < steps)
+            r->copy->horizon_steps = (int32_t)(steps > INT32_MAX ? INT32_MAX : steps);
+        r->own_sim = rls_sim_new(r->copy, err);
+        if (!r->own_sim)
+            return err && err->status ? err->status : RLS_ERR_INVALID;
+        r->sim = r->own_sim;
     }
-    const struct rls_scenario *simsc = env ? sc : rls_sim_scenario(sim);
-    if (!env && rls_sim_n_services(sim) != ns) {
-        rc = rls_err_set(err, RLS_ERR_INVALID, "eval: simulator has %d services, scenario %d",
-                         (int)rls_sim_n_services(sim), (int)ns);
-        goto done;
-    }
+    struct rls_sim *sim = r->sim;
+    r->simsc = env ? sc : rls_sim_scenario(sim);
+    if (!env && rls_sim_n_services(sim) != ns)
+        return rls_err_set(err, RLS_ERR_INVALID, "eval: simulator has %d services, scenario %d",
+                           (int)rls_sim_n_services(sim), (int)ns);
 
     size_t nn = (size_t)ns * (size_t)steps;
+    r->nn = nn;
     out->services = calloc((size_t)ns, sizeof *out->services);
     out->tenants = calloc((size_t)nt, sizeof *out->tenants);
-    sums = calloc((size_t)ns, sizeof *sums);
-    dists = malloc(nn * sizeof *dists);
-    weights = malloc(nn * sizeof *weights);
-    tenant_cores = calloc((size_t)nt, sizeof *tenant_cores);
-    tenant_x = calloc((size_t)nt, sizeof *tenant_x);
-    tenant_w = calloc((size_t)nt, sizeof *tenant_w);
-    desired = calloc((size_t)ns, sizeof *desired);
-    placement = calloc((size_t)ns, sizeof *placement);
+    r->sums = calloc((size_t)ns, sizeof *r->sums);
+    r->dists = malloc(nn * sizeof *r->dists);
+    r->weights = malloc(nn * sizeof *r->weights);
+    r->tenant_cores = calloc((size_t)nt, sizeof *r->tenant_cores);
+    r->tenant_x = calloc((size_t)nt, sizeof *r->tenant_x);
+    r->tenant_w = calloc((size_t)nt, sizeof *r->tenant_w);
+    r->desired = calloc((size_t)ns, sizeof *r->desired);
+    r->placement = calloc((size_t)ns, sizeof *r->placement);
     if (params->record) {
         out->records = calloc(nn, sizeof *out->records);
-        nodebuf = malloc(S_NODE_BUF);
+        r->nodebuf = malloc(S_NODE_BUF);
     }
-    if (!out->services || !out->tenants || !sums || !dists || !weights || !tenant_cores ||
-        !tenant_x || !tenant_w || !desired || !placement ||
-        (params->record && (!out->records || !nodebuf))) {
-        rc = rls_err_set(err, RLS_ERR_NOMEM, "eval: out of memory for %lld steps x %d services",
-                         (long long)steps, (int)ns);
-        goto done;
-    }
+    if (!out->services || !out->tenants || !r->sums || !r->dists || !r->weights ||
+        !r->tenant_cores || !r->tenant_x || !r->tenant_w || !r->desired || !r->placement ||
+        (params->record && (!out->records || !r->nodebuf)))
+        return rls_err_set(err, RLS_ERR_NOMEM, "eval: out of memory for %lld steps x %d services",
+                           (long long)steps, (int)ns);
     for (int32_t i = 0; i < ns; i++) {
         snprintf(out->services[i].name, sizeof out->services[i].name, "%s", sc->services[i].name);
         out->services[i].tenant = sc->services[i].tenant;
         out->services[i].slo_ms = sc->services[i].slo_ms;
-        rls_elasticity_acc_init(&sums[i].el);
+        rls_elasticity_acc_init(&r->sums[i].el);
     }
     for (int32_t k = 0; k < nt; k++) {
         snprintf(out->tenants[k].name, sizeof out->tenants[k].name, "%s", sc->tenants[k].name);
@@ -202,130 +234,169 @@ int rls_eval_run(const struct rls_eval_params *params, struct rls_policy *policy
     if (rc != RLS_OK) {
         rls_err_set(err, rc, "eval: reset (seed %llu): %s", (unsigned long long)params->seed,
                     env ? rls_env_errmsg(env) : rls_sim_errmsg(sim));
-        goto done;
+        return rc;
     }
-    rc = rls_policy_reset(policy, simsc);
+    rc = rls_policy_reset(r->policy, r->simsc);
     if (rc != RLS_OK) {
-        rls_err_set(err, rc, "eval: policy '%s' reset: %s", label, rls_policy_errmsg(policy));
-        goto done;
+        rls_err_set(err, rc, "eval: policy '%s' reset: %s", r->label,
+                    rls_policy_errmsg(r->policy));
+        return rc;
     }
-    int needs_future = rls_policy_needs_future(policy);
-    double step_s = sc->step_s;
+    r->needs_future = rls_policy_needs_future(r->policy);
+    r->step_s = sc->step_s;
+    return RLS_OK;
+}
 
-    for (int64_t t = 0; t < steps; t++) {
-        struct rls_policy_input in;
-        memset(&in, 0, sizeof in);
-        in.scenario = simsc;
-        if (env) {
-            in.step = rls_env_steps(env);
-            in.time_s = rls_env_time_s(env);
-            in.services = rls_env_services(env);
-            in.nodes = rls_env_nodes(env, &in.n_nodes);
-        } else {
-            in.step = rls_sim_steps(sim);
-            in.time_s = rls_sim_time_s(sim);
-            in.services = rls_sim_services(sim);
-            in.nodes = rls_sim_nodes(sim);
-            in.n_nodes = rls_sim_n_nodes(sim);
-        }
-        if (needs_future && sim) {
-            in.future_rate = s_future_rate;
-            in.future_ctx = sim;
-        }
-        rc = rls_policy_decide(policy, &in, desired, placement);
-        if (rc != RLS_OK) {
-            rls_err_set(err, rc, "eval: policy '%s' at step %lld: %s", label, (long long)t,
-                        rls_policy_errmsg(policy));
-            goto done;
-        }
-        if (env) {
-            struct rls_step_result sr;
-            rc = rls_env_step_replicas(env, desired, placement, &sr);
-            if (rc == RLS_OK && sr.terminated && t + 1 < steps)
-                rc = rls_err_set(err, RLS_ERR_STATE,
-                                 "eval: step %lld: the env terminated the episode (sustained "
-                                 "drops); build it with terminate_steps = 0", (long long)t);
-            else if (rc != RLS_OK)
-                rls_err_set(err, rc, "eval: step %lld: %s", (long long)t, rls_env_errmsg(env));
-            if (rc != RLS_OK)
-                goto done;
-        } else {
-            rc = rls_sim_step(sim, desired, placement);
-            if (rc != RLS_OK) {
-                rls_err_set(err, rc, "eval: step %lld: %s", (long long)t, rls_sim_errmsg(sim));
-                goto done;
-            }
-        }
-        const struct rls_svc_state *st = env ? rls_env_services(env) : rls_sim_services(sim);
-        const struct rls_step_info *info = env ? rls_env_last(env) : rls_sim_last(sim);
-        double cores_all = 0.0;
-        memset(tenant_cores, 0, (size_t)nt * sizeof *tenant_cores);
-        for (int32_t i = 0; i < ns; i++) {
-            const struct rls_service_spec *spec = &sc->services[i];
-            const struct rls_svc_state *s = &st[i];
-            struct s_svc_sums *u = &sums[i];
-            double served = s->served_rps * step_s;
-            double dropped = s->dropped_rps * step_s;
-            u->served += served;
-            u->dropped += dropped;
-            u->over += s->frac_over_slo * served;
-            u->replica_s += (double)(s->ready + s->starting) * step_s;
-            u->ready_s += (double)s->ready * step_s;
-            u->busy_s += s->utilization * (double)s->ready * step_s;
-            if (s->change != 0)
-                u->actions++;
-            int32_t d = rls_metrics_demand(spec, s->rate_rps);
-            rls_elasticity_acc_add(&u->el, s->ready, d);
-            size_t j = (size_t)i * (size_t)steps + (size_t)t;
-            dists[j] = s->dist;
-            weights[j] = served;
-            double cores = (double)(s->ready + s->starting) * spec->cpu;
-            if (spec->tenant >= 0 && spec->tenant < nt)
-                tenant_cores[spec->tenant] += cores;
-            cores_all += cores;
-            if (params->record) {
-                struct rls_eval_record *rec = &out->records[(size_t)t * (size_t)ns + (size_t)i];
-                rec->time_s = info->time_s;
-                rec->rate_rps = s->rate_rps;
-                rec->arrival_rps = s->arrival_rps;
-                rec->served_rps = s->served_rps;
-                rec->dropped_rps = s->dropped_rps;
-                rec->frac_over_slo = s->frac_over_slo;
-                rec->ready = s->ready;
-                rec->starting = s->starting;
-                rec->desired = s->desired;
-                rec->demand = d;
-                if (s->ready > 0)
-                    rec->p95_ms = 1000.0 * rls_queueing_quantile(&s->dist, 0.95);
-                else
-                    rec->p95_ms = (s->arrival_rps > 0.0 || s->backlog > 0.0) ? INFINITY : 0.0;
-                int len = sim ? rls_sim_service_nodes(sim, i, nodebuf, S_NODE_BUF) : 0;
-                if (len < 0)
-                    len = 0;
-                if (len >= S_NODE_BUF)
-                    len = S_NODE_BUF - 1;
-                rec->node_off = s_node_append(out, &node_cap, nodebuf, len);
-                if (rec->node_off < 0) {
-                    rc = rls_err_set(err, RLS_ERR_NOMEM, "eval: out of memory recording nodes");
-                    goto done;
-                }
-            }
-        }
-        out->cost_usd += info->cost_usd;
-        out->node_hours += (double)info->nodes_on * step_s / 3600.0;
-        /* the step's node cost, split by requested cores (evenly when none) */
-        for (int32_t k = 0; k < nt; k++)
-            out->tenants[k].cost_usd += cores_all > 0.0 ? info->cost_usd * tenant_cores[k] / cores_all
-                                                        : info->cost_usd / nt;
+/* Asks the policy for step t's replicas and applies them to the simulator or env. */
+static int s_eval_act(struct s_run *r, int64_t t, struct rls_err *err)
+{
+    struct rls_env *env = r->env;
+    struct rls_sim *sim = r->sim;
+    int rc;
+    struct rls_policy_input in;
+    memset(&in, 0, sizeof in);
+    in.scenario = r->simsc;
+    if (env) {
+        in.step = rls_env_steps(env);
+        in.time_s = rls_env_time_s(env);
+        in.services = rls_env_services(env);
+        in.nodes = rls_env_nodes(env, &in.n_nodes);
+    } else {
+        in.step = rls_sim_steps(sim);
+        in.time_s = rls_sim_time_s(sim);
+        in.services = rls_sim_services(sim);
+        in.nodes = rls_sim_nodes(sim);
+        in.n_nodes = rls_sim_n_nodes(sim);
     }
+    if (r->needs_future && sim) {
+        in.future_rate = s_future_rate;
+        in.future_ctx = sim;
+    }
+    rc = rls_policy_decide(r->policy, &in, r->desired, r->placement);
+    if (rc != RLS_OK) {
+        rls_err_set(err, rc, "eval: policy '%s' at step %lld: %s", r->label, (long long)t,
+                    rls_policy_errmsg(r->policy));
+        return rc;
+    }
+    if (env) {
+        struct rls_step_result sr;
+        rc = rls_env_step_replicas(env, r->desired, r->placement, &sr);
+        if (rc == RLS_OK && sr.terminated && t + 1 < r->steps)
+            rc = rls_err_set(err, RLS_ERR_STATE,
+                             "eval: step %lld: the env terminated the episode (sustained "
+                             "drops); build it with terminate_steps = 0", (long long)t);
+        else if (rc != RLS_OK)
+            rls_err_set(err, rc, "eval: step %lld: %s", (long long)t, rls_env_errmsg(env));
+        return rc;
+    }
+    rc = rls_sim_step(sim, r->desired, r->placement);
+    if (rc != RLS_OK)
+        rls_err_set(err, rc, "eval: step %lld: %s", (long long)t, rls_sim_errmsg(sim));
+    return rc;
+}
 
-    /* --- reduce */
+/* Adds step t's outcome to the running sums, the per-step distributions,
+ * the tenants' cost and (with params->record) the step's records. */
+static int s_eval_observe(struct s_run *r, int64_t t, struct rls_err *err)
+{
+    struct rls_env *env = r->env;
+    struct rls_sim *sim = r->sim;
+    struct rls_eval_result *out = r->out;
+    const struct rls_scenario *sc = r->sc;
+    int32_t ns = r->ns, nt = r->nt;
+    int64_t steps = r->steps;
+    double step_s = r->step_s;
+    double *tenant_cores = r->tenant_cores;
+
+    const struct rls_svc_state *st = env ? rls_env_services(env) : rls_sim_services(sim);
+    const struct rls_step_info *info = env ? rls_env_last(env) : rls_sim_last(sim);
+    double cores_all = 0.0;
+    memset(tenant_cores, 0, (size_t)nt * sizeof *tenant_cores);
+    for (int32_t i = 0; i < ns; i++) {
+        const struct rls_service_spec *spec = &sc->services[i];
+        const struct rls_svc_state *s = &st[i];
+        struct s_svc_sums *u = &r->sums[i];
+        double served = s->served_rps * step_s;
+        double dropped = s->dropped_rps * step_s;
+        u->served += served;
+        u->dropped += dropped;
+        u->over += s->frac_over_slo * served;
+        u->replica_s += (double)(s->ready + s->starting) * step_s;
+        u->ready_s += (double)s->ready * step_s;
+        u->busy_s += s->utilization * (double)s->ready * step_s;
+        if (s->change != 0)
+            u->actions++;
+        int32_t d = rls_metrics_demand(spec, s->rate_rps);
+        rls_elasticity_acc_add(&u->el, s->ready, d);
+        size_t j = (size_t)i * (size_t)steps + (size_t)t;
+        r->dists[j] = s->dist;
+        r->weights[j] = served;
+        double cores = (double)(s->ready + s->starting) * spec->cpu;
+        if (spec->tenant >= 0 && spec->tenant < nt)
+            tenant_cores[spec->tenant] += cores;
+        cores_all += cores;
+        if (r->params->record) {
+            struct rls_eval_record *rec = &out->records[(size_t)t * (size_t)ns + (size_t)i];
+            rec->time_s = info->time_s;
+            rec->rate_rps = s->rate_rps;
+            rec->arrival_rps = s->arrival_rps;
+            rec->served_rps = s->served_rps;
+            rec->dropped_rps = s->dropped_rps;
+            rec->frac_over_slo = s->frac_over_slo;
+            rec->ready = s->ready;
+            rec->starting = s->starting;
+            rec->desired = s->desired;
+            rec->demand = d;
+            if (s->ready > 0)
+                rec->p95_ms = 1000.0 * rls_queueing_quantile(&s->dist, 0.95);
+            else
+                rec->p95_ms = (s->arrival_rps > 0.0 || s->backlog > 0.0) ? INFINITY : 0.0;
+            int len = sim ? rls_sim_service_nodes(sim, i, r->nodebuf, S_NODE_BUF) : 0;
+            if (len < 0)
+                len = 0;
+            if (len >= S_NODE_BUF)
+                len = S_NODE_BUF - 1;
+            rec->node_off = s_node_append(out, &r->node_cap, r->nodebuf, len);
+            if (rec->node_off < 0)
+                return rls_err_set(err, RLS_ERR_NOMEM, "eval: out of memory recording nodes");
+        }
+    }
+    out->cost_usd += info->cost_usd;
+    out->node_hours += (double)info->nodes_on * step_s / 3600.0;
+    /* the step's node cost, split by requested cores (evenly when none) */
+    for (int32_t k = 0; k < nt; k++)
+        out->tenants[k].cost_usd += cores_all > 0.0 ? info->cost_usd * tenant_cores[k] / cores_all
+                                                    : info->cost_usd / nt;
+    return RLS_OK;
+}
+
+/* Runs every step: the policy acts, then the outcome is observed. */
+static int s_eval_loop(struct s_run *r, struct rls_err *err)
+{
+    for (int64_t t = 0; t < r->steps; t++) {
+        int rc = s_eval_act(r, t, err);
+        if (rc != RLS_OK)
+            return rc;
+        rc = s_eval_observe(r, t, err);
+        if (rc != RLS_OK)
+            return rc;
+    }
+    return RLS_OK;
+}
+
+/* Turns the running sums into the per-service, per-tenant and overall metrics. */
+static void s_eval_reduce(struct s_run *r)
+{
+    struct rls_eval_result *out = r->out;
+    const struct rls_scenario *sc = r->sc;
+    int32_t ns = r->ns, nt = r->nt;
+    int64_t steps = r->steps;
     double served = 0.0, dropped = 0.0, over = 0.0, busy = 0.0, ready = 0.0;
     for (int32_t i = 0; i < ns; i++) {
-        struct s_svc_sums *u = &sums[i];
+        struct s_svc_sums *u = &r->sums[i];
         struct rls_eval_service *o = &out->services[i];
-        const double *w = weights + (size_t)i * (size_t)steps;
-        const struct rls_queue_dist *dd = dists + (size_t)i * (size_t)steps;
+        const double *w = r->weights + (size_t)i * (size_t)steps;
+        const struct rls_queue_dist *dd = r->dists + (size_t)i * (size_t)steps;
         o->requests = u->served + u->dropped;
         o->slo_violation_pct = rls_metrics_pct(u->over + u->dropped, o->requests);
         o->dropped_pct = rls_metrics_pct(u->dropped, o->requests);
@@ -359,8 +430,8 @@ int rls_eval_run(const struct rls_eval_params *params, struct rls_policy *policy
     out->requests = served + dropped;
     out->slo_violation_pct = rls_metrics_pct(over + dropped, out->requests);
     out->dropped_pct = rls_metrics_pct(dropped, out->requests);
-    out->p95_ms = 1000.0 * rls_queueing_mixture_quantile(dists, weights, (int64_t)nn, 0.95);
-    out->p99_ms = 1000.0 * rls_queueing_mixture_quantile(dists, weights, (int64_t)nn, 0.99);
+    out->p95_ms = 1000.0 * rls_queueing_mixture_quantile(r->dists, r->weights, (int64_t)r->nn, 0.95);
+    out->p99_ms = 1000.0 * rls_queueing_mixture_quantile(r->dists, r->weights, (int64_t)r->nn, 0.99);
     out->mean_utilization = ready > 0.0 ? busy / ready : 0.0;
     for (int32_t k = 0; k < nt; k++) {
         struct rls_eval_tenant *tn = &out->tenants[k];
@@ -369,24 +440,47 @@ int rls_eval_run(const struct rls_eval_params *params, struct rls_policy *policy
         tn->cost_share = out->cost_usd > 0.0 ? tn->cost_usd / out->cost_usd : 0.0;
         if (tn->good < 0.0)
             tn->good = 0.0;
-        tenant_x[k] = tn->requests > 0.0 ? tn->good / tn->requests : 1.0;
-        tenant_w[k] = tn->weight > 0.0 ? tn->weight : 1.0;
+        r->tenant_x[k] = tn->requests > 0.0 ? tn->good / tn->requests : 1.0;
+        r->tenant_w[k] = tn->weight > 0.0 ? tn->weight : 1.0;
     }
-    out->jain_fairness = rls_metrics_jain(tenant_x, tenant_w, nt);
-    rc = RLS_OK;
+    out->jain_fairness = rls_metrics_jain(r->tenant_x, r->tenant_w, nt);
+}
 
-done:
-    free(sums);
-    free(dists);
-    free(weights);
-    free(tenant_cores);
-    free(tenant_x);
-    free(tenant_w);
-    free(desired);
-    free(placement);
-    free(nodebuf);
-    rls_sim_destroy(&own_sim);
-    rls_scenario_destroy(&copy);
+/* Frees what s_eval_setup made, leaving the result alone. */
+static void s_eval_free(struct s_run *r)
+{
+    free(r->sums);
+    free(r->dists);
+    free(r->weights);
+    free(r->tenant_cores);
+    free(r->tenant_x);
+    free(r->tenant_w);
+    free(r->desired);
+    free(r->placement);
+    free(r->nodebuf);
+    rls_sim_destroy(&r->own_sim);
+    rls_scenario_destroy(&r->copy);
+}
+
+int rls_eval_run(const struct rls_eval_params *params, struct rls_policy *policy,
+                 struct rls_eval_result *out, struct rls_err *err)
+{
+    if (!out)
+        return rls_err_set(err, RLS_ERR_INVALID, "eval: NULL result");
+    struct s_run run;
+    memset(&run, 0, sizeof run);
+    run.params = params;
+    run.policy = policy;
+    run.out = out;
+    int rc = s_eval_check(&run, err);
+    if (rc != RLS_OK)
+        return rc;
+    rc = s_eval_setup(&run, err);
+    if (rc == RLS_OK)
+        rc = s_eval_loop(&run, err);
+    if (rc == RLS_OK)
+        s_eval_reduce(&run);
+    s_eval_free(&run);
     return rc;
 }
 
