@@ -30,8 +30,12 @@ for spec in \
     # shellcheck disable=SC2086
     "$R" trace synth --seed $((40 + i)) --days 2 $spec --out "$W/train/synth_$i.trace" >/dev/null
 done
-BEHAVIOUR=predictive@binpack,hpa-tuned@binpack,kpa@binpack,oracle EPSILON=0.1 \
-EP_STEPS=5760 EP_PER_TRACE=2 DEFAULT_EPISODES=8 \
-U=0.88 H_EXTRA=8 DOWN_WIN=40 ALGO=bc STEPS=20000 BATCH=256 EXTRA=--no-train-state POLICY="$OUT" \
-    "$ROOT/tools/experiments/learn.sh" "$R" "$W" record merge relabel train dagger merge relabel train
+# learn.sh: record (behaviour policies), imitate (merge, relabel, bc), dagger (the clone
+# itself, bare), imitate again on both (the merged data rebuilt)
+export BEHAVIOUR=predictive@binpack,hpa-tuned@binpack,kpa@binpack,oracle EPSILON=0.1 \
+    EP_STEPS=5760 EP_PER_TRACE=2 DEFAULT_EPISODES=8 U=0.88 H_EXTRA=8 DOWN_WIN=40 STEPS=20000 \
+    SEED=1 IMIT="$OUT"
+"$ROOT/tools/experiments/learn.sh" "$R" "$W" record imitate dagger
+rm -f "$W/imit_data.h5"
+"$ROOT/tools/experiments/learn.sh" "$R" "$W" imitate
 echo "train_default: wrote $OUT"

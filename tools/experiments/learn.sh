@@ -47,6 +47,7 @@ RL_STEPS=${RL_STEPS:-20000}
 RL_OUT=${RL_OUT:-$W/rl.h5}
 RL_EXTRA=${RL_EXTRA:-}
 RL_DIR=${RL_DIR:-rl}                # collect writes, rl merges WORKDIR/RL_DIR/*.h5
+DAGGER_CTRL=${DAGGER_CTRL:-:hold=0:floor=0:ood=0} # dagger records the bare network (its own states)
 RL_CTRL=${RL_CTRL:-:hold=0:floor=0} # collect runs the network bare: the data's actions are the
                                     # network's own (the controller would record its holds)
 POLICIES=${POLICIES:-$POLICY}
@@ -118,7 +119,7 @@ all)
     POLICIES=$P "$0" "$R" "$W" test
     SPLIT=test "$0" "$R" "$W" table ;;
 record)  rm -f "$W"/rec/*.h5; record_all "$BEHAVIOUR" "$EPSILON" "$W/rec/base" 100 ;;
-dagger)  record_all "$IMIT" "$EPSILON" "$W/rec/dagger" 5000 ;;
+dagger)  record_all "$IMIT$DAGGER_CTRL" "$EPSILON" "$W/rec/dagger" 5000 ;;
 imitate)
     # data once (delete WORKDIR/imit_data.h5 to rebuild it), then bc with SEED
     if [ ! -f "$W/imit_data.h5" ]; then
