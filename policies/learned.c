@@ -10,6 +10,7 @@
 
 #include "../env/env.h"
 #include "../env/features.h"
+#include "../env/queueing.h"
 #include "mlp.h"
 
 #define S_HISTORY_LEN 20   /* the env's default arrival history (trend features) */
@@ -30,6 +31,8 @@ struct s_learned {
     uint8_t *mask;               /* [n_svc, n_actions] */
     struct rls_learned_params prm;  /* the controller around the network */
     int32_t *ring;               /* [n_svc, hold_steps] the network's recent targets (-1 empty) */
+    double *late, *seen;         /* [n_svc] the budget tracker: requests late or dropped, and all,
+                                    over the exponential window (requests) */
     int32_t ring_pos;
     char err[RLS_ERRMSG_MAX];
 };
@@ -39,6 +42,9 @@ struct rls_learned_params rls_learned_default_params(void)
     struct rls_learned_params p;
     p.hold_steps = 4;
     p.floor_util = 0.95;
+    p.slo_floor = 0;
+    p.budget_gain = 0.0;
+    p.budget_window_s = 86400.0;
     p.support_tau = S_BCQ_TAU;
     return p;
 }
@@ -50,6 +56,10 @@ static void s_free_buffers(struct s_learned *s)
     free(s->q);
     free(s->mask);
     free(s->ring);
+    free(s->late);
+    free(s->seen);
+    s->late = NULL;
+    s->seen = NULL;
     s->obs = NULL;
     s->q = NULL;
     s->mask = NULL;
@@ -95,7 +105,9 @@ static int s_reset(void *self, const struct rls_scenario *sc)
         for (size_t k = 0; k < n * (size_t)(s->prm.hold_steps > 0 ? s->prm.hold_steps : 1); k++)
             s->ring[k] = -1;
     s->ring_pos = 0;
-    if (!s->obs || !s->q || !s->mask || !s->ring) {
+    s->late = calloc(n, sizeof(double));
+    s->seen = calloc(n, sizeof(double));
+    if (!s->obs || !s->q || !s->mask || !s->ring || !s->late || !s->seen) {
         s_free_buffers(s);
         snprintf(s->err, sizeof(s->err), "learned: out of memory");
         return RLS_ERR_NOMEM;
@@ -110,28 +122,91 @@ static int s_reset(void *self, const struct rls_scenario *sc)
  * need at floor_util when that is over 10% above the current target (a spike
  * is met at once, whatever the network says), unless replicas are already
  * pending (a full cluster: more would only queue). */
+/* The budget tracker (budget_gain > 0): adds the last step's requests of
+ * every service, late or dropped and all, to exponential windows of
+ * budget_window_s seconds. */
+static void s_track_budget(struct s_learned *s, const struct rls_policy_input *in)
+{
+    double step_s = in->scenario->step_s;
+    double keep = exp(-step_s / s->prm.budget_window_s);
+    if (in->step == 0)
+        return;   /* the state after a reset: no step served yet */
+    for (int32_t i = 0; i < s->n_svc; i++) {
+        const struct rls_svc_state *v = &in->services[i];
+        double late = (v->frac_over_slo * v->served_rps + v->dropped_rps) * step_s;
+        double seen = (v->served_rps + v->dropped_rps) * step_s;
+        s->late[i] = keep * s->late[i] + (late > 0.0 ? late : 0.0);
+        s->seen[i] = keep * s->seen[i] + (seen > 0.0 ? seen : 0.0);
+    }
+}
+
+/* The floor's rate multiplier of service i: 1 while its late fraction over the
+ * window is within 0.8 x its budget (1 - slo_percentile), then 1 + gain x
+ * (fraction / budget - 0.8), at most 2. */
+static double s_headroom(const struct s_learned *s, const struct rls_service_spec *sp, int32_t i)
+{
+    double budget = 1.0 - sp->slo_percentile, h;
+    if (s->prm.budget_gain <= 0.0 || budget <= 0.0 || s->seen[i] < 1.0)
+        return 1.0;
+    h = 1.0 + s->prm.budget_gain * (s->late[i] / s->seen[i] / budget - 0.8);
+    return h < 1.0 ? 1.0 : h > 2.0 ? 2.0 : h;
+}
+
+/* The replicas the current arrivals of service i need (the reactive floor):
+ * at floor_util utilization, and with slo_floor also the SLO's (the queueing
+ * model), the arrivals x scale x the budget tracker's headroom; 0 when off. */
+static int32_t s_floor(const struct s_learned *s, const struct rls_policy_input *in, int32_t i,
+                       double scale)
+{
+    const struct rls_service_spec *sp = &in->scenario->services[i];
+    double rate = scale * in->services[i].arrival_rps * s_headroom(s, sp, i), need = 0.0;
+    if (s->prm.floor_util > 0.0 && sp->capacity_rps > 0.0)
+        need = ceil(rate / (sp->capacity_rps * s->prm.floor_util) - 1e-9);
+    if (s->prm.slo_floor) {
+        double q = (double)rls_queueing_demand(sp, rate);
+        if (q > need)
+            need = q;
+    }
+    return need > (double)sp->max_replicas ? sp->max_replicas : (int32_t)need;
+}
+
+/* The controller around the network (rls_learned_params): the target of
+ * service i is the most the network asked for over the last hold_steps
+ * decisions (a scale-down waits until every recent target agrees, as the
+ * HPA's stabilization window), never below the replicas the current arrivals
+ * need (s_floor) when that is over 10% above the current target (a spike
+ * is met at once, whatever the network says), unless replicas are already
+ * pending (a full cluster: more would only queue); with slo_floor a
+ * scale-down also stops at that floor. */
 static int32_t s_control(struct s_learned *s, const struct rls_policy_input *in, int32_t i,
                          int32_t proposal)
 {
     const struct rls_service_spec *sp = &in->scenario->services[i];
     int32_t target = proposal;
+    int32_t cur = in->services[i].desired;
     if (s->prm.hold_steps > 0) {
         int32_t *r = s->ring + (size_t)i * (size_t)s->prm.hold_steps;
         r[s->ring_pos] = proposal;
         for (int32_t k = 0; k < s->prm.hold_steps; k++) {
             /* a slot not yet filled since the reset counts as the current
                target: the first scale-down also waits a whole window */
-            int32_t v = r[k] >= 0 ? r[k] : in->services[i].desired;
+            int32_t v = r[k] >= 0 ? r[k] : cur;
             if (v > target)
                 target = v;
         }
     }
-    if (s->prm.floor_util > 0.0 && sp->capacity_rps > 0.0 && in->services[i].pending == 0) {
-        double need = ceil(in->services[i].arrival_rps / (sp->capacity_rps * s->prm.floor_util) - 1e-9);
-        int32_t floor_r = need > (double)sp->max_replicas ? sp->max_replicas : (int32_t)need;
+    if (in->services[i].pending == 0) {
+        int32_t floor_r = s_floor(s, in, i, 1.0);
         /* the HPA's 10% tolerance: Poisson noise around the target is no spike */
-        if (floor_r > target && (double)floor_r > 1.1 * (double)in->services[i].desired)
+        if (floor_r > target && (double)floor_r > 1.1 * (double)cur) {
             target = floor_r;
+        } else if (s->prm.slo_floor) {
+            /* no scale-down through the floor, with the same 10% band below
+               it (noise in the arrivals moves no replica) */
+            int32_t lo = s_floor(s, in, i, 1.0 / 1.1);
+            if (lo > target)
+                target = lo < cur ? lo : cur;
+        }
     }
     if (target > sp->max_replicas)
         target = sp->max_replicas;
@@ -152,6 +227,7 @@ static int s_decide(void *self, const struct rls_policy_input *in, int32_t *desi
         return RLS_ERR_STATE;
     }
     s->have_obs = 0;
+    s_track_budget(s, in);
     rc = rls_features_compute(s->feat, in->services, in->nodes, in->n_nodes, in->time_s, s->obs);
     if (rc == RLS_OK)
         s->have_obs = 1;
@@ -254,9 +330,15 @@ struct rls_policy *rls_learned_from_checkpoint_with(const struct rls_checkpoint 
         return NULL;
     }
     if (prm && (prm->hold_steps < 0 || prm->hold_steps > 100000 || !(prm->floor_util >= 0.0) ||
-                prm->floor_util > 1.0 || !(prm->support_tau > 0.0) || prm->support_tau > 1.0)) {
-        rls_err_set(err, RLS_ERR_RANGE, "%s: controller hold_steps %d (0..100000) or floor_util %g ([0, 1])",
-                    what, prm ? (int)prm->hold_steps : 0, prm ? prm->floor_util : 0.0);
+                prm->floor_util > 1.0 || !(prm->support_tau > 0.0) || prm->support_tau > 1.0 ||
+                (prm->slo_floor != 0 && prm->slo_floor != 1) || !(prm->budget_gain >= 0.0) ||
+                prm->budget_gain > 100.0 || !(prm->budget_window_s > 0.0) ||
+                prm->budget_window_s > 1e9)) {
+        rls_err_set(err, RLS_ERR_RANGE,
+                    "%s: controller hold_steps %d (0..100000), floor_util %g ([0, 1]), slo_floor %d (0|1), "
+                    "budget_gain %g ([0, 100]) or budget_window_s %g ((0, 1e9])",
+                    what, (int)prm->hold_steps, prm->floor_util, (int)prm->slo_floor,
+                    prm->budget_gain, prm->budget_window_s);
         return NULL;
     }
     s = calloc(1, sizeof(*s));

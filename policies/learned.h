@@ -23,10 +23,23 @@
  *                ceil(arrivals / (capacity * floor_util)) if over 1.1 x desired)
  * clamped to [min, max]: scale-ups at once, a scale-down only when every
  * recent proposal agrees (the HPA's stabilization window), and a spike is
- * met at once even when the network, far from its training data, does not. */
+ * met at once even when the network, far from its training data, does not.
+ * slo_floor and budget_gain (below) make the floor the SLO's and keep each
+ * service within its violation budget (docs/POLICIES.md). */
 struct rls_learned_params {
     int32_t hold_steps;     /* scale-down stabilization, decisions (4 = 1 min at 15 s); 0 = off */
     double floor_util;      /* reactive floor's utilization (0.95); 0 = off */
+    int32_t slo_floor;      /* 1: the floor is also the SLO's: the fewest replicas that meet the
+                               service's SLO percentile at the current arrivals (the queueing
+                               model, rls_queueing_demand), and no scale-down below that floor
+                               (a hysteresis band: up at once when over 1.1 x desired, never
+                               down through it); 0 = utilization only (the default) */
+    double budget_gain;     /* > 0: spend the SLO budget, not more: per service the fraction of
+                               requests late or dropped over the last budget_window_s (an
+                               exponential window) against the budget 1 - slo_percentile;
+                               over 0.8 x budget the floor's rate is scaled by
+                               1 + gain * (fraction / budget - 0.8), at most 2x; 0 = off */
+    double budget_window_s; /* the budget tracker's window, seconds (86400) */
     double support_tau;     /* two-head networks ([Q | behaviour logits]: discrete BCQ, or the
                                reward-driven stage's --support): only actions whose behaviour
                                probability is at least tau of the likeliest allowed one compete

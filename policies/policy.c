@@ -202,7 +202,7 @@ static int s_learned_options(const char *spec, const char *opt, const char *end,
         if (*opt != ':' || eq == NULL || (size_t)(eq - opt - 1) >= sizeof key ||
             (size_t)(next - eq - 1) >= sizeof val || next == eq + 1)
             return rls_err_set(err, RLS_ERR_INVALID,
-                               "policy '%s': checkpoint options are :hold=N, :floor=U, :tau=T and :ood=0|1", spec);
+                               "policy '%s': checkpoint options are :hold=N, :floor=U, :slo=0|1, :budget=G, :window=S, :tau=T and :ood=0|1", spec);
         memcpy(key, opt + 1, (size_t)(eq - opt - 1));
         key[eq - opt - 1] = '\0';
         memcpy(val, eq + 1, (size_t)(next - eq - 1));
@@ -217,13 +217,19 @@ static int s_learned_options(const char *spec, const char *opt, const char *end,
             lp->hold_steps = (int32_t)v;
         else if (strcmp(key, "floor") == 0 && v >= 0 && v <= 1)
             lp->floor_util = v;
+        else if (strcmp(key, "slo") == 0 && (v == 0 || v == 1))
+            lp->slo_floor = (int32_t)v;
+        else if (strcmp(key, "budget") == 0 && v >= 0 && v <= 100)
+            lp->budget_gain = v;
+        else if (strcmp(key, "window") == 0 && v > 0 && v <= 1e9)
+            lp->budget_window_s = v;
         else if (strcmp(key, "tau") == 0 && v > 0 && v <= 1)
             lp->support_tau = v;
         else if (strcmp(key, "ood") == 0 && (v == 0 || v == 1))
             *ood = (int)v;      /* the out-of-distribution guard (guard.h) */
         else
             return rls_err_set(err, RLS_ERR_INVALID,
-                               "policy '%s': option '%s=%s' (known: hold=N steps 0..100000, floor=U in [0, 1], tau=T in (0, 1], ood=0|1)",
+                               "policy '%s': option '%s=%s' (known: hold=N steps 0..100000, floor=U in [0, 1], slo=0|1, budget=G in [0, 100], window=S seconds, tau=T in (0, 1], ood=0|1)",
                                spec, key, val);
         opt = next;
     }
@@ -247,7 +253,7 @@ struct rls_policy *rls_policy_new(const char *spec, const struct rls_scenario *s
         return NULL;
     }
     {
-        /* "path/policy.h5[:hold=N][:floor=U][:tau=T][:ood=0|1][@placement]": a checkpoint (learned.h; ood: guard.h) */
+        /* "path/policy.h5[:hold=N][:floor=U][:slo=0|1][:budget=G][:window=S][:tau=T][:ood=0|1][@placement]": a checkpoint (learned.h; ood: guard.h) */
         const char *sep = strrchr(spec, '@');
         size_t base = sep != NULL ? (size_t)(sep - spec) : strlen(spec);
         const char *h5 = s_find_h5(spec, base);

@@ -1,6 +1,7 @@
 /* test_learned.c - the controller around a learned policy (policies/learned.h):
  * the scale-down stabilization window (hold), the reactive floor, the spec
- * options that set them, and that both off reproduce the network's own choice. */
+ * options that set them, the SLO floor and the budget tracker, and that the
+ * controller off reproduces the network's own choice. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,6 +18,7 @@
 #include "policies/checkpoint.h"
 #include "policies/learned.h"
 #include "policies/policy.h"
+#include "env/queueing.h"
 
 /* A one-layer checkpoint with zero weights whose bias makes `delta` (spread)
  * the network's choice in every state. */
@@ -157,6 +159,78 @@ static void test_floor_meets_a_spike_the_network_ignores(void **state)
     rls_scenario_destroy(&sc);
 }
 
+/* The SLO floor (slo=1): the queueing model's replicas for the SLO at the
+ * current arrivals, where the utilization floor alone lets the network shed
+ * replicas down to what 95% utilization needs. */
+static void test_slo_floor_stops_a_scale_down_that_would_break_the_slo(void **state)
+{
+    struct rls_checkpoint *ck = s_always(-1);
+    struct rls_scenario *sc = s_scenario(95.0, 24);
+    struct rls_learned_params lp = rls_learned_default_params();
+    struct rls_err err;
+    int32_t d[40];
+    (void)state;
+    sc->services[0].service_time_ms = 400.0;   /* 4 requests at once per replica */
+    sc->services[0].slo_ms = 600.0;
+    sc->services[0].slo_percentile = 0.99;
+    int32_t need = rls_queueing_demand(&sc->services[0], 95.0);
+    int32_t need_lo = rls_queueing_demand(&sc->services[0], 0.85 * 95.0 / 1.1);
+    assert_true(need >= 12);                   /* the SLO wants more than 95% utilization's 10 */
+    lp.hold_steps = 0;
+    struct rls_policy *p = rls_learned_from_checkpoint_with(ck, "util", &lp, sc, &err);
+    assert_non_null(p);
+    s_run(p, sc, 40, d);
+    int32_t lowest = 1000;
+    for (int k = 20; k < 40; k++)
+        lowest = d[k] < lowest ? d[k] : lowest;
+    assert_true(lowest < need_lo);             /* the utilization floor lets it go lower */
+    rls_policy_destroy(&p);
+    lp.slo_floor = 1;
+    p = rls_learned_from_checkpoint_with(ck, "slo", &lp, sc, &err);
+    assert_non_null(p);
+    s_run(p, sc, 40, d);
+    for (int k = 1; k < 40; k++)
+        assert_true(d[k] >= need_lo);
+    assert_true(d[39] <= need + 2);            /* and it still sheds what the SLO does not need */
+    rls_policy_destroy(&p);
+    rls_checkpoint_destroy(&ck);
+    rls_scenario_destroy(&sc);
+}
+
+/* The budget tracker (budget=G): a service over its violation budget gets
+ * more replicas than the same controller without it. */
+static void test_budget_tracker_adds_headroom_when_over_budget(void **state)
+{
+    struct rls_checkpoint *ck = s_always(-1);
+    struct rls_scenario *sc = s_scenario(95.0, 10);
+    struct rls_learned_params lp = rls_learned_default_params();
+    struct rls_err err;
+    int32_t d0[60], d1[60];
+    (void)state;
+    sc->services[0].service_time_ms = 400.0;
+    sc->services[0].slo_ms = 600.0;
+    sc->services[0].slo_percentile = 0.99;     /* 95% utilization breaks a 1% budget */
+    lp.hold_steps = 0;
+    struct rls_policy *p = rls_learned_from_checkpoint_with(ck, "plain", &lp, sc, &err);
+    assert_non_null(p);
+    s_run(p, sc, 60, d0);
+    rls_policy_destroy(&p);
+    lp.budget_gain = 2.0;
+    p = rls_learned_from_checkpoint_with(ck, "budget", &lp, sc, &err);
+    assert_non_null(p);
+    s_run(p, sc, 60, d1);
+    rls_policy_destroy(&p);
+    int32_t m0 = 0, m1 = 0;
+    for (int k = 30; k < 60; k++) {
+        m0 = d0[k] > m0 ? d0[k] : m0;
+        m1 = d1[k] > m1 ? d1[k] : m1;
+    }
+    assert_true(m1 > m0);
+    assert_true(m1 <= 2 * m0 + 2);             /* the headroom is capped at 2x */
+    rls_checkpoint_destroy(&ck);
+    rls_scenario_destroy(&sc);
+}
+
 static void test_spec_options_set_the_controller_and_bad_ones_are_refused(void **state)
 {
     struct rls_checkpoint *ck = s_always(-1);
@@ -181,7 +255,12 @@ static void test_spec_options_set_the_controller_and_bad_ones_are_refused(void *
     assert_int_equal(d[0], 12);
     assert_int_equal(d[1], 11);
     rls_policy_destroy(&p);
-    const char *bad[] = {":hold=-1", ":hold=1.5", ":floor=2", ":bogus=1", ":hold", ":hold=", ":hold=x"};
+    snprintf(spec, sizeof spec, "%s:slo=1:budget=2:window=3600", path);
+    p = rls_policy_new(spec, sc, &err);
+    assert_non_null(p);
+    rls_policy_destroy(&p);
+    const char *bad[] = {":hold=-1", ":hold=1.5", ":floor=2", ":bogus=1", ":hold", ":hold=", ":hold=x",
+                         ":slo=2", ":budget=-1", ":budget=101", ":window=0"};
     for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
         snprintf(spec, sizeof spec, "%s%s", path, bad[k]);
         rls_err_clear(&err);
@@ -200,6 +279,8 @@ int main(void)
         cmocka_unit_test(test_hold_waits_for_a_whole_window_before_scaling_down),
         cmocka_unit_test(test_hold_never_delays_a_scale_up),
         cmocka_unit_test(test_floor_meets_a_spike_the_network_ignores),
+        cmocka_unit_test(test_slo_floor_stops_a_scale_down_that_would_break_the_slo),
+        cmocka_unit_test(test_budget_tracker_adds_headroom_when_over_budget),
         cmocka_unit_test(test_spec_options_set_the_controller_and_bad_ones_are_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
