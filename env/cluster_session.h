@@ -1,6 +1,6 @@
 /* cluster_session.h - the cluster side of the wire protocol (agent/PROTOCOL.md)
  * with one agent, shared by every program that plays the cluster: the served
- * simulator (env/served.h) and the local process cluster (agent/cluster.h).
+ * simulator (env/served.h) and the local process cluster (cluster/local.h).
  * It binds the server socket (env/transport.h), keeps the control lease
  * (exactly one agent in charge, below), answers hello with the cluster
  * description and the lease, checks

@@ -1,5 +1,5 @@
 /* quantile.h - nearest-rank quantiles of a sample of doubles, the one
- * definition the local cluster (agent/cluster.c, per-step request latencies)
+ * definition the local cluster (cluster/local.c, per-step request latencies)
  * and `rlsched load` (tools/cmd_load.c, the run's latencies) report with.
  *
  *     rls_quantile_sort(lat_ms, n);

@@ -1,4 +1,4 @@
-/* test_cluster.c - the local process cluster (agent/cluster.h) as real
+/* test_cluster.c - the local process cluster (cluster/local.h) as real
  * processes: `rlsched cluster local` started from the build tree, this test
  * acting as the agent over the wire protocol (env/transport.h) and
  * `rlsched load` sending real open-loop requests. It proves that scaling a
@@ -30,7 +30,7 @@
 
 #include <cmocka.h>
 
-#include "../agent/cluster.c"   /* the statics: s_pick */
+#include "../cluster/local.c"   /* the statics: s_pick */
 #include "env/protocol.h"
 #include "env/transport.h"
 #include "rls_test_keys.h"

@@ -1,9 +1,9 @@
-/* cluster.h - a real cluster on this machine (`rlsched cluster local`): a
+/* local.h - a real cluster on this machine (`rlsched cluster local`): a
  * gateway process that speaks the wire protocol (agent/PROTOCOL.md) to one
  * agent exactly as the served simulator does (env/served.h), accepts requests
  * from `rlsched load` over ZeroMQ, queues them per service (bounded by the
  * service's queue_limit) and dispatches them to worker processes that it
- * starts and stops itself. agent/CLUSTER.md explains the measurements.
+ * starts and stops itself. cluster/LOCAL.md explains the measurements.
  *
  *     struct rls_cluster_params p = rls_cluster_default_params();
  *     p.scenario = sc;  p.requests_endpoint = "tcp://127.0.0.1:5556";
@@ -24,8 +24,8 @@
  * thread owns the handle while rls_cluster_run runs; rls_cluster_stop and
  * rls_cluster_stats may be called from anywhere.
  */
-#ifndef RLS_CLUSTER_H
-#define RLS_CLUSTER_H
+#ifndef RLS_CLUSTER_LOCAL_H
+#define RLS_CLUSTER_LOCAL_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -72,6 +72,20 @@ int rls_cluster_decode_reply(const void *buf, size_t len, struct rls_cluster_rep
 /* 1 when endpoint is "tcp://HOST:PORT" with HOST localhost, [::1] or an IPv4
  * address in 127.0.0.0/8, or an ipc:// path (this machine only); 0 otherwise. */
 int rls_cluster_endpoint_is_loopback(const char *endpoint);
+
+/* The cluster description a real cluster sends in hello (used by the local
+ * and the HAProxy cluster): a copy of sc with step_s; each service's
+ * cold_start_s x time_scale; service_time_ms = the worker's mean
+ * (service_time_ms x work_scale x concurrency / c, c = round(capacity_rps x
+ * service_time_ms / 1000) >= 1 the scenario replica's parallelism, so one
+ * worker serving `concurrency` requests at a time sustains capacity_rps /
+ * work_scale); capacity_rps = 1000 x concurrency / that mean; slo_ms x
+ * work_scale; one node pool pool_name of one node with max_workers x the
+ * largest replica's cpu and memory at the first pool's price. Returns an owned
+ * scenario (rls_scenario_destroy) or NULL with err. */
+struct rls_scenario *rls_cluster_describe(const struct rls_scenario *sc, double step_s, double time_scale,
+                                         double work_scale, int32_t concurrency, int32_t max_workers,
+                                         const char *pool_name, struct rls_err *err);
 
 /* ---------------------------------------------------------------------------
  * The gateway. */

@@ -1,4 +1,4 @@
-/* cluster.c - the local process cluster (cluster.h): a single-threaded
+/* local.c - the local process cluster (local.h): a single-threaded
  * gateway that polls three sockets (the agent's protocol socket, the request
  * socket `rlsched load` talks to, and the socket its workers connect back
  * to), starts and stops worker processes (fork + exec), measures what really
@@ -8,7 +8,7 @@
  * loop itself. Library code: never prints, never exits (a forked child that
  * cannot exec calls _exit).
  */
-#include "cluster.h"
+#include "local.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -259,28 +259,35 @@ struct rls_cluster_params rls_cluster_default_params(void)
 /* ---------------------------------------------------------------------------
  * The cluster description. */
 
-static struct rls_scenario *s_describe(const struct rls_cluster_params *p, struct rls_err *err)
+struct rls_scenario *rls_cluster_describe(const struct rls_scenario *sc, double step_s, double time_scale,
+                                         double work_scale, int32_t concurrency, int32_t max_workers,
+                                         const char *pool_name, struct rls_err *err)
 {
-    struct rls_scenario *d = rls_scenario_copy(p->scenario);
+    struct rls_scenario *d = NULL;
     double cpu = 0.0, mem = 0.0, price = 0.0;
 
+    if (sc == NULL || pool_name == NULL || concurrency < 1 || max_workers < 1 || !(work_scale > 0.0)) {
+        rls_err_set(err, RLS_ERR_INVALID, "cluster: describe: NULL scenario or pool, or a bad scale");
+        return NULL;
+    }
+    d = rls_scenario_copy(sc);
     if (d == NULL) {
         rls_err_set(err, RLS_ERR_NOMEM, "cluster: out of memory copying the scenario");
         return NULL;
     }
-    d->step_s = p->step_s;
+    d->step_s = step_s;
     for (int32_t i = 0; i < d->n_services; i++) {
         struct rls_service_spec *s = &d->services[i];
-        /* a worker runs one request at a time: the scenario replica's
-         * round(capacity * time) parallel slots become a c times shorter
-         * service time, so a worker sustains capacity_rps (/ work_scale) */
+        /* a worker runs `concurrency` requests at a time: the scenario replica's
+         * round(capacity * time) parallel slots become a c / concurrency times
+         * shorter service time, so a worker sustains capacity_rps (/ work_scale) */
         double conc = floor(s->capacity_rps * s->service_time_ms / 1000.0 + 0.5);
         if (conc < 1.0)
             conc = 1.0;
-        s->service_time_ms = s->service_time_ms * p->work_scale / conc;
-        s->capacity_rps = 1000.0 / s->service_time_ms;
-        s->slo_ms *= p->work_scale;
-        s->cold_start_s *= p->time_scale;
+        s->service_time_ms = s->service_time_ms * work_scale * (double)concurrency / conc;
+        s->capacity_rps = 1000.0 * (double)concurrency / s->service_time_ms;
+        s->slo_ms *= work_scale;
+        s->cold_start_s *= time_scale;
         if (s->cpu > cpu)
             cpu = s->cpu;
         if (s->mem_gb > mem)
@@ -288,11 +295,11 @@ static struct rls_scenario *s_describe(const struct rls_cluster_params *p, struc
     }
     price = d->pools[0].price_per_hour;
     memset(&d->pools[0], 0, sizeof d->pools[0]);
-    snprintf(d->pools[0].name, sizeof d->pools[0].name, "local");
+    snprintf(d->pools[0].name, sizeof d->pools[0].name, "%s", pool_name);
     d->pools[0].count = 1;
     d->pools[0].min_on = 1;
-    d->pools[0].cpu = cpu * p->max_workers;        /* room for max_workers of the largest */
-    d->pools[0].mem_gb = mem * p->max_workers > 1.0 ? mem * p->max_workers : 1.0;
+    d->pools[0].cpu = cpu * max_workers;        /* room for max_workers of the largest */
+    d->pools[0].mem_gb = mem * max_workers > 1.0 ? mem * max_workers : 1.0;
     d->pools[0].price_per_hour = price;
     d->pools[0].boot_s = 0.0;
     d->pools[0].mtbf_h = 0.0;
@@ -971,7 +978,8 @@ struct rls_cluster *rls_cluster_new(const char *endpoint, const struct rls_clust
     c->p.requests_endpoint = NULL;
     c->p.worker_exe = NULL;
     c->sc = rls_scenario_copy(p->scenario);
-    c->desc = s_describe(p, err);
+    c->desc = rls_cluster_describe(p->scenario, p->step_s, p->time_scale, p->work_scale, 1, p->max_workers,
+                                   "local", err);
     if (c->sc == NULL || c->desc == NULL) {
         if (c->sc == NULL)
             rls_err_set(err, RLS_ERR_NOMEM, "cluster: out of memory");
