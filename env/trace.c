@@ -48,7 +48,8 @@ static const char *s_fmt_names[] = {
     [RLS_TRACE_FMT_WORLDCUP98] = "worldcup98", [RLS_TRACE_FMT_NASA] = "nasa",
     [RLS_TRACE_FMT_AZURE] = "azure",       [RLS_TRACE_FMT_NAB] = "nab",
     [RLS_TRACE_FMT_ALIBABA] = "alibaba",   [RLS_TRACE_FMT_ISP] = "isp",
-    [RLS_TRACE_FMT_CSV] = "csv",
+    [RLS_TRACE_FMT_CSV] = "csv",           [RLS_TRACE_FMT_BITBRAINS] = "bitbrains",
+    [RLS_TRACE_FMT_AZURE2021] = "azure2021",
 };
 
 const char *rls_trace_format_name(enum rls_trace_format f)

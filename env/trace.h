@@ -29,7 +29,8 @@ struct rls_trace {
     double *rate;           /* [n] mean rate over each step: requests/s, or shape units */
     double start_epoch_s;   /* Unix time of sample 0; 0 when the source has no clock */
     char unit[16];          /* "rps" (requests per second) or "shape" */
-    char format[32];        /* source format: worldcup98, nasa, azure, nab, alibaba, isp, csv, synth, rlsched */
+    char format[32];        /* source format: worldcup98, nasa, azure, azure2021, nab, alibaba, isp,
+                               bitbrains, csv, synth, rlsched */
     char source[RLS_TRACE_TEXT_MAX];  /* file it came from (or "synth:seed=N") */
     char column[64];        /* column/series taken from the source, "" if one series */
     /* what the importer did, reported by `trace info` and kept in the file */
@@ -40,7 +41,9 @@ struct rls_trace {
 };
 
 /* Which source format to read. RLS_TRACE_FMT_AUTO guesses from the header
- * line and the file name. */
+ * line and the file name. Row formats detect their field separator (comma,
+ * semicolon, tab, ';' + tab, or runs of blanks) from the header and the first
+ * data lines whatever the format. */
 enum rls_trace_format {
     RLS_TRACE_FMT_AUTO = 0,
     RLS_TRACE_FMT_CANONICAL,   /* rlsched-trace v1 (what rls_trace_save writes) */
@@ -50,16 +53,26 @@ enum rls_trace_format {
     RLS_TRACE_FMT_NAB,         /* timestamp,value (CloudWatch) */
     RLS_TRACE_FMT_ALIBABA,     /* cpu_util_percent,...; 300 s, no clock */
     RLS_TRACE_FMT_ISP,         /* time_count,traffic (in bits),... 5 min */
-    RLS_TRACE_FMT_CSV,         /* any CSV, with time_col / value_col / step_s */
+    RLS_TRACE_FMT_CSV,         /* any delimited rows, with time_col / value_col / step_s */
+    RLS_TRACE_FMT_BITBRAINS,   /* Grid Workloads Archive GWA-T-12 Bitbrains: "Timestamp [ms];\t..." */
+    RLS_TRACE_FMT_AZURE2021,   /* Azure Functions 2021: app,func,end_timestamp,duration per invocation */
+    RLS_TRACE_FMT_COUNT        /* number of formats above; not a format */
 };
 
 /* How to import. */
 struct rls_trace_import_params {
     enum rls_trace_format format;  /* source format (AUTO) */
     const char *time_col;   /* CSV: name or 0-based index of the time column; NULL = none (rows are steps) */
-    const char *value_col;  /* CSV/alibaba/isp/nab: name or index of the value column; azure: function
-                               hash prefix, row index, or "sum" (default per format) */
-    double step_s;          /* CSV: output step in seconds; 0 = infer from the time column (or 60) */
+    const char *value_col;  /* CSV/alibaba/isp/nab/bitbrains: name or index of the value column;
+                               NULL = the format's default, else the only column besides the time,
+                               else the one named like a load (requests, count, value, bits, bytes,
+                               cpu, ...: docs/TRACE_FORMAT.md); several or none such is refused with
+                               RLS_ERR_INVALID listing the candidates. azure: function hash prefix,
+                               row index, or "sum"; azure2021: "sum", "APP" or "APP:FUNC" id prefixes */
+    double step_s;          /* output step in seconds; 0 = from a regular time column (see the docs'
+                               rule); a file without a time column, with one distinct time or with
+                               irregular times is then refused (RLS_ERR_INVALID), never guessed.
+                               azure2021: bin width (0 = 60) */
     double count_step_s;    /* CSV: if > 0, values are counts per this many seconds (divided to a rate);
                                0 = values are already rates or shapes */
     int skip_bad;           /* 1: skip malformed rows and count them; 0: refuse the file (0) */

@@ -1,8 +1,13 @@
 /* trace_import.c - reads load traces from the formats they are published in
- * (WorldCup98, NASA, Azure Functions, NAB/CloudWatch, Alibaba 2018, ISP,
- * generic CSV) and from the canonical rlsched-trace v1 file.
+ * (WorldCup98, NASA, Azure Functions 2019 and 2021, NAB/CloudWatch, Alibaba
+ * 2018, ISP links, GWA Bitbrains, generic delimited rows) and from the
+ * canonical rlsched-trace v1 file.
  *
- * Every importer ends on the same grid builder: rows (time, value, line) are
+ * Row files have their separator detected (comma, semicolon, tab, ';' + tab,
+ * blanks); the value column is the format's, the only one, or the one named
+ * like a load (else one error listing the candidates); the step comes from
+ * regular timestamps or is refused without --step, never guessed.
+ * Every row importer ends on the same grid builder: rows (time, value, line) are
  * sorted when out of order, put on a fixed step, duplicates combined, gaps
  * filled by linear interpolation and counts turned into rates. Every refusal
  * names FILE:LINE. The rules per source are written down in
@@ -34,6 +39,7 @@ struct s_ctx {
     size_t len;
     char *cur;      /* next unread byte */
     int64_t line;   /* number of the line last returned (1-based) */
+    char delim;     /* field separator of row files: ',' ';' '\t', or ' ' (runs of blanks) */
 };
 
 static int s_read_file(struct s_ctx *c)
@@ -161,14 +167,23 @@ struct s_fields {
     int n, cap;
 };
 
-/* Splits line in place on commas; double quotes protect commas and "" is a
- * quote. Unquoted fields are trimmed. Returns RLS_OK or RLS_ERR_NOMEM. */
-static int s_split(char *line, struct s_fields *f)
+/* Is ch a field separator for delim (' ' = any run of blanks)? */
+static int s_is_sep(char ch, char delim)
+{
+    return delim == ' ' ? (ch == ' ' || ch == '\t') : ch == delim;
+}
+
+/* Splits line in place on delim (',', ';', '\t', or ' ' for runs of blanks);
+ * double quotes protect separators and "" is a quote. Unquoted fields are
+ * trimmed of blanks (of spaces only when tab is the separator, so an empty
+ * tab-separated field stays a field). Returns RLS_OK or RLS_ERR_NOMEM. */
+static int s_split(char *line, char delim, struct s_fields *f)
 {
     char *p = line;
+    int ws = delim == ' ';
     f->n = 0;
     for (;;) {
-        while (*p == ' ' || *p == '\t')
+        while (*p == ' ' || (*p == '\t' && delim != '\t'))
             p++;
         char *start = p, *w = p;
         if (*p == '"') {
@@ -185,13 +200,13 @@ static int s_split(char *line, struct s_fields *f)
                 }
                 *w++ = *p++;
             }
-            while (*p != '\0' && *p != ',')
+            while (*p != '\0' && !s_is_sep(*p, delim))
                 p++;
         } else {
-            while (*p != '\0' && *p != ',')
+            while (*p != '\0' && !s_is_sep(*p, delim))
                 p++;
             w = p;
-            while (w > start && (w[-1] == ' ' || w[-1] == '\t'))
+            while (w > start && (w[-1] == ' ' || (w[-1] == '\t' && delim != '\t')))
                 w--;
         }
         char at = *p;
@@ -208,8 +223,100 @@ static int s_split(char *line, struct s_fields *f)
         if (at == '\0')
             break;
         p++;
+        if (ws) {
+            while (*p == ' ' || *p == '\t')
+                p++;
+            if (*p == '\0')
+                break; /* trailing blanks end the row, not an empty field */
+        }
     }
     return RLS_OK;
+}
+
+/* Separator counts of one line outside double quotes: [0] ',', [1] '\t',
+ * [2] ';', [3] ";\t" pairs, [4] gaps between blank-separated tokens. */
+static void s_count_seps(const char *s, const char *end, int64_t cnt[5])
+{
+    int quoted = 0, in_tok = 0;
+    memset(cnt, 0, 5 * sizeof cnt[0]);
+    for (const char *p = s; p < end; p++) {
+        char ch = *p;
+        if (ch == '"')
+            quoted = !quoted;
+        if (quoted)
+            continue;
+        if (ch == ',')
+            cnt[0]++;
+        else if (ch == '\t')
+            cnt[1]++;
+        else if (ch == ';') {
+            cnt[2]++;
+            if (p + 1 < end && p[1] == '\t')
+                cnt[3]++;
+        }
+        if (ch == ' ' || ch == '\t') {
+            in_tok = 0;
+        } else if (!in_tok) {
+            cnt[4]++; /* tokens for now */
+            in_tok = 1;
+        }
+    }
+    cnt[4] = cnt[4] > 0 ? cnt[4] - 1 : 0; /* gaps between tokens */
+}
+
+/* Picks the field separator of a row file from its header and first data
+ * lines (up to 6 lines that are not blank or '#' comments, at most 1 MiB):
+ * ";\t" (the Grid Workloads Archive's Bitbrains files) when every sampled
+ * line has the header's count of it; else of ',', '\t', ';' the one whose
+ * header count (> 0) recurs on the most sampled lines (ties in that order,
+ * so a decimal comma in a ';' file never wins: the header has none); else
+ * runs of blanks when every sampled line has the header's (> 0) gap count;
+ * else ',' (one column). Sets c->delim; reads nothing (c->cur unchanged). */
+static void s_detect_delim(struct s_ctx *c)
+{
+    const char *p = c->cur, *end = c->buf + c->len;
+    const char *lim = (size_t)(end - p) > ((size_t)1 << 20) ? p + ((size_t)1 << 20) : end;
+    int64_t hdr[5] = {0}, cnt[5], same[5] = {0};
+    int nlines = 0;
+    static const char cand[3] = {',', '\t', ';'};
+
+    while (p < lim && nlines < 6) {
+        const char *nl = memchr(p, '\n', (size_t)(lim - p));
+        const char *le = nl != NULL ? nl : lim;
+        const char *q = p;
+        while (q < le && (*q == ' ' || *q == '\t' || *q == '\r'))
+            q++;
+        if (q < le && *q != '#') {
+            const char *e2 = le;
+            while (e2 > p && e2[-1] == '\r')
+                e2--;
+            s_count_seps(p, e2, cnt);
+            if (nlines == 0)
+                memcpy(hdr, cnt, sizeof hdr);
+            for (int k = 0; k < 5; k++)
+                if (cnt[k] == hdr[k])
+                    same[k]++;
+            nlines++;
+        }
+        p = nl != NULL ? nl + 1 : lim;
+    }
+    c->delim = ',';
+    if (nlines == 0)
+        return;
+    if (hdr[3] > 0 && same[3] == nlines) {
+        c->delim = ';';
+        return;
+    }
+    int best = -1;
+    for (int k = 0; k < 3; k++)
+        if (hdr[k] > 0 && (best < 0 || same[k] > same[best]))
+            best = k;
+    if (best >= 0) {
+        c->delim = cand[best];
+        return;
+    }
+    if (hdr[4] > 0 && nlines >= 2 && same[4] == nlines)
+        c->delim = ' ';
 }
 
 static int s_all_digits(const char *s)
@@ -432,20 +539,36 @@ static int s_i64_cmp(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* The most frequent positive spacing of sorted times, in seconds (ms
- * resolution); 0 when there is none. */
-static double s_infer_step(const struct s_rows *rs)
+/* The step of time-sorted rows (docs/TRACE_FORMAT.md, import step 5): m,
+ * the most frequent positive spacing (millisecond resolution; the smaller on
+ * a tie), when at least half of the positive spacings lie within 2% of m and
+ * at least 90% within 2% of m of a whole multiple of m (a multiple is missing
+ * rows, filled later). The step is then the median of the spacings within 2%
+ * of m (clock jitter evens out), rounded to whole seconds when within 0.5% of
+ * them. Fewer than two distinct times, or times off such a grid (event logs,
+ * mixed steps), leave the step unknown: RLS_ERR_INVALID naming the file and
+ * --step. Returns RLS_OK and *step_out > 0, or a negative status with c->err
+ * set. */
+static int s_infer_step(struct s_ctx *c, const struct s_rows *rs, double *step_out)
 {
-    int64_t *d = NULL, k = 0, best = 0, bestc = 0;
-    if (rs->n < 2)
-        return 0;
-    d = malloc((size_t)(rs->n - 1) * sizeof *d);
-    if (d == NULL)
-        return 0;
+    int64_t *d = NULL, k = 0, best = 0, bestc = 0, on = 0, lo = -1, hi = -1;
+    int rc = RLS_OK;
+
+    if (rs->n > 1) {
+        d = malloc((size_t)(rs->n - 1) * sizeof *d);
+        if (d == NULL)
+            return rls_err_set(c->err, RLS_ERR_NOMEM, "%s: out of memory", c->path);
+    }
     for (int64_t i = 1; i < rs->n; i++) {
         double ms = (rs->r[i].t - rs->r[i - 1].t) * 1000.0;
         if (ms >= 0.5 && ms < 9e15)
             d[k++] = llround(ms);
+    }
+    if (k == 0) {
+        rc = rls_err_set(c->err, RLS_ERR_INVALID,
+                         "%s: %s, so the step is unknown: give it with --step S (seconds)", c->path,
+                         rs->n == 1 ? "one data row" : "every row has the same time");
+        goto done;
     }
     qsort(d, (size_t)k, sizeof *d, s_i64_cmp);
     for (int64_t i = 0; i < k;) {
@@ -458,8 +581,35 @@ static double s_infer_step(const struct s_rows *rs)
         }
         i = j;
     }
+    for (int64_t i = 0; i < k; i++) {
+        double q = (double)d[i] / (double)best;
+        double r = floor(q + 0.5);
+        if (r >= 1 && fabs((double)d[i] - r * (double)best) <= 0.02 * (double)best) {
+            on++;
+            if (r == 1) {
+                if (lo < 0)
+                    lo = i;
+                hi = i;
+            }
+        }
+    }
+    if (on * 10 < k * 9 || (hi - lo + 1) * 2 < k) {
+        rc = rls_err_set(c->err, RLS_ERR_INVALID,
+                         "%s: irregular timestamps: the commonest spacing, %g s, is %.0f%% of the "
+                         "%lld intervals and its multiples %.0f%% (a grid needs 50%% and 90%%; median "
+                         "%g s): give the step with --step S (rows are then binned: counts summed, "
+                         "shapes averaged)",
+                         c->path, (double)best / 1000.0, 100.0 * (double)(hi - lo + 1) / (double)k,
+                         (long long)k, 100.0 * (double)on / (double)k, (double)d[k / 2] / 1000.0);
+        goto done;
+    }
+    *step_out = (double)d[lo + (hi - lo) / 2] / 1000.0;
+    /* collectors run on whole seconds: a step within 0.5% of one is that one */
+    if (*step_out >= 1 && fabs(*step_out - floor(*step_out + 0.5)) <= 0.005 * *step_out)
+        *step_out = floor(*step_out + 0.5);
+done:
     free(d);
-    return best / 1000.0;
+    return rc;
 }
 
 /* Fills NaN entries by linear interpolation between the nearest valid
@@ -534,10 +684,11 @@ static int s_grid_timed(struct s_ctx *c, struct s_rows *rs, double step_s, struc
     if (reordered > 0)
         qsort(rs->r, (size_t)rs->n, sizeof *rs->r, s_row_cmp);
     step_given = step_s > 0;
-    if (step_s <= 0)
-        step_s = s_infer_step(rs);
-    if (step_s <= 0)
-        step_s = 60;
+    if (!step_given) {
+        rc = s_infer_step(c, rs, &step_s);
+        if (rc != RLS_OK)
+            goto done;
+    }
     t0 = rs->r[0].t;
     for (int64_t k = 0; k < rs->n; k++) {
         double q = (rs->r[k].t - t0) / step_s;
@@ -633,14 +784,151 @@ static int s_grid_untimed(struct s_ctx *c, const struct s_rows *rs, double step_
 struct s_spec {
     const char *time_col;    /* name/index, NULL = no clock */
     int time_auto;           /* look for a time-like header name when time_col is NULL */
-    const char *value_col;   /* name/index, NULL = first non-time column */
+    const char *value_col;   /* name/index, NULL = value_defaults, then s_pick_value */
+    const char *const *value_defaults; /* a format's default value columns, first present wins */
     int header;              /* 1 = first line is a header, -1 = detect */
-    double step_s;           /* grid step; 0 = infer (timed) or 60 (untimed) */
+    double step_s;           /* grid step; 0 = from the times (timed) or refused (untimed) */
     struct s_conv cv;
 };
 
+/* Header names taken as the time column (normalized by s_norm_name, so
+ * "Timestamp [ms]" is "timestamp"), most wanted first. */
 static const char *s_time_names[] = {"timestamp", "time", "datetime", "date", "period",
-                                     "time_count", "ts", NULL};
+                                     "time_count", "ts", "epoch", "unix_time", NULL};
+
+/* Column names that say "this is the load", most wanted first: request
+ * counts, then generic values, then link volumes (bits before bytes), then
+ * CPU. Matched against normalized names (s_norm_name): exactly, or as a
+ * prefix followed by '_' ("count_raw" matches "count", less strongly). */
+static const char *const s_value_names[] = {
+    "requests", "request_count", "requests_per_second", "rps", "qps", "hits", "count",
+    "invocations", "calls", "arrivals", "events", "transactions",
+    "value", "load", "rate",
+    "bits", "bytes", "packets", "traffic", "throughput", "bandwidth",
+    "cpu_usage", "cpu_util", "cpu_utilization", "cpu_util_percent", "cpu_percent", "cpu",
+    "utilization", "usage", NULL};
+
+/* Normalizes a column name for matching: lower case, bracketed parts
+ * ("(in bits)", "[MHZ]") dropped, every run of other characters one '_',
+ * none at either end. */
+static void s_norm_name(const char *in, char *out, size_t cap)
+{
+    size_t k = 0;
+    int depth = 0, gap = 0;
+    for (; *in != '\0' && k + 2 < cap; in++) {
+        unsigned char ch = (unsigned char)*in;
+        if (ch == '(' || ch == '[' || ch == '{') {
+            depth++;
+        } else if (ch == ')' || ch == ']' || ch == '}') {
+            if (depth > 0)
+                depth--;
+        } else if (depth == 0 && isalnum(ch)) {
+            if (gap && k > 0)
+                out[k++] = '_';
+            out[k++] = (char)tolower(ch);
+            gap = 0;
+        } else if (depth == 0) {
+            gap = 1;
+        }
+    }
+    out[k] = '\0';
+}
+
+/* How well a column name says "load": 2*i for an exact match of
+ * s_value_names[i], 2*i+1 for a prefix match, -1 for none. */
+static int s_value_rank(const char *name)
+{
+    char norm[128];
+    s_norm_name(name, norm, sizeof norm);
+    for (int i = 0; s_value_names[i] != NULL; i++) {
+        size_t l = strlen(s_value_names[i]);
+        if (strcmp(norm, s_value_names[i]) == 0)
+            return 2 * i;
+        if (strncmp(norm, s_value_names[i], l) == 0 && norm[l] == '_')
+            return 2 * i + 1;
+    }
+    return -1;
+}
+
+/* Writes "'a', 'b', ..." (or "0, 1, ..." without names) of the columns
+ * idx[0..n) into buf, cut with "..." when it does not fit. */
+static void s_list_cols(char *buf, size_t cap, char **names, const int *idx, int n)
+{
+    size_t k = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < n; i++) {
+        int w = names != NULL ? snprintf(buf + k, cap - k, "%s'%s'", i ? ", " : "", names[idx[i]])
+                              : snprintf(buf + k, cap - k, "%s%d", i ? ", " : "", idx[i]);
+        if (w < 0 || (size_t)w >= cap - k) {
+            snprintf(buf + (cap > 5 ? cap - 5 : 0), cap > 5 ? 5 : cap, "...");
+            return;
+        }
+        k += (size_t)w;
+    }
+}
+
+/* Chooses the value column when none was named: the only column besides
+ * the time column; else the column whose name ranks best in s_value_names
+ * when exactly one does. Anything else is ambiguous: one line listing the
+ * candidates and how to pick (--value-col). Returns RLS_OK and *vcol, or
+ * RLS_ERR_INVALID / RLS_ERR_NOTFOUND / RLS_ERR_NOMEM with c->err set. */
+static int s_pick_value(struct s_ctx *c, char **names, int ncols, int tcol, int64_t header_line,
+                        int *vcol)
+{
+    int *cand = NULL, *best = NULL, nc = 0, nb = 0, best_rank = -1, rc = RLS_OK;
+    char list[360];
+
+    cand = malloc((size_t)ncols * sizeof *cand);
+    best = malloc((size_t)ncols * sizeof *best);
+    if (cand == NULL || best == NULL) {
+        rc = rls_err_set(c->err, RLS_ERR_NOMEM, "%s: out of memory", c->path);
+        goto done;
+    }
+    for (int i = 0; i < ncols; i++)
+        if (i != tcol)
+            cand[nc++] = i;
+    if (nc == 0) {
+        rc = rls_err_set(c->err, RLS_ERR_NOTFOUND, "%s:%lld: no value column (only the time column)",
+                         c->path, (long long)header_line);
+        goto done;
+    }
+    if (nc == 1) {
+        *vcol = cand[0];
+        goto done;
+    }
+    for (int i = 0; names != NULL && i < nc; i++) {
+        int r = s_value_rank(names[cand[i]]);
+        if (r < 0)
+            continue;
+        if (best_rank < 0 || r < best_rank) {
+            best_rank = r;
+            nb = 0;
+        }
+        if (r == best_rank)
+            best[nb++] = cand[i];
+    }
+    if (nb == 1) {
+        *vcol = best[0];
+        goto done;
+    }
+    if (nb > 1) {
+        s_list_cols(list, sizeof list, names, best, nb);
+        rc = rls_err_set(c->err, RLS_ERR_INVALID,
+                         "%s: ambiguous value column: %d columns could be the load (%s); pick one "
+                         "with --value-col NAME",
+                         c->path, nb, list);
+        goto done;
+    }
+    s_list_cols(list, sizeof list, names, cand, nc);
+    rc = rls_err_set(c->err, RLS_ERR_INVALID,
+                     "%s: ambiguous value column: %d candidate columns (%s), none named like a load "
+                     "(requests, count, value, bits, bytes, cpu, ...); pick one with --value-col %s",
+                     c->path, nc, list, names != NULL ? "NAME" : "INDEX (0-based)");
+done:
+    free(cand);
+    free(best);
+    return rc;
+}
 
 static int s_import_rows(struct s_ctx *c, const struct s_spec *sp, struct rls_trace **out)
 {
@@ -660,7 +948,7 @@ static int s_import_rows(struct s_ctx *c, const struct s_spec *sp, struct rls_tr
         goto done;
     }
     header_line = c->line;
-    if (s_split(line, &hdr) != RLS_OK) {
+    if (s_split(line, c->delim, &hdr) != RLS_OK) {
         rc = rls_err_set(c->err, RLS_ERR_NOMEM, "%s: out of memory", c->path);
         goto done;
     }
@@ -684,11 +972,14 @@ static int s_import_rows(struct s_ctx *c, const struct s_spec *sp, struct rls_tr
         }
     } else if (sp->time_auto && names != NULL) {
         for (int k = 0; s_time_names[k] != NULL && tcol < 0; k++)
-            for (int i = 0; i < ncols; i++)
-                if (strcasecmp(names[i], s_time_names[k]) == 0) {
+            for (int i = 0; i < ncols; i++) {
+                char norm[128];
+                s_norm_name(names[i], norm, sizeof norm);
+                if (strcmp(norm, s_time_names[k]) == 0) {
                     tcol = i;
                     break;
                 }
+            }
     }
     if (sp->value_col != NULL) {
         vcol = s_find_col(names, ncols, sp->value_col);
@@ -697,12 +988,14 @@ static int s_import_rows(struct s_ctx *c, const struct s_spec *sp, struct rls_tr
             goto done;
         }
     } else {
-        vcol = tcol == 0 ? 1 : 0;
-        if (vcol >= ncols) {
-            rc = rls_err_set(c->err, RLS_ERR_NOTFOUND,
-                             "%s:%lld: no value column (only the time column)", c->path,
-                             (long long)header_line);
-            goto done;
+        for (int k = 0; names != NULL && sp->value_defaults != NULL && sp->value_defaults[k] != NULL &&
+                        vcol < 0;
+             k++)
+            vcol = s_find_col(names, ncols, sp->value_defaults[k]);
+        if (vcol < 0) {
+            rc = s_pick_value(c, names, ncols, tcol, header_line, &vcol);
+            if (rc != RLS_OK)
+                goto done;
         }
     }
     if (vcol == tcol) {
@@ -736,7 +1029,7 @@ static int s_import_rows(struct s_ctx *c, const struct s_spec *sp, struct rls_tr
                 break;
             if (s_blank(line) || line[0] == '#')
                 continue;
-            if (s_split(line, &f) != RLS_OK) {
+            if (s_split(line, c->delim, &f) != RLS_OK) {
                 rc = rls_err_set(c->err, RLS_ERR_NOMEM, "%s: out of memory", c->path);
                 goto done;
             }
@@ -783,10 +1076,18 @@ static int s_import_rows(struct s_ctx *c, const struct s_spec *sp, struct rls_tr
                          skipped ? " (all malformed and skipped)" : "");
         goto done;
     }
+    if (tcol < 0 && sp->step_s <= 0) {
+        /* rows without a clock: the step is not in the file, and never guessed */
+        rc = rls_err_set(c->err, RLS_ERR_INVALID,
+                         "%s: no time column, so the step between rows is unknown: give the seconds "
+                         "per row with --step S (or name the time column with --time-col)",
+                         c->path);
+        goto done;
+    }
     if (tcol >= 0)
         rc = s_grid_timed(c, &rs, sp->step_s, sp->cv, &t);
     else
-        rc = s_grid_untimed(c, &rs, sp->step_s > 0 ? sp->step_s : 60, sp->cv, &t);
+        rc = s_grid_untimed(c, &rs, sp->step_s, sp->cv, &t);
     if (rc != RLS_OK)
         goto done;
     t->n_skipped = skipped;
@@ -905,11 +1206,37 @@ done:
 /* ------------------------------------------------------------------ */
 /* Azure Functions 2019: one row per function, minute columns           */
 
-static int s_is_minute_col(const char *name)
+/* The minute number of an Azure Functions minute column, in any layout the
+ * public releases and their derivatives use: "N" (the 2019 release),
+ * "minute_N" and "N_minute" (case-insensitive); -1 for another column. */
+static long s_minute_col(const char *name)
 {
-    if (strncasecmp(name, "minute_", 7) == 0)
-        return s_all_digits(name + 7);
-    return s_all_digits(name);
+    char digits[16];
+    size_t l = strlen(name);
+    if (strncasecmp(name, "minute_", 7) == 0) {
+        name += 7;
+        l -= 7;
+    } else if (l > 7 && strcasecmp(name + l - 7, "_minute") == 0) {
+        l -= 7;
+    }
+    if (l == 0 || l >= sizeof digits)
+        return -1;
+    memcpy(digits, name, l);
+    digits[l] = '\0';
+    if (!s_all_digits(digits) || l > 9)
+        return -1;
+    return atol(digits);
+}
+
+struct s_minute_col {
+    long minute;
+    int col;
+};
+
+static int s_minute_cmp(const void *a, const void *b)
+{
+    const struct s_minute_col *x = a, *y = b;
+    return (x->minute > y->minute) - (x->minute < y->minute);
 }
 
 static int s_import_azure(struct s_ctx *c, struct rls_trace **out)
@@ -918,6 +1245,7 @@ static int s_import_azure(struct s_ctx *c, struct rls_trace **out)
     struct rls_trace *t = NULL;
     char *line = NULL;
     int *mcols = NULL, nm = 0, fcol, rc = RLS_OK;
+    struct s_minute_col *mins = NULL;
     const char *sel = c->p->value_col;
     int mode; /* 0 sum, 1 row index, 2 hash prefix */
     int64_t want_row = -1, row = 0, matched = 0, skipped = 0;
@@ -927,7 +1255,7 @@ static int s_import_azure(struct s_ctx *c, struct rls_trace **out)
     do {
         line = s_next_line(c);
     } while (line != NULL && s_blank(line));
-    if (line == NULL || s_split(line, &hdr) != RLS_OK) {
+    if (line == NULL || s_split(line, c->delim, &hdr) != RLS_OK) {
         rc = rls_err_set(c->err, RLS_ERR_PARSE, "%s: empty file (no data)", c->path);
         goto done;
     }
@@ -937,18 +1265,37 @@ static int s_import_azure(struct s_ctx *c, struct rls_trace **out)
         goto done;
     }
     mcols = malloc((size_t)hdr.n * sizeof *mcols);
-    if (mcols == NULL) {
+    mins = malloc((size_t)hdr.n * sizeof *mins);
+    if (mcols == NULL || mins == NULL) {
         rc = rls_err_set(c->err, RLS_ERR_NOMEM, "%s: out of memory", c->path);
         goto done;
     }
-    for (int i = 0; i < hdr.n; i++)
-        if (s_is_minute_col(hdr.v[i]))
-            mcols[nm++] = i;
+    for (int i = 0; i < hdr.n; i++) {
+        long m = s_minute_col(hdr.v[i]);
+        if (m >= 0) {
+            mins[nm].minute = m;
+            mins[nm].col = i;
+            nm++;
+        }
+    }
     if (nm == 0) {
         rc = rls_err_set(c->err, RLS_ERR_NOTFOUND,
-                         "%s:%lld: no per-minute columns (minute_1.. or 1..) in the header",
+                         "%s:%lld: no per-minute columns (1.., minute_1.. or 1_minute..) in the header",
                          c->path, (long long)c->line);
         goto done;
+    }
+    /* minutes in time order, numbered consecutively from 0 or 1 */
+    qsort(mins, (size_t)nm, sizeof *mins, s_minute_cmp);
+    for (int j = 0; j < nm; j++) {
+        if (mins[j].minute != mins[0].minute + j || mins[0].minute > 1) {
+            rc = rls_err_set(c->err, RLS_ERR_PARSE,
+                             "%s:%lld: minute columns are not numbered %ld..%ld without gaps or "
+                             "repeats (column '%s')",
+                             c->path, (long long)c->line, mins[0].minute > 1 ? 1 : mins[0].minute,
+                             (mins[0].minute > 1 ? 1 : mins[0].minute) + nm - 1, hdr.v[mins[j].col]);
+            goto done;
+        }
+        mcols[j] = mins[j].col;
     }
     if (sel == NULL || sel[0] == '\0' || strcasecmp(sel, "sum") == 0) {
         mode = 0;
@@ -968,7 +1315,7 @@ static int s_import_azure(struct s_ctx *c, struct rls_trace **out)
         const char *why = NULL;
         if (s_blank(line))
             continue;
-        if (s_split(line, &f) != RLS_OK) {
+        if (s_split(line, c->delim, &f) != RLS_OK) {
             rc = rls_err_set(c->err, RLS_ERR_NOMEM, "%s: out of memory", c->path);
             goto done;
         }
@@ -1046,6 +1393,176 @@ static int s_import_azure(struct s_ctx *c, struct rls_trace **out)
     t = NULL;
 done:
     free(mcols);
+    free(mins);
+    free(hdr.v);
+    free(f.v);
+    rls_trace_destroy(&t);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* Azure Functions 2021: one row per invocation                         */
+
+/* Does id start with the first pl bytes of pre (case-insensitive)? */
+static int s_has_prefix(const char *id, const char *pre, size_t pl)
+{
+    return pl == 0 || strncasecmp(id, pre, pl) == 0;
+}
+
+/* Rows "app,func,end_timestamp,duration" (seconds from the trace's start):
+ * each invocation counts at its start, end_timestamp - duration, in bins of
+ * step_s (60 s unless given), aligned to multiples of the step; an empty bin
+ * is a true zero, not a gap. value_col selects: "sum" (default) all, "APP"
+ * every function of the one app whose id starts so, "APP:FUNC" one function. */
+static int s_import_azure2021(struct s_ctx *c, struct rls_trace **out)
+{
+    struct s_fields hdr = {0}, f = {0};
+    struct rls_trace *t = NULL;
+    double *at = NULL;
+    int64_t n = 0, cap = 0, skipped = 0, rows = 0, nb = 0;
+    char *line = NULL, app1[128] = "", func1[128] = "";
+    int acol, fcol, ecol, dcol, rc = RLS_OK, any = 0;
+    const char *sel = c->p->value_col, *fpre = NULL;
+    size_t apl = 0, fpl = 0;
+    double step = c->p->step_s > 0 ? c->p->step_s : 60.0, tmin = INFINITY, tmax = -INFINITY, t0, span;
+
+    do {
+        line = s_next_line(c);
+    } while (line != NULL && s_blank(line));
+    if (line == NULL || s_split(line, c->delim, &hdr) != RLS_OK) {
+        rc = rls_err_set(c->err, RLS_ERR_PARSE, "%s: empty file (no data)", c->path);
+        goto done;
+    }
+    acol = s_find_col(hdr.v, hdr.n, "app");
+    fcol = s_find_col(hdr.v, hdr.n, "func");
+    ecol = s_find_col(hdr.v, hdr.n, "end_timestamp");
+    dcol = s_find_col(hdr.v, hdr.n, "duration");
+    if (acol < 0 || fcol < 0 || ecol < 0 || dcol < 0) {
+        const char *miss = acol < 0   ? "app"
+                           : fcol < 0 ? "func"
+                           : ecol < 0 ? "end_timestamp"
+                                      : "duration";
+        rc = s_col_missing(c, "invocation", miss, hdr.v, hdr.n);
+        goto done;
+    }
+    any = sel == NULL || sel[0] == '\0' || strcasecmp(sel, "sum") == 0;
+    if (!any) {
+        const char *colon = strchr(sel, ':');
+        apl = colon != NULL ? (size_t)(colon - sel) : strlen(sel);
+        fpre = colon != NULL ? colon + 1 : NULL;
+        fpl = fpre != NULL ? strlen(fpre) : 0;
+    }
+    while ((line = s_next_line(c)) != NULL) {
+        char whybuf[160];
+        const char *why = NULL;
+        double end = 0, dur = 0;
+        if (s_blank(line))
+            continue;
+        if (s_split(line, c->delim, &f) != RLS_OK) {
+            rc = rls_err_set(c->err, RLS_ERR_NOMEM, "%s: out of memory", c->path);
+            goto done;
+        }
+        rows++;
+        if (f.n != hdr.n) {
+            snprintf(whybuf, sizeof whybuf, "%d fields, expected %d", f.n, hdr.n);
+            why = whybuf;
+        } else if (s_parse_num(f.v[ecol], &end) != 0 || !isfinite(end) || end < 0 || end > 1e12) {
+            snprintf(whybuf, sizeof whybuf, "bad end_timestamp '%.40s' (seconds >= 0)", f.v[ecol]);
+            why = whybuf;
+        } else if (s_parse_num(f.v[dcol], &dur) != 0 || !isfinite(dur) || dur < 0 || dur > 1e12) {
+            snprintf(whybuf, sizeof whybuf, "bad duration '%.40s' (seconds >= 0)", f.v[dcol]);
+            why = whybuf;
+        }
+        if (why != NULL) {
+            if (!c->p->skip_bad) {
+                rc = rls_err_set(c->err, RLS_ERR_PARSE, "%s:%lld: %s", c->path, (long long)c->line, why);
+                goto done;
+            }
+            skipped++;
+            continue;
+        }
+        if (!any) {
+            if (!s_has_prefix(f.v[acol], sel, apl) ||
+                (fpre != NULL && !s_has_prefix(f.v[fcol], fpre, fpl)))
+                continue;
+            if (n == 0) {
+                snprintf(app1, sizeof app1, "%s", f.v[acol]);
+                snprintf(func1, sizeof func1, "%s", f.v[fcol]);
+            } else if (strncmp(app1, f.v[acol], sizeof app1 - 1) != 0 ||
+                       (fpre != NULL && strncmp(func1, f.v[fcol], sizeof func1 - 1) != 0)) {
+                rc = rls_err_set(c->err, RLS_ERR_INVALID,
+                                 "%s:%lld: '%s' is ambiguous: it matches %s '%.24s' and '%.24s' (give "
+                                 "a longer prefix; APP:FUNC picks one function)",
+                                 c->path, (long long)c->line, sel,
+                                 strncmp(app1, f.v[acol], sizeof app1 - 1) != 0 ? "app" : "function",
+                                 strncmp(app1, f.v[acol], sizeof app1 - 1) != 0 ? app1 : func1,
+                                 strncmp(app1, f.v[acol], sizeof app1 - 1) != 0 ? f.v[acol] : f.v[fcol]);
+                goto done;
+            }
+        }
+        if (n == cap) {
+            int64_t ncap = cap ? cap * 2 : 4096;
+            double *na = realloc(at, (size_t)ncap * sizeof *na);
+            if (na == NULL) {
+                rc = rls_err_set(c->err, RLS_ERR_NOMEM, "%s: out of memory", c->path);
+                goto done;
+            }
+            at = na;
+            cap = ncap;
+        }
+        at[n] = end - dur;
+        if (at[n] < tmin)
+            tmin = at[n];
+        if (at[n] > tmax)
+            tmax = at[n];
+        n++;
+    }
+    if (n == 0) {
+        if (any || rows == skipped)
+            rc = rls_err_set(c->err, RLS_ERR_PARSE, "%s: no invocation rows%s", c->path,
+                             skipped ? " (all malformed and skipped)" : "");
+        else
+            rc = rls_err_set(c->err, RLS_ERR_NOTFOUND,
+                             "%s: no invocation whose app (and function) starts with '%s' (%lld rows)",
+                             c->path, sel, (long long)rows);
+        goto done;
+    }
+    t0 = floor(tmin / step) * step;
+    span = (tmax - t0) / step;
+    nb = span < (double)S_MAX_SAMPLES ? (int64_t)floor(span) + 1 : INT64_MAX;
+    if (nb > s_max_points(c)) {
+        rc = rls_err_set(c->err, RLS_ERR_RANGE,
+                         "%s: %lld invocations spanning %.0f s in bins of %g s make more than "
+                         "max_points %lld samples (give a coarser --step or raise --max-points)",
+                         c->path, (long long)n, tmax - tmin, step, (long long)s_max_points(c));
+        goto done;
+    }
+    t = s_alloc(c, nb, step);
+    if (t == NULL) {
+        rc = RLS_ERR_NOMEM;
+        goto done;
+    }
+    for (int64_t i = 0; i < n; i++) {
+        int64_t slot = (int64_t)floor((at[i] - t0) / step);
+        if (slot < 0)
+            slot = 0;
+        if (slot >= nb)
+            slot = nb - 1;
+        t->rate[slot] += 1;
+    }
+    for (int64_t i = 0; i < nb; i++)
+        t->rate[i] /= step;
+    if (any)
+        snprintf(t->column, sizeof t->column, "sum");
+    else if (fpre == NULL)
+        snprintf(t->column, sizeof t->column, "%.63s", app1);
+    else
+        snprintf(t->column, sizeof t->column, "%.40s:%.22s", app1, func1);
+    t->n_skipped = skipped;
+    *out = t;
+    t = NULL;
+done:
+    free(at);
     free(hdr.v);
     free(f.v);
     rls_trace_destroy(&t);
@@ -1265,10 +1782,15 @@ static enum rls_trace_format s_detect(struct s_ctx *c)
     }
     if (numeric_ws && tokens > 0 && (tokens >= 2 || s_contains_ci(s_basename(c->path), "nasa")))
         return RLS_TRACE_FMT_NASA;
-    if (s_split(first, &f) != RLS_OK)
+    if (s_split(first, c->delim, &f) != RLS_OK)
         return RLS_TRACE_FMT_CSV;
     if (s_find_col(f.v, f.n, "HashFunction") >= 0)
         fmt = RLS_TRACE_FMT_AZURE;
+    else if (s_find_col(f.v, f.n, "end_timestamp") >= 0 && s_find_col(f.v, f.n, "duration") >= 0 &&
+             s_find_col(f.v, f.n, "app") >= 0)
+        fmt = RLS_TRACE_FMT_AZURE2021;
+    else if (s_find_col(f.v, f.n, "CPU usage [MHZ]") >= 0 && s_find_col(f.v, f.n, "Timestamp [ms]") >= 0)
+        fmt = RLS_TRACE_FMT_BITBRAINS;
     else if (f.n >= 2 && strcasecmp(f.v[0], "period") == 0 && strcasecmp(f.v[1], "count") == 0)
         fmt = RLS_TRACE_FMT_WORLDCUP98;
     else if (f.n == 2 && strcasecmp(f.v[0], "timestamp") == 0 && strcasecmp(f.v[1], "value") == 0)
@@ -1283,6 +1805,11 @@ static enum rls_trace_format s_detect(struct s_ctx *c)
     free(f.v);
     return fmt;
 }
+
+/* Default value columns of the link and VM formats, first present wins
+ * (then the known-name choice of s_pick_value). */
+static const char *const s_isp_values[] = {"traffic (in bits)", "bits", NULL};
+static const char *const s_bitbrains_values[] = {"CPU usage [MHZ]", NULL};
 
 struct rls_trace_import_params rls_trace_import_default_params(void)
 {
@@ -1325,6 +1852,7 @@ int rls_trace_import(const char *path, const struct rls_trace_import_params *par
     rc = s_check_text(&c);
     if (rc != RLS_OK)
         goto done;
+    s_detect_delim(&c);
     fmt = params->format != RLS_TRACE_FMT_AUTO ? params->format : s_detect(&c);
 
     memset(&sp, 0, sizeof sp);
@@ -1366,9 +1894,17 @@ int rls_trace_import(const char *path, const struct rls_trace_import_params *par
     case RLS_TRACE_FMT_ISP:
         if (sp.time_col == NULL)
             sp.time_col = "time_count";
-        if (sp.value_col == NULL)
-            sp.value_col = "traffic (in bits)";
+        sp.value_defaults = s_isp_values;
         rc = s_import_rows(&c, &sp, &t);
+        break;
+    case RLS_TRACE_FMT_BITBRAINS:
+        if (sp.time_col == NULL)
+            sp.time_col = "Timestamp [ms]";
+        sp.value_defaults = s_bitbrains_values;
+        rc = s_import_rows(&c, &sp, &t);
+        break;
+    case RLS_TRACE_FMT_AZURE2021:
+        rc = s_import_azure2021(&c, &t);
         break;
     case RLS_TRACE_FMT_ALIBABA:
         if (sp.value_col == NULL)
@@ -1392,7 +1928,8 @@ int rls_trace_import(const char *path, const struct rls_trace_import_params *par
     if (rc != RLS_OK)
         goto done;
     if (fmt != RLS_TRACE_FMT_CANONICAL) {
-        int counts = fmt == RLS_TRACE_FMT_NASA || fmt == RLS_TRACE_FMT_AZURE || sp.cv.is_count;
+        int counts = fmt == RLS_TRACE_FMT_NASA || fmt == RLS_TRACE_FMT_AZURE ||
+                     fmt == RLS_TRACE_FMT_AZURE2021 || sp.cv.is_count;
         snprintf(t->unit, sizeof t->unit, "%s", counts ? "rps" : "shape");
         snprintf(t->format, sizeof t->format, "%s", rls_trace_format_name(fmt));
         snprintf(t->source, sizeof t->source, "%s", path);

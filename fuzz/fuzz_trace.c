@@ -1,7 +1,7 @@
 /* fuzz_trace.c - libFuzzer harness for the trace importer (env/trace_import.c):
- * the first byte picks the source format (low 4 bits mod 9: auto, canonical, worldcup98, ...
- * csv) and skip_bad; the rest is the file, written to a temporary file and
- * imported. max_points is kept small so a hostile time span is refused fast.
+ * the first byte picks the source format (low 4 bits mod RLS_TRACE_FMT_COUNT: auto,
+ * canonical, worldcup98, ... csv, bitbrains, azure2021) and skip_bad; the rest is the file,
+ * written to a temporary file and imported. max_points is kept small so a hostile time span is refused fast.
  * Build and run: tools/fuzz.sh. */
 #include <stdint.h>
 
@@ -16,7 +16,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char *path = NULL;
     if (size < 1)
         return 0;
-    p.format = (enum rls_trace_format)((data[0] & 0x0f) % (RLS_TRACE_FMT_CSV + 1));
+    p.format = (enum rls_trace_format)((data[0] & 0x0f) % RLS_TRACE_FMT_COUNT);
     p.skip_bad = (data[0] >> 4) & 1;
     if (p.format == RLS_TRACE_FMT_CSV && (data[0] & 0x20))
         p.time_col = "0";

@@ -72,6 +72,29 @@ if [ -n "$TRACES" ] && [ -f "$TRACES/worldcup98_requests_per_minute_0430_0630.cs
     if "$BIN" trace info "$NAB" | grep -q 'format: *nab'; then ok; else bad "info on raw nab"; fi
     if "$BIN" trace info "$TRACES/azure_functions_2019_200_functions_per_minute.csv" --value-col 3 |
         grep -q 'samples: *1440'; then ok; else bad "info on azure row 3"; fi
+
+    # the same real data in the other public layouts imports to the same samples:
+    # Azure minute columns named N_minute and bare N; World Cup with ';'+tab and tab separators
+    AZ=$TRACES/azure_functions_2019_200_functions_per_minute.csv
+    "$BIN" trace import "$AZ" --out "$TMP/az.trace" >/dev/null 2>"$TMP/e.txt" || bad "azure import: $(cat "$TMP/e.txt")"
+    for naming in 's/minute_\([0-9]*\)/\1_minute/g' 's/minute_\([0-9]*\)/\1/g'; do
+        sed "1$naming" "$AZ" >"$TMP/az_renamed.csv"
+        if "$BIN" trace import "$TMP/az_renamed.csv" --out "$TMP/az2.trace" >/dev/null 2>"$TMP/e.txt" &&
+            cmp -s <(grep -v '^#' "$TMP/az.trace") <(grep -v '^#' "$TMP/az2.trace"); then
+            ok
+        else
+            bad "azure with header '$(head -c 60 "$TMP/az_renamed.csv" | cut -d, -f4)': $(cat "$TMP/e.txt")"
+        fi
+    done
+    for sep in ';\t' '\t'; do
+        sed "s/,/$sep/g" "$WC" >"$TMP/wc_sep.csv"
+        if "$BIN" trace import "$TMP/wc_sep.csv" --out "$TMP/wc2.trace" >/dev/null 2>"$TMP/e.txt" &&
+            cmp -s <(grep -v '^# source' "$TMP/wc.trace") <(grep -v '^# source' "$TMP/wc2.trace"); then
+            ok
+        else
+            bad "worldcup with separator '$sep': $(cat "$TMP/e.txt")"
+        fi
+    done
 else
     echo "SKIPPED: traces folder not found: real-trace checks not run"
     SKIPPED=1
@@ -103,10 +126,50 @@ expect_fail "missing column" 1 "$TMP/out5.trace" "'nope' not found" -- "$BIN" tr
 printf '# rlsched-trace v1\n# step_s: 60\n# n: 5\n1\n2\n' >"$TMP/trunc.trace"
 expect_fail "truncated canonical" 1 "" "truncated" -- "$BIN" trace info "$TMP/trunc.trace"
 expect_fail "missing file" 1 "$TMP/out6.trace" "$TMP/nothere.csv" -- "$BIN" trace import "$TMP/nothere.csv" --out "$TMP/out6.trace"
-expect_fail "unwritable output" 1 "" "$TMP/no/dir/x.trace" -- "$BIN" trace import "$TMP/cols.csv" --out "$TMP/no/dir/x.trace"
+expect_fail "unwritable output" 1 "" "$TMP/no/dir/x.trace" -- "$BIN" trace import "$TMP/cols.csv" --value-col b --step 60 --out "$TMP/no/dir/x.trace"
 expect_fail "usage: no --out" 2 "" "--out" -- "$BIN" trace import "$TMP/cols.csv"
 expect_fail "usage: bad format" 2 "" "unknown format" -- "$BIN" trace import "$TMP/cols.csv" --out "$TMP/x.trace" --format bogus
 expect_fail "usage: unknown option" 2 "" "unknown option" -- "$BIN" trace info "$TMP/cols.csv" --frobnicate
+
+# --- public layouts (fixtures written here) ----------------------------------
+# Grid Workloads Archive Bitbrains: ';' + tab, "Timestamp [ms]" in seconds, 300 s apart
+printf 'Timestamp [ms];\tCPU cores;\tCPU capacity provisioned [MHZ];\tCPU usage [MHZ];\tCPU usage [%%];\tMemory usage [KB]\n1376314846;\t4;\t11703.99824;\t10912.027692;\t93.23;\t6129274.4\n1376315146;\t4;\t11703.99824;\t2733.0;\t23.35;\t6129274.4\n' >"$TMP/bb.csv"
+if "$BIN" trace import "$TMP/bb.csv" --out "$TMP/bb.trace" >"$TMP/o.txt" 2>"$TMP/e.txt" &&
+    grep -q '(bitbrains, column CPU usage \[MHZ\])' "$TMP/o.txt" && grep -qx '# step_s: 300' "$TMP/bb.trace" &&
+    [ "$(grep -v '^#' "$TMP/bb.trace" | head -1)" = "10912.027692" ]; then ok; else bad "bitbrains: $(cat "$TMP/o.txt" "$TMP/e.txt")"; fi
+expect_fail "bitbrains read as csv: ambiguous" 1 "$TMP/bb2.trace" "'CPU usage [MHZ]', 'CPU usage [%]'" -- "$BIN" trace import "$TMP/bb.csv" --format csv --out "$TMP/bb2.trace"
+# Azure Functions 2019 with N_minute columns, and the release's bare numbers after a Trigger column
+printf 'HashFunction,HashApp,HashOwner,2_minute,1_minute,3_minute\nf1,a,o,120,60,0\nf2,a,o,6,0,3\n' >"$TMP/az_nm.csv"
+printf 'HashOwner,HashApp,HashFunction,Trigger,1,2,3\no,a,f1,http,60,120,0\no,a,f2,timer,0,6,3\n' >"$TMP/az_n.csv"
+for f in az_nm az_n; do
+    if "$BIN" trace import "$TMP/$f.csv" --out "$TMP/$f.trace" >/dev/null 2>"$TMP/e.txt" &&
+        [ "$(grep -v '^#' "$TMP/$f.trace" | tr '\n' ' ')" = "1 2.1 0.05 " ]; then ok; else bad "$f: $(cat "$TMP/e.txt") $(grep -v '^#' "$TMP/$f.trace" 2>/dev/null | tr '\n' ' ')"; fi
+done
+# Azure Functions 2021: one row per invocation, counted at end - duration in 60 s bins
+printf 'app,func,end_timestamp,duration\na1,f1,0.5,0.1\na1,f2,61.0,2\na2,f1,130.0,0.5\n' >"$TMP/az21.txt"
+if "$BIN" trace import "$TMP/az21.txt" --out "$TMP/az21.trace" >"$TMP/o.txt" 2>"$TMP/e.txt" &&
+    grep -q '(azure2021, column sum)' "$TMP/o.txt" && grep -qx '# n: 3' "$TMP/az21.trace"; then ok; else bad "azure2021: $(cat "$TMP/o.txt" "$TMP/e.txt")"; fi
+# a link trace whose volume column is "bits" (next to "bytes")
+printf 'time_count,bits,bytes\n2004-11-19 09:30:00,4838.665,604.833125\n2004-11-19 09:35:00,4845.177,605.647125\n' >"$TMP/link.csv"
+if "$BIN" trace import "$TMP/link.csv" --out "$TMP/link.trace" 2>"$TMP/e.txt" | grep -q '(isp, column bits)'; then ok; else bad "link bits: $(cat "$TMP/e.txt")"; fi
+# tab and semicolon files
+printf 'ts\trequests\n0\t5\n60\t7\n' >"$TMP/t.tsv"
+printf 'ts;requests\n0;5\n60;7\n' >"$TMP/s.csv"
+for f in t.tsv s.csv; do
+    if "$BIN" trace info "$TMP/$f" --json 2>"$TMP/e.txt" | /usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["column"]=="requests" and d["step_s"]==60 and d["max"]==7' 2>/dev/null; then ok; else bad "separator $f: $(cat "$TMP/e.txt")"; fi
+done
+# no timestamps: refused without --step (one line naming --step), imported with it
+printf 'requests\n60\n120\n' >"$TMP/notime.csv"
+expect_fail "no timestamps, no --step" 1 "$TMP/nt.trace" "--step" -- "$BIN" trace import "$TMP/notime.csv" --out "$TMP/nt.trace"
+if "$BIN" trace import "$TMP/notime.csv" --step 30 --out "$TMP/nt.trace" >/dev/null 2>"$TMP/e.txt" &&
+    grep -qx '# step_s: 30' "$TMP/nt.trace"; then ok; else bad "no timestamps with --step: $(cat "$TMP/e.txt")"; fi
+if "$BIN" trace info "$TMP/notime.csv" --step 30 | grep -q 'step: *30 s'; then ok; else bad "info --step"; fi
+# irregular timestamps: refused without --step
+printf 'ts,count\n0,1\n7,1\n20,1\n21,1\n50,1\n95,1\n' >"$TMP/irr.csv"
+expect_fail "irregular timestamps" 1 "$TMP/irr.trace" "irregular timestamps" -- "$BIN" trace import "$TMP/irr.csv" --out "$TMP/irr.trace"
+# ambiguous value column: one line listing the candidates and --value-col
+printf 'ts,alpha,beta\n0,1,2\n60,3,4\n' >"$TMP/amb.csv"
+expect_fail "ambiguous value column" 1 "$TMP/amb.trace" "('alpha', 'beta'), none named like a load (requests, count, value, bits, bytes, cpu, ...); pick one with --value-col" -- "$BIN" trace import "$TMP/amb.csv" --out "$TMP/amb.trace"
 
 # --help for each subcommand
 for sub in import synth info; do

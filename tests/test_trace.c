@@ -457,6 +457,423 @@ static void test_csv_unix_seconds_index_columns_and_no_header(void **state)
 }
 
 /* ------------------------------------------------------------------ */
+/* every public layout: separators, minute columns, value and step rules */
+
+/* Reads a whole file; caller frees. */
+static char *s_slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    assert_int_equal(fseek(f, 0, SEEK_END), 0);
+    long n = ftell(f);
+    assert_true(n >= 0);
+    rewind(f);
+    char *buf = malloc((size_t)n + 1);
+    assert_non_null(buf);
+    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+    buf[n] = '\0';
+    fclose(f);
+    *len = (size_t)n;
+    return buf;
+}
+
+/* Two traces hold the same samples, step, clock and column. */
+static void s_assert_same_trace(const struct rls_trace *a, const struct rls_trace *b)
+{
+    assert_int_equal(a->n, b->n);
+    assert_true(a->step_s == b->step_s);
+    assert_true(a->start_epoch_s == b->start_epoch_s);
+    assert_string_equal(a->column, b->column);
+    assert_string_equal(a->unit, b->unit);
+    assert_int_equal(memcmp(a->rate, b->rate, (size_t)a->n * sizeof *a->rate), 0);
+}
+
+/* The Grid Workloads Archive's GWA-T-12 Bitbrains layout, as published
+ * (fastStorage/rnd VM files): ';' + tab between fields, Unix seconds under a
+ * "Timestamp [ms]" header, 300 s apart. */
+static const char s_bitbrains[] =
+    "Timestamp [ms];\tCPU cores;\tCPU capacity provisioned [MHZ];\tCPU usage [MHZ];\tCPU usage [%];\t"
+    "Memory capacity provisioned [KB];\tMemory usage [KB];\tDisk read throughput [KB/s];\t"
+    "Disk write throughput [KB/s];\tNetwork received throughput [KB/s];\t"
+    "Network transmitted throughput [KB/s]\n"
+    "1376314846;\t4;\t11703.99824;\t10912.027692;\t93.233333;\t67108864.0;\t6129274.4;\t0.0;\t4.2;\t0.4;"
+    "\t0.0\n"
+    "1376315146;\t4;\t11703.99824;\t2733.0;\t23.35;\t67108864.0;\t6129274.4;\t0.0;\t4.2;\t0.4;\t0.0\n"
+    "1376315746;\t4;\t11703.99824;\t5856.0;\t50.0;\t67108864.0;\t6129274.4;\t0.0;\t4.2;\t0.4;\t0.0\n";
+
+static void test_bitbrains_semicolon_tab_file_imports_cpu_usage(void **state)
+{
+    (void)state;
+    char path[256];
+    s_tmptext(path, sizeof path, ".csv", s_bitbrains);
+    struct rls_trace *t = s_import_ok(path, NULL);
+    assert_string_equal(t->format, "bitbrains");
+    assert_string_equal(t->column, "CPU usage [MHZ]");
+    assert_string_equal(t->unit, "shape");
+    assert_true(t->step_s == 300);
+    assert_true(t->start_epoch_s == 1376314846.0);
+    assert_int_equal(t->n, 4); /* the missing 5-minute row is filled */
+    assert_int_equal(t->n_filled, 1);
+    assert_true(t->rate[0] == 10912.027692 && t->rate[1] == 2733.0 && t->rate[3] == 5856.0);
+    assert_true(fabs(t->rate[2] - (2733.0 + 5856.0) / 2) < 1e-9);
+    rls_trace_destroy(&t);
+
+    struct rls_trace_import_params p = rls_trace_import_default_params();
+    p.value_col = "CPU usage [%]";
+    t = s_import_ok(path, &p);
+    assert_true(t->rate[0] == 93.233333);
+    rls_trace_destroy(&t);
+
+    /* read as a generic file, two columns could be the load: one line naming both */
+    p = rls_trace_import_default_params();
+    p.format = RLS_TRACE_FMT_CSV;
+    s_expect_fail(path, &p, RLS_ERR_INVALID, "'CPU usage [MHZ]', 'CPU usage [%]'", "--value-col");
+    p.value_col = "CPU usage [MHZ]";
+    t = s_import_ok(path, &p);
+    assert_true(t->step_s == 300 && t->rate[1] == 2733.0); /* "Timestamp [ms]" found as the time */
+    rls_trace_destroy(&t);
+    unlink(path);
+}
+
+/* Azure Functions 2019 minute columns under each naming (the release's
+ * "HashOwner,HashApp,HashFunction,Trigger,1..1440", minute_N as in the
+ * invitro sample, N_minute): 2 functions, 3 minutes, the columns in another
+ * order than the minutes. */
+static void test_azure_2019_minute_columns_in_every_naming(void **state)
+{
+    (void)state;
+    static const char *heads[] = {
+        "HashOwner,HashApp,HashFunction,Trigger,2,1,3\n",
+        "HashOwner,HashApp,HashFunction,Trigger,minute_2,minute_1,minute_3\n",
+        "HashOwner,HashApp,HashFunction,Trigger,2_minute,1_minute,3_minute\n",
+        "HashOwner\tHashApp\tHashFunction\tTrigger\t2_minute\t1_minute\t3_minute\n",
+    };
+    for (size_t i = 0; i < sizeof heads / sizeof heads[0]; i++) {
+        char path[256], body[512];
+        const char *sep = strchr(heads[i], '\t') ? "\t" : ",";
+        snprintf(body, sizeof body,
+                 "%sown%sapp%saa11%shttp%s120%s60%s0\nown%sapp%sbb22%stimer%s6%s0%s3\n", heads[i],
+                 sep, sep, sep, sep, sep, sep, sep, sep, sep, sep, sep, sep);
+        s_tmptext(path, sizeof path, ".csv", body);
+        struct rls_trace *t = s_import_ok(path, NULL);
+        assert_string_equal(t->format, "azure");
+        assert_string_equal(t->column, "sum");
+        assert_int_equal(t->n, 3);
+        assert_true(t->step_s == 60);
+        /* minute 1 = 60 + 0, minute 2 = 120 + 6, minute 3 = 0 + 3 invocations */
+        assert_true(t->rate[0] == 60 / 60.0 && t->rate[1] == 126 / 60.0 && t->rate[2] == 3 / 60.0);
+        rls_trace_destroy(&t);
+        struct rls_trace_import_params p = rls_trace_import_default_params();
+        p.value_col = "bb";
+        t = s_import_ok(path, &p);
+        assert_string_equal(t->column, "bb22");
+        assert_true(t->rate[0] == 0 && t->rate[1] == 6 / 60.0 && t->rate[2] == 3 / 60.0);
+        rls_trace_destroy(&t);
+        unlink(path);
+    }
+    /* a missing minute is refused naming the column after the gap */
+    char path[256];
+    s_tmptext(path, sizeof path, ".csv", "HashFunction,1_minute,2_minute,4_minute\naa,1,2,3\n");
+    s_expect_fail(path, NULL, RLS_ERR_PARSE, "without gaps", "'4_minute'");
+    unlink(path);
+}
+
+static void test_azure_2021_invocations_are_counted_at_their_start(void **state)
+{
+    (void)state;
+    char path[256];
+    /* starts (end - duration): 0.4, 59, 129.5, 9, 61 */
+    s_tmptext(path, sizeof path, ".txt",
+              "app,func,end_timestamp,duration\n"
+              "a1f0,f1,0.5,0.1\n"
+              "a1f0,f2,61.0,2\n"
+              "a2c9,f1,130.0,0.5\n"
+              "a1f0,f1,10,1\n"
+              "a1f0,f1,62.5,1.5\n");
+    struct rls_trace *t = s_import_ok(path, NULL);
+    assert_string_equal(t->format, "azure2021");
+    assert_string_equal(t->unit, "rps");
+    assert_string_equal(t->column, "sum");
+    assert_true(t->step_s == 60);
+    assert_true(t->start_epoch_s == 0); /* seconds from the trace's start: no clock */
+    assert_int_equal(t->n, 3);
+    assert_true(t->rate[0] == 3 / 60.0 && t->rate[1] == 1 / 60.0 && t->rate[2] == 1 / 60.0);
+    assert_int_equal(t->n_filled, 0); /* an empty bin is a true zero */
+    rls_trace_destroy(&t);
+
+    struct rls_trace_import_params p = rls_trace_import_default_params();
+    p.step_s = 30;
+    t = s_import_ok(path, &p);
+    assert_int_equal(t->n, 5); /* bins [0,30) [30,60) [60,90) [90,120) [120,150) */
+    assert_true(t->rate[0] == 2 / 30.0 && t->rate[1] == 1 / 30.0 && t->rate[2] == 1 / 30.0 &&
+                t->rate[3] == 0 && t->rate[4] == 1 / 30.0);
+    rls_trace_destroy(&t);
+
+    p = rls_trace_import_default_params();
+    p.value_col = "a1";
+    t = s_import_ok(path, &p);
+    assert_string_equal(t->column, "a1f0");
+    assert_true(t->rate[0] == 3 / 60.0 && t->rate[1] == 1 / 60.0);
+    rls_trace_destroy(&t);
+    p.value_col = "a1:f1";
+    t = s_import_ok(path, &p);
+    assert_string_equal(t->column, "a1f0:f1");
+    assert_true(t->rate[0] == 2 / 60.0 && t->rate[1] == 1 / 60.0);
+    rls_trace_destroy(&t);
+    p.value_col = "a";
+    s_expect_fail(path, &p, RLS_ERR_INVALID, "ambiguous", "'a1f0' and 'a2c9'");
+    p.value_col = "zz";
+    s_expect_fail(path, &p, RLS_ERR_NOTFOUND, "'zz'", NULL);
+    unlink(path);
+
+    s_tmptext(path, sizeof path, ".txt", "app,func,end_timestamp,duration\na,f,5,1\na,f,7,-2\n");
+    s_expect_fail(path, NULL, RLS_ERR_PARSE, ":3:", "duration");
+    unlink(path);
+}
+
+/* A link trace with "bits" and "bytes" columns (the UK academic backbone
+ * file of the same archive as the ISP one): bits, without --value-col. */
+static void test_link_trace_takes_the_bits_column(void **state)
+{
+    (void)state;
+    char path[256];
+    s_tmptext(path, sizeof path, ".csv",
+              "time_count,bits,bytes\n"
+              "2004-11-19 09:30:00,4838.665,604.833125\n"
+              "2004-11-19 09:35:00,4845.177,605.647125\n");
+    struct rls_trace *t = s_import_ok(path, NULL);
+    assert_string_equal(t->format, "isp");
+    assert_string_equal(t->column, "bits");
+    assert_true(t->step_s == 300 && t->n == 2);
+    assert_true(t->rate[0] == 4838.665 && t->rate[1] == 4845.177);
+    assert_true(t->start_epoch_s == s_epoch(2004, 11, 19, 9, 30, 0));
+    rls_trace_destroy(&t);
+    struct rls_trace_import_params p = rls_trace_import_default_params();
+    p.value_col = "bytes";
+    t = s_import_ok(path, &p);
+    assert_true(t->rate[0] == 604.833125);
+    rls_trace_destroy(&t);
+    unlink(path);
+}
+
+/* One series written with every separator gives one trace. */
+static void test_comma_semicolon_tab_and_blank_separators_give_one_trace(void **state)
+{
+    (void)state;
+    static const char *bodies[] = {
+        "ts,\"requests, all\",note\n0,1.5,\"a;b\"\n60,2.5,x\n120,4,y\n",
+        "ts;\"requests, all\";note\n0;1.5;\"a;b\"\n60;2.5;x\n120;4;y\n",
+        "ts\t\"requests, all\"\tnote\n0\t1.5\t\"a;b\"\n60\t2.5\tx\n120\t4\ty\n",
+        "ts;\t\"requests, all\";\tnote\n0;\t1.5;\t\"a;b\"\n60;\t2.5;\tx\n120;\t4;\ty\n",
+        "  ts   \"requests, all\"  note\n0  1.5 \"a;b\"\n60\t2.5   x\n120 4 y  \n",
+    };
+    struct rls_trace *ref = NULL;
+    for (size_t i = 0; i < sizeof bodies / sizeof bodies[0]; i++) {
+        char path[256];
+        s_tmptext(path, sizeof path, ".csv", bodies[i]);
+        struct rls_trace *t = s_import_ok(path, NULL);
+        assert_string_equal(t->format, "csv");
+        assert_string_equal(t->column, "requests, all"); /* named like a load; "note" is not */
+        assert_true(t->step_s == 60 && t->n == 3 && t->rate[2] == 4);
+        if (ref == NULL)
+            ref = t;
+        else {
+            s_assert_same_trace(ref, t);
+            rls_trace_destroy(&t);
+        }
+        unlink(path);
+    }
+    rls_trace_destroy(&ref);
+
+    /* a ';' file with decimal commas: ';' wins (the header has no comma); the
+     * value is then refused naming it, never read as two columns */
+    char path[256];
+    s_tmptext(path, sizeof path, ".csv", "time;value\n2020-01-01 00:00;1,5\n2020-01-01 00:01;2,5\n");
+    s_expect_fail(path, NULL, RLS_ERR_PARSE, ":2:", "'1,5' is not a number");
+    unlink(path);
+    /* an empty tab-separated field stays a field */
+    s_tmptext(path, sizeof path, ".tsv", "ts\tload\tx\n0\t1\t\n60\t2\t\n");
+    struct rls_trace *t = s_import_ok(path, NULL);
+    assert_string_equal(t->column, "load");
+    rls_trace_destroy(&t);
+    unlink(path);
+}
+
+static void test_step_comes_from_regular_times_or_must_be_given(void **state)
+{
+    (void)state;
+    char path[256];
+    struct rls_trace_import_params p = rls_trace_import_default_params();
+
+    /* no time column: refused without --step, never a silent 60 s */
+    s_tmptext(path, sizeof path, ".csv", "requests\n60\n120\n30\n");
+    s_expect_fail(path, NULL, RLS_ERR_INVALID, "no time column", "--step");
+    p.step_s = 30;
+    p.count_step_s = 30;
+    struct rls_trace *t = s_import_ok(path, &p);
+    assert_true(t->step_s == 30 && t->n == 3);
+    assert_true(t->rate[0] == 2 && t->rate[1] == 4 && t->rate[2] == 1);
+    rls_trace_destroy(&t);
+    unlink(path);
+
+    /* one row, or one distinct time: no spacing to read */
+    s_tmptext(path, sizeof path, ".csv", "ts,v\n100,5\n");
+    s_expect_fail(path, NULL, RLS_ERR_INVALID, "one data row", "--step");
+    unlink(path);
+    s_tmptext(path, sizeof path, ".csv", "ts,v\n100,5\n100,6\n");
+    s_expect_fail(path, NULL, RLS_ERR_INVALID, "same time", "--step");
+    unlink(path);
+
+    /* clock jitter around 15 s: the step is the median spacing near the commonest */
+    s_tmptext(path, sizeof path, ".csv",
+              "ts,v\n0,1\n15.002,1\n29.999,1\n45.001,1\n60,1\n75.003,1\n90,1\n104.998,1\n");
+    t = s_import_ok(path, NULL);
+    assert_true(t->step_s == 15 && t->n == 8 && t->n_duplicates == 0);
+    rls_trace_destroy(&t);
+    unlink(path);
+
+    /* irregular times (event-like): refused, naming the spacing and --step;
+     * with --step the rows are binned (counts summed) */
+    s_tmptext(path, sizeof path, ".csv", "ts,count\n0,1\n7,1\n20,1\n21,1\n50,1\n58,1\n95,1\n");
+    s_expect_fail(path, NULL, RLS_ERR_INVALID, "irregular timestamps", "--step");
+    p = rls_trace_import_default_params();
+    p.step_s = 60;
+    p.count_step_s = 1;
+    t = s_import_ok(path, &p);
+    /* rows go to the nearest slot, round(t / 60): 0, 7, 20, 21 -> 0; 50, 58 -> 1; 95 -> 2 */
+    assert_int_equal(t->n, 3);
+    assert_true(t->rate[0] == 4 / 60.0 && t->rate[1] == 2 / 60.0 && t->rate[2] == 1 / 60.0);
+    assert_int_equal(t->n_duplicates, 4);
+    rls_trace_destroy(&t);
+    unlink(path);
+}
+
+static void test_ambiguous_value_column_is_one_line_listing_candidates(void **state)
+{
+    (void)state;
+    char path[256];
+    struct rls_trace *t = NULL;
+
+    s_tmptext(path, sizeof path, ".csv", "ts,alpha,beta\n0,1,2\n60,3,4\n");
+    s_expect_fail(path, NULL, RLS_ERR_INVALID, "'alpha', 'beta'", "--value-col NAME");
+    {
+        struct rls_err err = {0};
+        assert_true(rls_trace_import(path, NULL, &t, &err) < 0);
+        assert_null(strchr(err.msg, '\n')); /* one line */
+        assert_non_null(strstr(err.msg, path));
+    }
+    unlink(path);
+
+    /* two columns matching the same known name equally well */
+    s_tmptext(path, sizeof path, ".csv",
+              "timestamp,count_raw,count_thousand\n1998-05-30 21:50:00,12253,12.253\n"
+              "1998-05-30 21:55:00,11737,11.737\n");
+    s_expect_fail(path, NULL, RLS_ERR_INVALID, "2 columns could be the load",
+                  "'count_raw', 'count_thousand'");
+    struct rls_trace_import_params p = rls_trace_import_default_params();
+    p.value_col = "count_raw";
+    t = s_import_ok(path, &p);
+    assert_true(t->rate[0] == 12253 && t->step_s == 300);
+    rls_trace_destroy(&t);
+    unlink(path);
+
+    /* known names rank: requests before cpu; an exact name before a prefix */
+    s_tmptext(path, sizeof path, ".csv", "ts,cpu,Requests,count_5xx,count\n0,50,7,1,9\n60,60,8,0,9\n");
+    t = s_import_ok(path, NULL);
+    assert_string_equal(t->column, "Requests");
+    rls_trace_destroy(&t);
+    unlink(path);
+    s_tmptext(path, sizeof path, ".csv", "ts,count_5xx,count\n0,1,9\n60,0,9\n");
+    t = s_import_ok(path, NULL);
+    assert_string_equal(t->column, "count");
+    rls_trace_destroy(&t);
+    unlink(path);
+
+    /* no header: columns by index */
+    s_tmptext(path, sizeof path, ".csv", "1000,7,1.5\n1060,8,2.5\n");
+    p = rls_trace_import_default_params();
+    p.time_col = "0";
+    s_expect_fail(path, &p, RLS_ERR_INVALID, "(1, 2)", "--value-col INDEX");
+    unlink(path);
+}
+
+/* The real files, re-written in the other public layouts, import to the
+ * same samples as the originals. */
+static void test_real_traces_in_other_layouts_import_the_same(void **state)
+{
+    (void)state;
+    if (!s_have_traces())
+        rls_test_skip_missing(RLS_TRACES_DIR);
+    char src[512], path[256];
+    size_t len = 0;
+
+    /* Azure 2019: minute_N (the file here) -> N_minute and bare N */
+    s_path(src, sizeof src, "azure_functions_2019_200_functions_per_minute.csv");
+    char *raw = s_slurp(src, &len);
+    struct rls_trace *ref = s_import_ok(src, NULL);
+    for (int naming = 0; naming < 2; naming++) {
+        size_t cap = len + 16 * 1440 + 64, k = 0;
+        char *out = malloc(cap);
+        assert_non_null(out);
+        const char *p = raw, *eol = strchr(raw, '\n');
+        assert_non_null(eol);
+        while (p < eol) {
+            if (strncmp(p, "minute_", 7) == 0) {
+                char *end = NULL;
+                long m = strtol(p + 7, &end, 10);
+                k += (size_t)snprintf(out + k, cap - k, naming == 0 ? "%ld_minute" : "%ld", m);
+                p = end;
+            } else {
+                out[k++] = *p++;
+            }
+        }
+        memcpy(out + k, eol, len - (size_t)(eol - raw));
+        k += len - (size_t)(eol - raw);
+        s_tmpfile(path, sizeof path, ".csv", out, k);
+        free(out);
+        struct rls_trace *t = s_import_ok(path, NULL);
+        assert_string_equal(t->format, "azure");
+        s_assert_same_trace(ref, t);
+        rls_trace_destroy(&t);
+        unlink(path);
+    }
+    rls_trace_destroy(&ref);
+    free(raw);
+
+    /* World Cup 98 and a NAB file with ';' + tab, tab and ';' separators */
+    static const char *files[] = {"worldcup98_requests_per_minute_0430_0630.csv",
+                                  "nab/ec2_cpu_utilization_5f5533.csv"};
+    static const char *seps[] = {";\t", "\t", ";"};
+    for (size_t f = 0; f < sizeof files / sizeof files[0]; f++) {
+        s_path(src, sizeof src, files[f]);
+        raw = s_slurp(src, &len);
+        ref = s_import_ok(src, NULL);
+        for (size_t si = 0; si < sizeof seps / sizeof seps[0]; si++) {
+            size_t cap = 2 * len + 1, k = 0;
+            char *out = malloc(cap);
+            assert_non_null(out);
+            for (size_t i = 0; i < len; i++) {
+                if (raw[i] == ',') {
+                    memcpy(out + k, seps[si], strlen(seps[si]));
+                    k += strlen(seps[si]);
+                } else {
+                    out[k++] = raw[i];
+                }
+            }
+            s_tmpfile(path, sizeof path, ".csv", out, k);
+            free(out);
+            struct rls_trace *t = s_import_ok(path, NULL);
+            assert_string_equal(t->format, ref->format);
+            s_assert_same_trace(ref, t);
+            rls_trace_destroy(&t);
+            unlink(path);
+        }
+        rls_trace_destroy(&ref);
+        free(raw);
+    }
+}
+
+/* ------------------------------------------------------------------ */
 /* bad input                                                           */
 
 static void test_empty_and_binary_files_are_refused_naming_the_file(void **state)
@@ -873,7 +1290,7 @@ static void test_resample_preserves_the_mean(void **state)
 static void test_format_names_round_trip(void **state)
 {
     (void)state;
-    for (int f = RLS_TRACE_FMT_AUTO; f <= RLS_TRACE_FMT_CSV; f++)
+    for (int f = RLS_TRACE_FMT_AUTO; f < RLS_TRACE_FMT_COUNT; f++)
         assert_int_equal(rls_trace_format_parse(rls_trace_format_name((enum rls_trace_format)f)),
                          f);
     assert_int_equal(rls_trace_format_parse("nonsense"), -1);
@@ -896,6 +1313,14 @@ int main(void)
         cmocka_unit_test(test_alibaba_and_isp_default_columns),
         cmocka_unit_test(test_csv_iso_times_sorted_duplicates_summed_and_gaps_filled),
         cmocka_unit_test(test_csv_unix_seconds_index_columns_and_no_header),
+        cmocka_unit_test(test_bitbrains_semicolon_tab_file_imports_cpu_usage),
+        cmocka_unit_test(test_azure_2019_minute_columns_in_every_naming),
+        cmocka_unit_test(test_azure_2021_invocations_are_counted_at_their_start),
+        cmocka_unit_test(test_link_trace_takes_the_bits_column),
+        cmocka_unit_test(test_comma_semicolon_tab_and_blank_separators_give_one_trace),
+        cmocka_unit_test(test_step_comes_from_regular_times_or_must_be_given),
+        cmocka_unit_test(test_ambiguous_value_column_is_one_line_listing_candidates),
+        cmocka_unit_test(test_real_traces_in_other_layouts_import_the_same),
         cmocka_unit_test(test_empty_and_binary_files_are_refused_naming_the_file),
         cmocka_unit_test(test_malformed_values_are_refused_with_file_and_line),
         cmocka_unit_test(test_missing_and_unknown_columns_list_the_available_ones),

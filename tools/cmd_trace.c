@@ -17,10 +17,14 @@ static const char *s_import_usage =
     "usage: rlsched trace import FILE --out OUT [options]\n"
     "  Reads a published trace and writes the canonical rlsched-trace v1 file.\n"
     "  --out OUT          output file (written atomically)\n"
-    "  --format NAME      auto (default), worldcup98, nasa, azure, nab, alibaba, isp, csv, rlsched\n"
+    "  --format NAME      auto (default), worldcup98, nasa, azure, azure2021, nab, alibaba, isp,\n"
+    "                     bitbrains, csv, rlsched (separator detected: , ; tab ;+tab blanks)\n"
     "  --time-col C       CSV time column (name or 0-based index; 'none' = rows are steps)\n"
-    "  --value-col C      value column (name or index); azure: 'sum', a row index or a hash prefix\n"
-    "  --step S           grid step in seconds (default: inferred from the time column)\n"
+    "  --value-col C      value column (name or index; default: the format's, else the one named\n"
+    "                     like a load); azure: 'sum', a row index or a hash prefix; azure2021:\n"
+    "                     'sum', APP or APP:FUNC id prefixes\n"
+    "  --step S           grid step in seconds (default: from a regular time column; needed\n"
+    "                     for rows without times or with irregular times; azure2021: bin, 60)\n"
     "  --count-step S     values are counts per S seconds (turned into requests/s)\n"
     "  --skip-bad         skip malformed rows and count them instead of refusing the file\n"
     "  --max-gap N        longest gap (in steps) filled by interpolation (10000)\n"
@@ -40,8 +44,9 @@ static const char *s_synth_usage =
     "  --outage-per-day X (0.1)  --outage-dur S (600)  --start-epoch T  (0)\n";
 
 static const char *s_info_usage =
-    "usage: rlsched trace info FILE [--json] [--format NAME] [--value-col C]\n"
-    "  Summarizes a canonical trace or any importable file.\n";
+    "usage: rlsched trace info FILE [--json] [--format NAME] [--value-col C] [--time-col C]\n"
+    "                          [--step S] [--count-step S]\n"
+    "  Summarizes a canonical trace or any importable file (options as for import).\n";
 
 static const char *s_usage =
     "usage: rlsched trace import|synth|info ...  (rlsched trace SUB --help)\n"
@@ -334,12 +339,24 @@ static int s_info(int argc, char **argv)
             return 0;
         } else if (strcmp(a, "--json") == 0) {
             json = 1;
-        } else if (strcmp(a, "--value-col") == 0 || strcmp(a, "--format") == 0) {
+        } else if (strcmp(a, "--value-col") == 0 || strcmp(a, "--format") == 0 ||
+                   strcmp(a, "--time-col") == 0 || strcmp(a, "--step") == 0 ||
+                   strcmp(a, "--count-step") == 0) {
+            double x;
             if (v == NULL)
                 return s_usage_err("info", "missing value after", a);
             i++;
             if (strcmp(a, "--value-col") == 0) {
                 p.value_col = v;
+            } else if (strcmp(a, "--time-col") == 0) {
+                p.time_col = v;
+            } else if (strcmp(a, "--step") == 0 || strcmp(a, "--count-step") == 0) {
+                if (s_num(v, &x) || x <= 0)
+                    return s_usage_err("info", "seconds > 0 needed after", a);
+                if (strcmp(a, "--step") == 0)
+                    p.step_s = x;
+                else
+                    p.count_step_s = x;
             } else {
                 int f = rls_trace_format_parse(v);
                 if (f < 0)
