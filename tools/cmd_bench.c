@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
+#include <limits.h>
 #include <malloc.h>
 #include <math.h>
 #include <sched.h>
@@ -569,6 +570,55 @@ done:
 
 /* ---------------------------------------------------------------- command */
 
+/* `rlsched bench python [--json] [--quick]`: runs tools/bench_python.py with
+ * Debian's python3 on the librlsched.so beside this executable (the Python
+ * package against the C env, both measured by that script in one run).
+ * Returns only on failure (1, one line printed) or for bad options (2). */
+static int s_bench_python(int argc, char **argv)
+{
+    char self[PATH_MAX], lib[PATH_MAX + 32], script[4096];
+    char *args[8];
+    int n_args = 0;
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0) {
+        fprintf(stderr, "rlsched bench python: cannot find my own executable: %s\n", strerror(errno));
+        return 1;
+    }
+    self[n] = '\0';
+    char *slash = strrchr(self, '/');
+    if (slash)
+        *slash = '\0';
+    snprintf(lib, sizeof lib, "%s/librlsched.so", self);
+    snprintf(script, sizeof script, "%s/tools/bench_python.py", s_source_dir());
+    args[n_args++] = S_PYTHON;
+    args[n_args++] = script;
+    args[n_args++] = "--lib";
+    args[n_args++] = lib;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--json") == 0 || strcmp(argv[i], "--quick") == 0) {
+            if (n_args < 7)
+                args[n_args++] = argv[i];
+        } else {
+            fprintf(stderr, "rlsched bench python: unknown option '%s' (rlsched bench --help)\n", argv[i]);
+            return 2;
+        }
+    }
+    args[n_args] = NULL;
+    if (access(lib, R_OK) != 0) {
+        fprintf(stderr, "rlsched bench python: %s: %s (built with rlsched)\n", lib, strerror(errno));
+        return 1;
+    }
+    if (access(script, R_OK) != 0) {
+        fprintf(stderr, "rlsched bench python: %s: %s (set RLSCHED_SOURCE_DIR to the source tree)\n",
+                script, strerror(errno));
+        return 1;
+    }
+    fflush(stdout);
+    execv(S_PYTHON, args);
+    fprintf(stderr, "rlsched bench python: cannot run %s: %s\n", S_PYTHON, strerror(errno));
+    return 1;
+}
+
 static void s_usage(FILE *f)
 {
     fprintf(f,
@@ -577,6 +627,8 @@ static void s_usage(FILE *f)
             "       rlsched bench train [--json] [--quick]   (trainer updates/s vs PyTorch; replay reads)\n"
             "       rlsched bench agent [--json] [--quick]   (decision latency vs libtorch, round trip,\n"
             "                                                memory; tools/bench/AGENT_BENCH.md)\n"
+            "       rlsched bench python [--json] [--quick]  (env steps/s through python/rlsched vs\n"
+            "                                                the C env alone, 1 env and 64 envs)\n"
             "\n"
             "Measures the step simulator on one core (the process pins itself to its CPU):\n"
             "service-steps/s on a 100-service scenario against the numpy reference\n"
@@ -611,15 +663,17 @@ int rls_cmd_bench(int argc, char **argv)
         return 0;
     }
     if (argc < 2) {
-        fprintf(stderr, "rlsched bench: which benchmark? (sim, train or agent; rlsched bench --help)\n");
+        fprintf(stderr, "rlsched bench: which benchmark? (sim, train, agent or python; rlsched bench --help)\n");
         return 2;
     }
     if (strcmp(argv[1], "train") == 0)
         return rls_cli_exec_trainer("bench-train", argc - 1, argv + 1);
     if (strcmp(argv[1], "agent") == 0)
         return rls_cli_exec_trainer("bench-agent", argc - 1, argv + 1);
+    if (strcmp(argv[1], "python") == 0)
+        return s_bench_python(argc - 1, argv + 1);
     if (strcmp(argv[1], "sim") != 0) {
-        fprintf(stderr, "rlsched bench: unknown benchmark '%s' (sim, train or agent; rlsched bench --help)\n",
+        fprintf(stderr, "rlsched bench: unknown benchmark '%s' (sim, train, agent or python; rlsched bench --help)\n",
                 argv[1]);
         return 2;
     }
