@@ -10,11 +10,6 @@ static int s_train(int argc, char **argv)
     return rls_cli_exec_trainer("train", argc, argv);
 }
 
-static int s_export(int argc, char **argv)
-{
-    return rls_cli_exec_trainer("export", argc, argv);
-}
-
 struct s_command {
     const char *name;
     int (*run)(int argc, char **argv);
@@ -31,7 +26,7 @@ static const struct s_command s_commands[] = {
     {"record", rls_cmd_record, "record experience from behaviour policies into a replay file"},
     {"replay", rls_cmd_replay, "summarize a replay file (replay info)"},
     {"train", s_train, "train a scaling/placement policy offline from a replay file"},
-    {"export", s_export, "export a checkpoint (--format torchscript)"},
+    {"export", rls_cmd_export, "export a checkpoint (--format onnx|torchscript)"},
     {"keygen", rls_cmd_keygen, "write a CURVE key pair for the control channel (keygen --out PREFIX)"},
     {"bench", rls_cmd_bench, "measure performance (bench sim|train --json)"},
 };
