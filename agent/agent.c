@@ -31,6 +31,12 @@
 #include "fairness.h"
 #include "metrics.h"
 
+#ifdef RLS_VERSION
+#define S_VERSION RLS_VERSION
+#else
+#define S_VERSION "0.0.0"
+#endif
+
 #define S_HISTORY_LEN 20        /* arrival history of the features (the env's default) */
 #define S_LINE_MAX 1024         /* longest log line, bytes */
 #define S_SEND_TIMEOUT_MS 200   /* an actions or hello send waits at most this long */
@@ -307,6 +313,8 @@ static int s_metrics_setup(struct rls_agent *a, struct rls_err *err)
     a->m = rls_metrics_new(NULL, err);
     if (!a->m)
         return err ? err->status : RLS_ERR_NOMEM;
+    (void)rls_metrics_process(a->m);    /* process_*: skipped where /proc is missing */
+    (void)rls_metrics_build_info(a->m, "rlsched_build_info", S_VERSION);
     id->states = rls_metrics_counter(a->m, "rlsched_agent_states_total",
                                      "State messages accepted from the cluster.");
     id->refused = rls_metrics_counter(a->m, "rlsched_agent_messages_refused_total",
@@ -334,7 +342,7 @@ static int s_metrics_setup(struct rls_agent *a, struct rls_err *err)
     rls_metrics_counter_vec(a->m, "rlsched_agent_scale_actions_total",
                             "Per-service actions sent, by direction against the target in force.",
                             "direction", 3, dirs, id->scale);
-    id->jain = rls_metrics_gauge(a->m, "rlsched_agent_fairness_jain",
+    id->jain = rls_metrics_gauge(a->m, "rlsched_agent_fairness_jain_ratio",
                                  "Jain's index over the tenants at the last decision (1 = fair).");
     id->contended = rls_metrics_counter(a->m, "rlsched_agent_fairness_contended_total",
                                         "Decisions where the wishes did not fit and were projected.");
@@ -352,10 +360,10 @@ static int s_metrics_setup(struct rls_agent *a, struct rls_err *err)
     id->fam_granted = rls_metrics_family(a->m, RLS_METRIC_GAUGE, "rlsched_agent_tenant_granted_replicas",
                                          "Replicas the fair projection granted the tenant.", 1,
                                          ten_label, NULL, 0);
-    id->fam_share = rls_metrics_family(a->m, RLS_METRIC_GAUGE, "rlsched_agent_tenant_share",
+    id->fam_share = rls_metrics_family(a->m, RLS_METRIC_GAUGE, "rlsched_agent_tenant_share_ratio",
                                        "The tenant's dominant share of the cluster at the last decision.",
                                        1, ten_label, NULL, 0);
-    id->fam_entitle = rls_metrics_family(a->m, RLS_METRIC_GAUGE, "rlsched_agent_tenant_entitlement",
+    id->fam_entitle = rls_metrics_family(a->m, RLS_METRIC_GAUGE, "rlsched_agent_tenant_entitlement_ratio",
                                          "The tenant's entitled share (weight share raised to its guarantee).",
                                          1, ten_label, NULL, 0);
     if (id->states < 0 || id->refused < 0 || id->decisions < 0 || id->latency < 0 ||

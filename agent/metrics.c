@@ -12,6 +12,7 @@
 #include "metrics.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <netinet/in.h>
@@ -20,8 +21,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <microhttpd.h>
 
@@ -86,6 +89,9 @@ struct rls_metrics {
     struct MHD_Daemon *daemon;
     uint16_t port;
     uint64_t http_200, http_404, http_405;  /* mutex */
+    /* the process_* series (rls_metrics_process), refreshed at each render */
+    int proc_on;                /* mutex: 1 once created */
+    int32_t proc_cpu, proc_rss, proc_vm, proc_fds, proc_max_fds, proc_start;
     /* connection table and watchdog (all guarded by conn_mu) */
     pthread_mutex_t conn_mu;
     pthread_cond_t conn_cv;     /* wakes the watchdog to stop */
@@ -754,6 +760,165 @@ double rls_metrics_get(struct rls_metrics *m, int32_t id)
 }
 
 /* ------------------------------------------------------------------ */
+/* the process_* metrics and build info */
+
+struct s_proc {
+    double cpu_s;               /* user + system CPU time, seconds */
+    double vsize;               /* virtual memory, bytes */
+    double rss;                 /* resident memory, bytes */
+    double start_s;             /* start time, Unix seconds */
+};
+
+/* Reads /proc/self/stat, and with_start /proc/stat's btime for the start
+ * time (constant: read once; /proc/stat is the slow part). Returns 0, or -1
+ * when /proc cannot be read. */
+static int s_proc_read(struct s_proc *out, int with_start)
+{
+    char buf[1024];
+    size_t n = 0;
+    FILE *f = fopen("/proc/self/stat", "r");
+    const char *c = NULL;
+    unsigned long long utime = 0, stime = 0, starttime = 0, vsize = 0;
+    long long rss = 0;
+    long tck = sysconf(_SC_CLK_TCK), page = sysconf(_SC_PAGESIZE);
+
+    if (f == NULL)
+        return -1;
+    n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    c = strrchr(buf, ')');          /* the command name may hold spaces and parens */
+    if (c == NULL || tck <= 0 || page <= 0)
+        return -1;
+    /* after ")": field 3 (state) onwards; utime 14, stime 15, starttime 22, vsize 23, rss 24 */
+    if (sscanf(c + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d %*d "
+                      "%*d %llu %llu %lld", &utime, &stime, &starttime, &vsize, &rss) != 5)
+        return -1;
+    out->cpu_s = (double)(utime + stime) / (double)tck;
+    out->vsize = (double)vsize;
+    out->rss = (double)rss * (double)page;
+    out->start_s = NAN;
+    f = with_start ? fopen("/proc/stat", "r") : NULL;
+    if (f != NULL) {
+        char line[256];
+        unsigned long long btime = 0;
+        while (fgets(line, sizeof line, f) != NULL) {
+            if (sscanf(line, "btime %llu", &btime) == 1) {
+                out->start_s = (double)btime + (double)starttime / (double)tck;
+                break;
+            }
+        }
+        fclose(f);
+    }
+    return 0;
+}
+
+/* Open file descriptors (/proc/self/fd, less the one reading it); -1 if unreadable. */
+static double s_proc_open_fds(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    struct dirent *e = NULL;
+    double n = 0;
+    if (d == NULL)
+        return -1;
+    while ((e = readdir(d)) != NULL)
+        if (e->d_name[0] != '.')
+            n += 1;
+    closedir(d);
+    return n > 0 ? n - 1 : 0;
+}
+
+/* Sets the process_* series to what /proc says now (no lock held while
+ * reading). */
+static void s_proc_refresh(struct rls_metrics *m)
+{
+    struct s_proc pr;
+    struct rlimit rl;
+    int on = 0;
+    pthread_mutex_lock(&m->mu);
+    on = m->proc_on;
+    pthread_mutex_unlock(&m->mu);
+    if (!on || s_proc_read(&pr, 0) != 0)
+        return;
+    rls_metrics_set(m, m->proc_cpu, pr.cpu_s);
+    rls_metrics_set(m, m->proc_rss, pr.rss);
+    rls_metrics_set(m, m->proc_vm, pr.vsize);
+    rls_metrics_set(m, m->proc_fds, s_proc_open_fds());
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
+        rls_metrics_set(m, m->proc_max_fds,
+                        rl.rlim_cur == RLIM_INFINITY ? INFINITY : (double)rl.rlim_cur);
+}
+
+int rls_metrics_process(struct rls_metrics *m)
+{
+    struct s_proc pr;
+    int32_t id[6];
+    if (m == NULL)
+        return RLS_ERR_INVALID;
+    m->errmsg[0] = '\0';
+    if (s_proc_read(&pr, 1) != 0)
+        return s_fail(m, RLS_ERR_UNSUPPORTED, "metrics: process metrics: cannot read /proc/self/stat");
+    id[0] = rls_metrics_counter(m, "process_cpu_seconds_total",
+                                "Total user and system CPU time spent in seconds.");
+    if (id[0] < 0)
+        return id[0];
+    id[1] = rls_metrics_gauge(m, "process_resident_memory_bytes", "Resident memory size in bytes.");
+    if (id[1] < 0)
+        return id[1];
+    id[2] = rls_metrics_gauge(m, "process_virtual_memory_bytes", "Virtual memory size in bytes.");
+    if (id[2] < 0)
+        return id[2];
+    id[3] = rls_metrics_gauge(m, "process_open_fds", "Number of open file descriptors.");
+    if (id[3] < 0)
+        return id[3];
+    id[4] = rls_metrics_gauge(m, "process_max_fds", "Maximum number of open file descriptors.");
+    if (id[4] < 0)
+        return id[4];
+    id[5] = rls_metrics_gauge(m, "process_start_time_seconds",
+                              "Start time of the process since unix epoch in seconds.");
+    if (id[5] < 0)
+        return id[5];
+    rls_metrics_set(m, id[5], pr.start_s);
+    pthread_mutex_lock(&m->mu);
+    m->proc_cpu = id[0];
+    m->proc_rss = id[1];
+    m->proc_vm = id[2];
+    m->proc_fds = id[3];
+    m->proc_max_fds = id[4];
+    m->proc_start = id[5];
+    m->proc_on = 1;
+    pthread_mutex_unlock(&m->mu);
+    s_proc_refresh(m);
+    return RLS_OK;
+}
+
+int32_t rls_metrics_build_info(struct rls_metrics *m, const char *name, const char *version)
+{
+    static const char *const labels[2] = {"version", "compiler"};
+    const char *values[2] = {version, "unknown"};
+    int32_t fam = -1, id = -1;
+#if defined(__clang__)
+    values[1] = "clang " __clang_version__;
+#elif defined(__GNUC__)
+    values[1] = "gcc " __VERSION__;
+#endif
+    if (m == NULL)
+        return RLS_ERR_INVALID;
+    if (version == NULL || name == NULL)
+        return s_fail(m, RLS_ERR_INVALID, "metrics: build info: NULL name or version");
+    fam = rls_metrics_family(m, RLS_METRIC_GAUGE, name,
+                             "A metric with a constant '1' value labeled by version and compiler.",
+                             2, labels, NULL, 0);
+    if (fam < 0)
+        return fam;
+    id = rls_metrics_series(m, fam, values);
+    if (id < 0)
+        return id;
+    rls_metrics_set(m, id, 1.0);
+    return id;
+}
+
+/* ------------------------------------------------------------------ */
 /* rendering */
 
 /* An snprintf-like writer: keeps counting past the end of the buffer. */
@@ -823,6 +988,7 @@ int64_t rls_metrics_render(struct rls_metrics *m, char *buf, size_t len)
 
     if (m == NULL || (buf == NULL && len > 0))
         return RLS_ERR_INVALID;
+    s_proc_refresh(m);
     pthread_mutex_lock(&m->mu);
     n_families = m->n_families;
     pthread_mutex_unlock(&m->mu);

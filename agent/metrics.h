@@ -134,6 +134,24 @@ int32_t rls_metrics_gauge_vec(struct rls_metrics *m, const char *name, const cha
  * bounds; static, never NULL); *n gets the count. */
 const double *rls_metrics_latency_buckets(int32_t *n);
 
+/* The process metrics every official Prometheus client exports, read from
+ * /proc/self at each render (so at each scrape): process_cpu_seconds_total
+ * (counter, user + system), process_resident_memory_bytes,
+ * process_virtual_memory_bytes, process_open_fds, process_max_fds (the soft
+ * RLIMIT_NOFILE; +Inf when unlimited), process_start_time_seconds (Unix
+ * time, from /proc/stat's btime). Call once, up front. Returns RLS_OK;
+ * RLS_ERR_UNSUPPORTED (nothing created) where /proc/self/stat cannot be
+ * read; a negative status as rls_metrics_family (a second call finds the
+ * names taken: RLS_ERR_INVALID). */
+int rls_metrics_process(struct rls_metrics *m);
+
+/* The build-info convention: a gauge `name` (e.g. "rlsched_build_info")
+ * with labels version (copied) and compiler (the compiler that built this
+ * file, e.g. "gcc 12.2.0"), always 1. Returns the series id, or a negative
+ * status as rls_metrics_family (RLS_ERR_INVALID for a NULL name or
+ * version). */
+int32_t rls_metrics_build_info(struct rls_metrics *m, const char *name, const char *version);
+
 /* ---- updates (any thread; no allocation) ---- */
 
 /* Counter += 1. Returns RLS_OK, or RLS_ERR_INVALID for a bad id or a series

@@ -930,9 +930,12 @@ static void test_metrics_are_served_over_http(void **state)
     assert_non_null(strstr(body, "rlsched_agent_decisions_total 5"));
     assert_non_null(strstr(body, "rlsched_agent_fallback_decisions_total{reason=\"no_checkpoint\"} 5"));
     assert_non_null(strstr(body, "rlsched_agent_decision_latency_seconds_count 5"));
-    assert_non_null(strstr(body, "rlsched_agent_tenant_share{tenant=\"small\"}"));
+    assert_non_null(strstr(body, "rlsched_agent_tenant_share_ratio{tenant=\"small\"}"));
     assert_non_null(strstr(body, "rlsched_agent_desired_replicas{service=\"big1\"}"));
-    assert_non_null(strstr(body, "rlsched_agent_fairness_jain"));
+    assert_non_null(strstr(body, "rlsched_agent_fairness_jain_ratio "));
+    assert_non_null(strstr(body, "\nprocess_resident_memory_bytes "));
+    assert_non_null(strstr(body, "\nprocess_open_fds "));
+    assert_non_null(strstr(body, "\nrlsched_build_info{version=\""));
     free(body);
     s_run_destroy(&r);
     s_cl_destroy(&c);

@@ -6,7 +6,9 @@
  * (exact final count, consistent snapshots), a second parser (python3, written
  * here) reading the output, and a real HTTP server over loopback TCP spoken
  * to with plain sockets: 200 with the body, 404, 405, HEAD, and malformed or
- * hostile requests after which the server still serves.
+ * hostile requests after which the server still serves; the process_*
+ * metrics following this process (descriptors opened, CPU burnt) and the
+ * build info.
  */
 #include <errno.h>
 #include <math.h>
@@ -25,6 +27,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -69,6 +72,82 @@ static void s_assert_lines(const char *text, const char *const *expected, int n)
 }
 
 #define N_OF(a) ((int)(sizeof(a) / sizeof((a)[0])))
+
+/* ------------------------------------------------------------------ */
+/* the process_* metrics and build info */
+
+/* The value of the unlabelled sample `name` in text, NaN when absent. */
+static double s_proc_sample(const char *text, const char *name)
+{
+    char key[160];
+    snprintf(key, sizeof key, "\n%s ", name);
+    const char *p = strstr(text, key);
+    return p != NULL ? strtod(p + strlen(key), NULL) : NAN;
+}
+
+static void test_process_metrics_follow_the_process_at_each_render(void **state)
+{
+    (void)state;
+    struct rls_metrics *m = s_new();
+    assert_int_equal(rls_metrics_process(m), RLS_OK);
+    assert_int_equal(rls_metrics_process(m), RLS_ERR_INVALID);      /* once */
+    char *t1 = s_render(m);
+    /* the official clients' names, types and help texts */
+    assert_non_null(strstr(t1, "# HELP process_cpu_seconds_total Total user and system CPU time spent in seconds.\n"
+                               "# TYPE process_cpu_seconds_total counter\n"));
+    assert_non_null(strstr(t1, "# TYPE process_resident_memory_bytes gauge\n"));
+    assert_non_null(strstr(t1, "# TYPE process_virtual_memory_bytes gauge\n"));
+    assert_non_null(strstr(t1, "# TYPE process_open_fds gauge\n"));
+    assert_non_null(strstr(t1, "# TYPE process_max_fds gauge\n"));
+    assert_non_null(strstr(t1, "# TYPE process_start_time_seconds gauge\n"));
+    double rss = s_proc_sample(t1, "process_resident_memory_bytes");
+    double vm = s_proc_sample(t1, "process_virtual_memory_bytes");
+    double fds = s_proc_sample(t1, "process_open_fds");
+    double start = s_proc_sample(t1, "process_start_time_seconds");
+    double cpu0 = s_proc_sample(t1, "process_cpu_seconds_total");
+    assert_true(rss > 1e5 && vm >= rss);
+    assert_true(fds >= 3);
+    assert_true(s_proc_sample(t1, "process_max_fds") >= fds);
+    assert_true(fabs(start - (double)time(NULL)) < 3600.0);       /* this test started it */
+    assert_true(cpu0 >= 0);
+    /* open 16 descriptors and burn 0.2 s of CPU: the next render says so */
+    int fd[16];
+    for (int i = 0; i < 16; i++)
+        fd[i] = dup(0);
+    volatile double x = 0;
+    clock_t c0 = clock();
+    while ((double)(clock() - c0) / CLOCKS_PER_SEC < 0.2)
+        x += 1.0;
+    char *t2 = s_render(m);
+    assert_true(s_proc_sample(t2, "process_open_fds") == fds + 16);
+    assert_true(s_proc_sample(t2, "process_cpu_seconds_total") >= cpu0 + 0.15);
+    assert_true(s_proc_sample(t2, "process_start_time_seconds") == start);
+    for (int i = 0; i < 16; i++)
+        close(fd[i]);
+    char *t3 = s_render(m);
+    assert_true(s_proc_sample(t3, "process_open_fds") == fds);
+    free(t1);
+    free(t2);
+    free(t3);
+    rls_metrics_destroy(&m);
+}
+
+static void test_build_info_is_one_with_version_and_compiler(void **state)
+{
+    (void)state;
+    struct rls_metrics *m = s_new();
+    int32_t id = rls_metrics_build_info(m, "rlsched_build_info", "1.2.3");
+    assert_true(id >= 0);
+    assert_true(rls_metrics_get(m, id) == 1.0);
+    assert_int_equal(rls_metrics_build_info(m, "rlsched_build_info", "1.2.3"), RLS_ERR_INVALID);
+    assert_int_equal(rls_metrics_build_info(m, "other_build_info", NULL), RLS_ERR_INVALID);
+    assert_int_equal(rls_metrics_build_info(m, "bad name", "1"), RLS_ERR_INVALID);
+    char *t = s_render(m);
+    assert_non_null(strstr(t, "# TYPE rlsched_build_info gauge\nrlsched_build_info{version=\"1.2.3\",compiler=\""));
+    assert_non_null(strstr(t, "\"} 1\n"));
+    free(t);
+    rls_metrics_destroy(&m);
+}
 
 /* ------------------------------------------------------------------ */
 /* the text format */
@@ -996,6 +1075,8 @@ int main(void)
             s_teardown_server),
         cmocka_unit_test(test_serve_refuses_bad_address_busy_port_and_double_start),
         cmocka_unit_test(test_parse_listen_accepts_port_host_port_and_bracketed_ipv6),
+        cmocka_unit_test(test_process_metrics_follow_the_process_at_each_render),
+        cmocka_unit_test(test_build_info_is_one_with_version_and_compiler),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 int rls_cmd_trace(int argc, char **argv);     /* trace import|synth|info */
+int rls_cmd_trace_prom(int argc, char **argv); /* trace import --prometheus (cmd_trace_prom.c) */
 int rls_cmd_scenario(int argc, char **argv);  /* scenario show|check */
 int rls_cmd_eval(int argc, char **argv);      /* eval */
 int rls_cmd_sim(int argc, char **argv);       /* sim serve: the simulator as a live cluster */

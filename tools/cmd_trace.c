@@ -398,8 +398,12 @@ int rls_cmd_trace(int argc, char **argv)
         fputs(s_usage, stdout);
         return 0;
     }
-    if (strcmp(argv[1], "import") == 0)
+    if (strcmp(argv[1], "import") == 0) {
+        for (int i = 2; i < argc; i++)      /* tools/cmd_trace_prom.c */
+            if (strcmp(argv[i], "--prometheus") == 0)
+                return rls_cmd_trace_prom(argc - 1, argv + 1);
         return s_import(argc - 1, argv + 1);
+    }
     if (strcmp(argv[1], "synth") == 0)
         return s_synth(argc - 1, argv + 1);
     if (strcmp(argv[1], "info") == 0)
