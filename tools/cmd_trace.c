@@ -16,6 +16,7 @@
 static const char *s_import_usage =
     "usage: rlsched trace import FILE --out OUT [options]\n"
     "  Reads a published trace and writes the canonical rlsched-trace v1 file.\n"
+    "  (From a Prometheus: rlsched trace import --prometheus URL --query Q ... --help)\n"
     "  --out OUT          output file (written atomically)\n"
     "  --format NAME      auto (default), worldcup98, nasa, azure, azure2021, nab, alibaba, isp,\n"
     "                     bitbrains, csv, rlsched (separator detected: , ; tab ;+tab blanks)\n"
@@ -50,7 +51,8 @@ static const char *s_info_usage =
 
 static const char *s_usage =
     "usage: rlsched trace import|synth|info ...  (rlsched trace SUB --help)\n"
-    "  import  read a published trace into the canonical format\n"
+    "  import  read a published trace (or a Prometheus query: import --prometheus)\n"
+    "          into the canonical format\n"
     "  synth   make a synthetic load trace\n"
     "  info    summarize a trace\n";
 
