@@ -6,7 +6,8 @@
  * - the HTTP path against a small server on a loopback socket that answers
  *   what each test asks (a body too large with and without Content-Length,
  *   a server that never answers, an HTML error page, a cut body, the wrong
- *   result type), and a port nobody listens on;
+ *   result type), a port nobody listens on, and range answers with gaps, NaN,
+ *   negative values and several series made into a trace (in chunks);
  * - a real Prometheus (Debian's `prometheus`, own temp dir, random port,
  *   stopped by PID) scraping a real rlsched metrics endpoint in this process
  *   (agent/metrics.h, with the process_* metrics) fed at a known rate: the
@@ -355,6 +356,7 @@ struct s_srv {
     const char *status;     /* "200 OK" */
     const char *body;
     char last_request[4096];
+    int n_requests;
 };
 
 static void s_send_all(int fd, const char *b, size_t n)
@@ -398,6 +400,7 @@ static void *s_srv_main(void *arg)
         }
         req[n] = '\0';
         snprintf(s->last_request, sizeof s->last_request, "%s", req);
+        s->n_requests++;
         char head[256];
         char *chunk = NULL;
         switch (s->mode) {
@@ -534,6 +537,66 @@ static void test_http_sends_the_query_as_a_form_and_reads_the_answer(void **stat
     s->body = "<html>bad gateway</html>";
     assert_int_equal(rls_prom_query(pr, "up", 0, &r), RLS_ERR_EXTERNAL);
     assert_non_null(strstr(rls_prom_errmsg(pr), "HTTP 502, not a Prometheus API answer: '<html>bad"));
+    rls_prom_destroy(&pr);
+}
+
+static void test_trace_trims_ends_fills_gaps_and_splits_requests(void **state)
+{
+    struct s_srv *s = *state;
+    struct rls_prom *pr = s_client(s, 2, 1 << 20);
+    struct rls_prom_trace_params tp = rls_prom_trace_default_params();
+    struct rls_trace *t = NULL, *c = NULL;
+    /* steps 100..106: nothing at 100, 2 at 101, none at 102, NaN at 103, 8 at 104, +Inf at 105,
+       nothing at 106 -> 4 samples from 101, 102 and 103 interpolated (4, 6) */
+    s->body = "{\"status\":\"success\",\"data\":{\"resultType\":\"matrix\",\"result\":[{\"metric\":"
+              "{\"job\":\"w\"},\"values\":[[101,\"2\"],[103,\"NaN\"],[104,\"8\"],[105,\"+Inf\"]]}]}}";
+    tp.start_s = 100;
+    tp.end_s = 106;
+    tp.step_s = 1;
+    s->n_requests = 0;
+    assert_int_equal(rls_prom_trace(pr, "q", &tp, &t), RLS_OK);
+    assert_int_equal(s->n_requests, 1);
+    assert_int_equal(t->n, 4);
+    assert_true(t->start_epoch_s == 101.0 && t->step_s == 1.0);
+    assert_true(t->rate[0] == 2.0 && t->rate[1] == 4.0 && t->rate[2] == 6.0 && t->rate[3] == 8.0);
+    assert_int_equal(t->n_filled, 2);
+    assert_string_equal(t->column, "{job=\"w\"}");
+    /* the same in requests of 3 steps: 100-102, 103-105, 106 */
+    tp.chunk_steps = 3;
+    s->n_requests = 0;
+    assert_int_equal(rls_prom_trace(pr, "q", &tp, &c), RLS_OK);
+    assert_int_equal(s->n_requests, 3);
+    assert_non_null(strstr(s->last_request, "&start=106.000&end=106.000&step=1.000"));
+    assert_int_equal(c->n, t->n);
+    assert_memory_equal(c->rate, t->rate, (size_t)t->n * sizeof(double));
+    rls_trace_destroy(&c);
+    rls_trace_destroy(&t);
+    /* a gap longer than max_gap_steps */
+    tp.chunk_steps = 10000;
+    tp.max_gap_steps = 1;
+    assert_int_equal(rls_prom_trace(pr, "q", &tp, &t), RLS_ERR_RANGE);
+    assert_non_null(strstr(rls_prom_errmsg(pr), "no data for 2 steps from 102.000"));
+    assert_null(t);
+    tp.max_gap_steps = 10000;
+    /* a negative value */
+    s->body = "{\"status\":\"success\",\"data\":{\"resultType\":\"matrix\",\"result\":[{\"metric\":{},"
+              "\"values\":[[101,\"2\"],[102,\"-1\"]]}]}}";
+    assert_int_equal(rls_prom_trace(pr, "q", &tp, &t), RLS_ERR_RANGE);
+    assert_non_null(strstr(rls_prom_errmsg(pr), "is -1 at 102.000: a trace needs values >= 0"));
+    /* two series: refused, or added up step by step with sum_series */
+    s->body = "{\"status\":\"success\",\"data\":{\"resultType\":\"matrix\",\"result\":["
+              "{\"metric\":{\"a\":\"1\"},\"values\":[[100,\"1\"],[101,\"2\"]]},"
+              "{\"metric\":{\"a\":\"2\"},\"values\":[[100,\"10\"],[101,\"20\"],[102,\"30\"]]}]}}";
+    assert_int_equal(rls_prom_trace(pr, "q", &tp, &t), RLS_ERR_RANGE);
+    assert_non_null(strstr(rls_prom_errmsg(pr), "more than one series ({a=\"1\"}, {a=\"2\"})"));
+    tp.sum_series = 1;
+    tp.unit = "shape";
+    assert_int_equal(rls_prom_trace(pr, "q", &tp, &t), RLS_OK);
+    assert_int_equal(t->n, 3);
+    assert_true(t->rate[0] == 11.0 && t->rate[1] == 22.0 && t->rate[2] == 30.0);
+    assert_string_equal(t->unit, "shape");
+    assert_string_equal(t->column, "sum");
+    rls_trace_destroy(&t);
     rls_prom_destroy(&pr);
 }
 
@@ -953,6 +1016,8 @@ int main(void)
         cmocka_unit_test(test_new_refuses_bad_urls_and_parameters),
         cmocka_unit_test_setup_teardown(test_http_sends_the_query_as_a_form_and_reads_the_answer,
                                         s_srv_setup, s_srv_teardown),
+        cmocka_unit_test_setup_teardown(test_trace_trims_ends_fills_gaps_and_splits_requests, s_srv_setup,
+                                        s_srv_teardown),
         cmocka_unit_test_setup_teardown(test_http_refuses_huge_bodies_with_and_without_length,
                                         s_srv_setup, s_srv_teardown),
         cmocka_unit_test_setup_teardown(test_http_times_out_cut_bodies_and_closed_ports, s_srv_setup,
