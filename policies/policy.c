@@ -236,6 +236,15 @@ static int s_learned_options(const char *spec, const char *opt, const char *end,
     return RLS_OK;
 }
 
+int rls_policy_learned_options(const char *opts, struct rls_learned_params *lp, int *ood,
+                               struct rls_err *err)
+{
+    int ood_local = 1;
+    if (!opts || !lp)
+        return rls_err_set(err, RLS_ERR_INVALID, "learned options: NULL");
+    return s_learned_options(opts, opts, opts + strlen(opts), lp, ood ? ood : &ood_local, err);
+}
+
 struct rls_policy *rls_policy_new(const char *spec, const struct rls_scenario *sc,
                                   struct rls_err *err)
 {

@@ -66,6 +66,14 @@ struct rls_policy *rls_policy_wrap(const struct rls_policy_ops *ops, void *self,
 struct rls_policy *rls_policy_new(const char *spec, const struct rls_scenario *sc,
                                   struct rls_err *err);
 
+/* Parses a checkpoint's controller options, ":hold=N:floor=U:slo=0|1:budget=G:
+ * window=S:tau=T:ood=0|1" (any subset, in any order; "" = none), into *lp
+ * (fields not named keep their value) and *ood (may be NULL). Returns RLS_OK,
+ * or RLS_ERR_INVALID with err naming the option. */
+struct rls_learned_params;
+int rls_policy_learned_options(const char *opts, struct rls_learned_params *lp, int *ood,
+                               struct rls_err *err);
+
 /* Frees *p (and its implementation) and sets it to NULL; NULL is a no-op. */
 void rls_policy_destroy(struct rls_policy **p);
 
