@@ -22,6 +22,8 @@ int rls_cmd_export(int argc, char **argv);    /* export a checkpoint (torchscrip
 int rls_cmd_finetune(int argc, char **argv);  /* the reward-driven stage in the simulator (CEM) */
 int rls_bench_train(int argc, char **argv);   /* bench train (tools/cmd_bench_train.c) */
 int rls_bench_agent(int argc, char **argv);   /* bench agent (tools/cmd_bench_agent.c) */
+int rls_cmd_sweep(int argc, char **argv);     /* sweep plan|run|submit|task|gather (cmd_sweep.c) */
+int rls_bench_sweep(int argc, char **argv);   /* bench sweep: pool of 2 vs serial (cmd_sweep.c) */
 
 /* Runs the sibling executable rlsched-train (which links libtorch) as
  * `rlsched-train COMMAND argv[1..]`; returns only on failure (1, with one

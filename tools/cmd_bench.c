@@ -629,6 +629,7 @@ static void s_usage(FILE *f)
             "                                                memory; tools/bench/AGENT_BENCH.md)\n"
             "       rlsched bench python [--json] [--quick]  (env steps/s through python/rlsched vs\n"
             "                                                the C env alone, 1 env and 64 envs)\n"
+            "       rlsched bench sweep [--json] [--quick]   (sweep cells/s: a pool of 2 vs serial)\n"
             "\n"
             "Measures the step simulator on one core (the process pins itself to its CPU):\n"
             "service-steps/s on a 100-service scenario against the numpy reference\n"
@@ -672,6 +673,8 @@ int rls_cmd_bench(int argc, char **argv)
         return rls_cli_exec_trainer("bench-agent", argc - 1, argv + 1);
     if (strcmp(argv[1], "python") == 0)
         return s_bench_python(argc - 1, argv + 1);
+    if (strcmp(argv[1], "sweep") == 0)
+        return rls_bench_sweep(argc - 1, argv + 1);
     if (strcmp(argv[1], "sim") != 0) {
         fprintf(stderr, "rlsched bench: unknown benchmark '%s' (sim, train, agent or python; rlsched bench --help)\n",
                 argv[1]);

@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PACKAGES="build-essential cmake pkg-config libyaml-dev libjansson-dev libcmocka-dev libhdf5-dev libzmq3-dev libmsgpack-dev libmicrohttpd-dev libcurl4-openssl-dev haproxy prometheus libtorch-dev libopenblas0-pthread python3-numpy python3-h5py python3-torch python3-yaml python3-onnx"
+PACKAGES="build-essential cmake pkg-config libyaml-dev libjansson-dev libcmocka-dev libhdf5-dev libzmq3-dev libmsgpack-dev libmicrohttpd-dev libcurl4-openssl-dev haproxy prometheus libtorch-dev libopenblas0-pthread python3-numpy python3-h5py python3-torch python3-yaml python3-onnx slurm-wlm munge"
 
 install_missing() {
     local missing=""

@@ -20,6 +20,7 @@ static const struct s_command s_commands[] = {
     {"trace", rls_cmd_trace, "import, synthesize and summarize load traces"},
     {"scenario", rls_cmd_scenario, "show or check a cluster scenario"},
     {"eval", rls_cmd_eval, "evaluate policies on a scenario, side by side"},
+    {"sweep", rls_cmd_sweep, "many evals (traces x policies x seeds): local pool or Slurm array"},
     {"sim", rls_cmd_sim, "serve the simulator as a live cluster (sim serve)"},
     {"cluster", rls_cmd_cluster, "run a real local cluster of worker processes (cluster local)"},
     {"load", rls_cmd_load, "replay a trace as real open-loop requests to a local cluster"},
