@@ -45,7 +45,7 @@ struct rls_sweep_params {
 /* The default params: nothing to sweep, steps 0. */
 struct rls_sweep_params rls_sweep_default_params(void);
 
-/* Creates the sweep directory dir (it must not exist or be empty) with
+/* Creates the sweep directory dir (new, or one holding no sweep.json) with
  * sweep.json and one task file per cell; relative scenario and trace paths
  * are made absolute (a task may run in another directory). Returns RLS_OK
  * and *n_cells, RLS_ERR_INVALID (nothing to sweep, too many cells, a

@@ -6,7 +6,8 @@
 # (held, one array task cancelled on purpose, then released); gather must name
 # exactly that cell as missing, `submit --failed` must re-submit only it, and
 # the completed sweep's gathered JSON and table must be byte-identical to the
-# serial local run of the same cells. Every daemon is stopped by PID.
+# serial local run of the same cells. A running array task SIGKILLed through
+# Slurm leaves no result and is reported missing. Every daemon is stopped by PID.
 # Without Slurm/munge or root: SKIPPED (exit 77) with the reason.
 # Args: $1 rlsched binary, $2 source dir.
 set -u
@@ -89,6 +90,7 @@ ReturnToService=2
 JobCompType=jobcomp/none
 JobAcctGatherType=jobacct_gather/none
 MinJobAge=300
+SchedulerParameters=batch_sched_delay=0,sched_min_interval=0
 NodeName=$HOST NodeAddr=127.0.0.1 CPUs=2 RealMemory=1000 State=UNKNOWN
 PartitionName=rls Nodes=$HOST Default=YES MaxTime=INFINITE State=UP
 EOF
@@ -178,6 +180,24 @@ r = d["results"][7]
 assert (r["policy"], r["seed"], r["trace"].endswith("t2.csv")) == ("kpa", 2, True), r
 assert r["eval"] == e
 EOF
+
+# --- a running array task killed (SIGKILL through Slurm): no result, reported missing
+"$BIN" sweep plan --trace "$TMP/t1.csv" --policy hpa --seeds 1 --steps 5000000 --out "$TMP/kill" >/dev/null
+out=$("$BIN" sweep submit "$TMP/kill" 2>&1)
+JOB3=${out##* }
+running=""
+for _ in $(seq 200); do
+    running=$(squeue -h -j "$JOB3" -t R -o %i 2>/dev/null)
+    [ -n "$running" ] && [ -s "$TMP/kill/logs/00000.err" -o -e "$TMP/kill/logs/00000.out" ] && break
+    sleep 0.1
+done
+sleep 0.5
+[ -n "$running" ] && ok || bad "array task $JOB3 never ran: $out"
+scancel --signal=KILL --full "$JOB3" 2>"$TMP/err" && ok || bad "scancel --signal=KILL: $(cat "$TMP/err")"
+wait_job "$JOB3" && ok || bad "killed job $JOB3 still queued"
+[ -z "$(ls "$TMP/kill/results" | grep -v '\.tmp')" ] && ok || bad "a killed task left: $(ls "$TMP/kill/results")"
+"$BIN" sweep status "$TMP/kill" | grep -q '^1 cells: 0 done, 0 failed, 1 missing' && ok ||
+    bad "status after the kill: $("$BIN" sweep status "$TMP/kill")"
 
 echo "cli_sweep_slurm: $pass passed, $fail failed"
 [ "$fail" = 0 ]
