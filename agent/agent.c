@@ -92,7 +92,7 @@ struct s_metric_ids {
 
 struct rls_agent {
     struct rls_agent_params p;
-    char *connect, *policy_path, *record_path, *metrics_addr;
+    char *connect, *policy_path, *record_path, *metrics_addr, *hpa_manifest;
     char *curve_secret, *curve_server, *curve_allow;
     struct rls_transport *t;
     struct rls_metrics *m;
@@ -490,11 +490,12 @@ struct rls_agent *rls_agent_new(const struct rls_agent_params *p, struct rls_err
     a->policy_path = s_dup(p->policy_path);
     a->record_path = s_dup(p->record_path);
     a->metrics_addr = s_dup(p->metrics_addr);
+    a->hpa_manifest = s_dup(p->hpa_manifest);
     a->curve_secret = s_dup(p->transport.curve_secret_file);
     a->curve_server = s_dup(p->transport.curve_server_file);
     a->curve_allow = s_dup(p->transport.curve_allow_file);
     if (!a->connect || (p->policy_path && !a->policy_path) || (p->record_path && !a->record_path) ||
-        (p->metrics_addr && !a->metrics_addr) || (p->transport.curve_secret_file && !a->curve_secret) ||
+        (p->metrics_addr && !a->metrics_addr) || (p->hpa_manifest && !a->hpa_manifest) || (p->transport.curve_secret_file && !a->curve_secret) ||
         (p->transport.curve_server_file && !a->curve_server) ||
         (p->transport.curve_allow_file && !a->curve_allow)) {
         rls_err_set(err, RLS_ERR_NOMEM, "agent: out of memory");
@@ -504,6 +505,7 @@ struct rls_agent *rls_agent_new(const struct rls_agent_params *p, struct rls_err
     a->p.policy_path = a->policy_path;
     a->p.record_path = a->record_path;
     a->p.metrics_addr = a->metrics_addr;
+    a->p.hpa_manifest = a->hpa_manifest;
     a->p.transport.curve_secret_file = a->curve_secret;
     a->p.transport.curve_server_file = a->curve_server;
     a->p.transport.curve_allow_file = a->curve_allow;
@@ -820,6 +822,9 @@ static struct s_cluster *s_cluster_new(struct rls_agent *a, struct rls_scenario 
     c->T = sc->n_tenants;
     size_t S = (size_t)c->S, T = (size_t)(c->T > 0 ? c->T : 1);
     rls_err_clear(&e2);
+    /* the fallback runs the operator's HPA manifests when given */
+    if (a->hpa_manifest && rls_scenario_apply_hpa_manifest(sc, a->hpa_manifest, &e2) != RLS_OK)
+        goto fail;
     c->hpa = rls_policy_new("hpa", sc, &e2);
     if (!c->hpa)
         goto fail;
@@ -1553,6 +1558,7 @@ void rls_agent_destroy(struct rls_agent **pa)
     free(a->connect);
     free(a->policy_path);
     free(a->record_path);
+    free(a->hpa_manifest);
     free(a->metrics_addr);
     free(a->curve_secret);
     free(a->curve_server);

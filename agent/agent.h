@@ -72,6 +72,9 @@ struct rls_agent_params {
     double hello_retry_max_s;   /* (5) */
     int32_t poll_ms;            /* longest wait for a message before checking flags and
                                    clocks, ms (100) */
+    const char *hpa_manifest;   /* autoscaling/v2 HorizontalPodAutoscaler manifests the fallback
+                                   HPA runs, by scaleTargetRef.name (env/hpa_manifest.h;
+                                   copied); NULL = the HPA's defaults (NULL) */
     rls_agent_log_fn log;       /* event lines; NULL = none (NULL) */
     void *log_ctx;              /* passed to log (NULL) */
 };

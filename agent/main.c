@@ -18,6 +18,7 @@
 #include <zmq.h>
 
 #include "agent.h"
+#include "../env/hpa_manifest.h"
 #include "../tools/cli.h"
 
 #ifndef RLS_VERSION
@@ -45,6 +46,8 @@ static void s_usage(FILE *f)
             "  --policy        checkpoint (.h5); missing or bad: the HPA acts, the agent runs on\n"
             "  --fairness      on (default): project the wishes onto a fair allocation; off\n"
             "  --dry-run       shadow mode: the HPA acts, the policy's choices are logged\n"
+            "  --hpa-manifest  autoscaling/v2 HorizontalPodAutoscaler manifests (by\n"
+            "                  scaleTargetRef.name) the fallback HPA runs instead of its defaults\n"
             "  --record        write the transitions seen to this replay file (trains with\n"
             "                  `rlsched train`)\n"
             "  --episode-steps recorded episode length in steps (default: the cluster's horizon)\n"
@@ -237,6 +240,8 @@ int main(int argc, char **argv)
             }
         } else if (strcmp(o, "--record") == 0) {
             p.record_path = v;
+        } else if (strcmp(o, "--hpa-manifest") == 0) {
+            p.hpa_manifest = v;
         } else if (strcmp(o, "--episode-steps") == 0) {
             if (s_parse_i64(v, 1, INT32_MAX, &n) != 0) {
                 fprintf(stderr, S_PROG ": --episode-steps '%s': expected an integer from 1\n", v);
@@ -302,6 +307,19 @@ int main(int argc, char **argv)
         if (rls_cli_check_writable(p.record_path, why, sizeof why) != 0) {
             fprintf(stderr, S_PROG ": --record: %s\n", why);
             return 1;
+        }
+    }
+    if (p.hpa_manifest) {
+        /* refuse a bad manifest now, not at the cluster's hello */
+        struct rls_hpa_spec *specs = calloc(RLS_HPA_MAX_DOCS, sizeof *specs);
+        int32_t n_specs = 0;
+        struct rls_err merr = {0};
+        int mrc = specs ? rls_hpa_manifest_load(p.hpa_manifest, specs, RLS_HPA_MAX_DOCS, &n_specs, &merr)
+                        : rls_err_set(&merr, RLS_ERR_NOMEM, "out of memory");
+        free(specs);
+        if (mrc != RLS_OK) {
+            fprintf(stderr, S_PROG ": --hpa-manifest: %s\n", merr.msg);
+            return mrc == RLS_ERR_IO || mrc == RLS_ERR_NOMEM ? 1 : 2;
         }
     }
     if (curve_public && s_check_curve_pair(p.transport.curve_secret_file, curve_public) != 0)

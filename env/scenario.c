@@ -468,6 +468,16 @@ static int s_check_service(struct rls__scenario_fail *f, const struct rls_scenar
                       "must be strictly between 0 and 1 (got %g)", s->slo_percentile);
     if ((rc = s_irange(f, p, "queue_limit", s->queue_limit, 0, RLS__SCENARIO_MAX_QUEUE)))
         return rc;
+    /* the HPA's bounds lie within the service's (hpa_manifest.h) */
+    if (s->hpa.present && (s->hpa.max_replicas > s->max_replicas || s->hpa.max_replicas < 1))
+        return s_fail(f, RLS_ERR_RANGE, p, "hpa.spec.maxReplicas",
+                      "%" PRId32 " outside the service's [1, max_replicas %" PRId32 "]",
+                      s->hpa.max_replicas, s->max_replicas);
+    if (s->hpa.present && (s->hpa.min_replicas < s->min_replicas ||
+                           s->hpa.min_replicas > s->hpa.max_replicas))
+        return s_fail(f, RLS_ERR_RANGE, p, "hpa.spec.minReplicas",
+                      "%" PRId32 " outside [the service's min_replicas %" PRId32 ", maxReplicas %" PRId32 "]",
+                      s->hpa.min_replicas, s->min_replicas, s->hpa.max_replicas);
     for (int32_t k = 0; k < sc->n_pools && !fits; k++)
         fits = s->cpu <= sc->pools[k].cpu && s->mem_gb <= sc->pools[k].mem_gb;
     if (!fits)
@@ -737,6 +747,11 @@ int rls_scenario_write_yaml(const struct rls_scenario *sc, FILE *f)
         s_put_double(f, "    slo_ms", s->slo_ms, "\n");
         s_put_double(f, "    slo_percentile", s->slo_percentile, "\n");
         fprintf(f, "    queue_limit: %" PRId32 "\n", s->queue_limit);
+        if (s->hpa.present) {
+            fputs("    hpa:\n", f);
+            if (rls_hpa_manifest_write(&s->hpa, 6, f) != RLS_OK)
+                return RLS_ERR_IO;
+        }
         fprintf(f, "    load:\n      kind: %s\n", rls_scenario_load_kind_name(l->kind));
         /* every field, even those the kind does not use, so that reading
            the text back gives an equal struct */

@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "hpa_manifest.h"
 #include "status.h"
 #include "trace.h"
 
@@ -73,6 +74,8 @@ struct rls_service_spec {
     double slo_percentile;  /* the objective holds for this fraction of requests (0.95) */
     int32_t queue_limit;    /* queued requests beyond which arrivals are dropped */
     struct rls_load_spec load;
+    struct rls_hpa_spec hpa;  /* its autoscaling/v2 HPA manifest (`hpa:`, embedded or a
+                                 path; hpa.present 0 = none: the hpa baseline's defaults) */
 };
 
 /* Reward = -(cost * cost_term + slo * slo_term + drop * drop_term + churn * churn_term),
@@ -161,6 +164,13 @@ int64_t rls_scenario_total_nodes(const struct rls_scenario *sc);
 /* Cores every service would need at its own peak: the sum over services of
  * ceil(load.peak_rps / capacity_rps) * cpu (services with peak_rps 0 count 0). */
 double rls_scenario_peak_demand_cpu(const struct rls_scenario *sc);
+
+/* Attaches the HorizontalPodAutoscaler documents of the manifest file `path`
+ * (env/hpa_manifest.h) to the services their scaleTargetRef.name names,
+ * replacing any `hpa:` they had. Returns RLS_OK, the reader's status, or
+ * RLS_ERR_NOTFOUND / RLS_ERR_RANGE with err naming the file and the target
+ * that names no service or bounds outside the service's min/max_replicas. */
+int rls_scenario_apply_hpa_manifest(struct rls_scenario *sc, const char *path, struct rls_err *err);
 
 /* "synth", "trace", "const" (static; "unknown" for other values). */
 const char *rls_scenario_load_kind_name(enum rls_load_kind kind);

@@ -39,6 +39,7 @@ enum s_ftype {
     S_F_TENANT,   /* int32_t index, given as the tenant's name */
     S_F_MAP,      /* nested mapping described by `sub` */
     S_F_LIST,     /* a list read by the caller (pools, tenants, services) */
+    S_F_HPA,      /* struct rls_hpa_spec: a manifest mapping or a manifest file path */
 };
 
 struct s_field {
@@ -120,6 +121,7 @@ static const struct s_field s_service_fields[] = {
     S_FLD(struct, rls_service_spec, slo_percentile, S_F_DOUBLE),
     S_FLD(struct, rls_service_spec, queue_limit, S_F_INT32),
     {"load", S_F_MAP, offsetof(struct rls_service_spec, load), s_load_fields},
+    {"hpa", S_F_HPA, offsetof(struct rls_service_spec, hpa), NULL},
     {NULL, S_F_DOUBLE, 0, NULL},
 };
 
@@ -156,6 +158,8 @@ struct s_ctx {
     struct rls_err *err;
     struct rls_scenario *sc;    /* being filled (tenants read before services) */
     struct s_tenant_key *tenant_order;  /* [n_tenants] sorted by name */
+    const char *basedir;        /* folder of the scenario file (NULL: the cwd) */
+    const yaml_node_t *cur_item; /* the list item being read */
 };
 
 static int s_line(const yaml_node_t *node)
@@ -498,6 +502,60 @@ static yaml_node_t *s_map_get(yaml_document_t *doc, const yaml_node_t *map, cons
 static int s_read_map(struct s_ctx *c, const yaml_node_t *node, void *base,
                       const struct s_field *fields, const char *prefix, uint64_t *seen_out);
 
+/* services[i].hpa: an embedded autoscaling/v2 HorizontalPodAutoscaler, or the
+ * path of a manifest file (relative to the scenario's folder) holding one, or
+ * several of which one names the service (env/hpa_manifest.h). */
+static int s_read_hpa(struct s_ctx *c, const yaml_node_t *val, const char *path,
+                      struct rls_hpa_spec *out)
+{
+    char prefix[200];
+    snprintf(prefix, sizeof prefix, "%s.", path);
+    const yaml_node_t *nm = s_map_get(c->doc, c->cur_item, "name", NULL);
+    const char *svc = nm != NULL && nm->type == YAML_SCALAR_NODE ? (const char *)nm->data.scalar.value : "";
+    if (val->type != YAML_SCALAR_NODE) {
+        int rc0 = rls__hpa_spec_from_node(c->doc, (yaml_node_t *)val, c->name, prefix, out, c->err);
+        if (rc0 == RLS_OK && out->target[0] == '\0')
+            snprintf(out->target, sizeof out->target, "%.63s", svc);
+        return rc0;
+    }
+    const char *file = (const char *)val->data.scalar.value;
+    char full[RLS_PATH_MAX + RLS_PATH_MAX];
+    struct rls_hpa_spec *specs = NULL;
+    int32_t n = 0;
+    int rc;
+    if (file[0] == '\0')
+        return s_errf(c, RLS_ERR_PARSE, s_line(val), path, "empty manifest path");
+    if (file[0] != '/' && c->basedir != NULL)
+        snprintf(full, sizeof full, "%s/%s", c->basedir, file);
+    else
+        snprintf(full, sizeof full, "%s", file);
+    specs = calloc(64, sizeof *specs);
+    if (specs == NULL)
+        return s_errf(c, RLS_ERR_NOMEM, s_line(val), path, "out of memory");
+    rc = rls_hpa_manifest_load(full, specs, 64, &n, c->err);
+    if (rc != RLS_OK) {
+        char inner[RLS_ERRMSG_MAX];
+        snprintf(inner, sizeof inner, "%s", c->err ? c->err->msg : "");
+        free(specs);
+        return s_errf(c, rc, s_line(val), path, "%s", inner);
+    }
+    int pick = n == 1 ? 0 : -1;
+    for (int32_t i = 0; pick < 0 && i < n; i++)
+        if (strcmp(specs[i].target, svc) == 0)
+            pick = (int)i;
+    if (pick < 0) {
+        free(specs);
+        return s_errf(c, RLS_ERR_NOTFOUND, s_line(val), path,
+                      "%s holds %d manifests and none has scaleTargetRef.name '%s'", full, (int)n,
+                      svc);
+    }
+    *out = specs[pick];
+    free(specs);
+    if (out->target[0] == '\0')
+        snprintf(out->target, sizeof out->target, "%.63s", svc);
+    return RLS_OK;
+}
+
 static int s_read_value(struct s_ctx *c, const yaml_node_t *val, void *base,
                         const struct s_field *fd, const char *path)
 {
@@ -526,6 +584,8 @@ static int s_read_value(struct s_ctx *c, const yaml_node_t *val, void *base,
     case S_F_MAP:
         snprintf(sub_prefix, sizeof sub_prefix, "%s.", path);
         return s_read_map(c, val, dst, fd->sub, sub_prefix, NULL);
+    case S_F_HPA:
+        return s_read_hpa(c, val, path, (struct rls_hpa_spec *)(void *)dst);
     case S_F_LIST:
         if (val->type != YAML_SEQUENCE_NODE)
             return s_errf(c, RLS_ERR_PARSE, s_line(val), path, "expected a list, got %s",
@@ -638,6 +698,7 @@ static int s_read_list(struct s_ctx *c, const yaml_node_t *root, const char *key
         snprintf(prefix, sizeof prefix, "%s[%" PRId32 "].", key, i);
         if (item == NULL)
             return s_errf(c, RLS_ERR_PARSE, s_line(list), key, "malformed list");
+        c->cur_item = item;
         if ((rc = s_read_map(c, item, base, fields, prefix, &seen)) != RLS_OK)
             return rc;
         if (!(seen & 1)) {
@@ -849,6 +910,7 @@ int rls__scenario_parse_ex(const char *yaml, size_t len, const char *name, const
     c.name = name != NULL ? name : "scenario";
     c.err = err;
     c.doc = &doc;
+    c.basedir = basedir;
     if (out == NULL)
         return rls_err_set(err, RLS_ERR_INVALID, "%s: no output pointer", c.name);
     *out = NULL;

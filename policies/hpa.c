@@ -4,6 +4,7 @@
  * per control step.
  */
 #include "hpa.h"
+#include "hpa_manifest.h"
 
 #include <limits.h>
 #include <math.h>
@@ -26,6 +27,8 @@ struct rls_hpa_params rls_hpa_default_params(void)
     p.scale_down_pods = 0;
     p.scale_down_percent = 100.0;
     p.scale_down_period_s = 15.0;
+    p.scale_up_select = RLS_HPA_SELECT_MAX;
+    p.scale_down_select = RLS_HPA_SELECT_MAX;
     return p;
 }
 
@@ -53,9 +56,13 @@ int rls_hpa_params_check(const struct rls_hpa_params *p, struct rls_err *err)
     if (p->scale_up_pods < 0 || p->scale_down_pods < 0)
         return rls_err_set(err, RLS_ERR_RANGE, "hpa: scale_up_pods/scale_down_pods must be >= 0");
     if (!(p->scale_up_percent >= 0.0) || !(p->scale_down_percent >= 0.0) ||
-        p->scale_down_percent > 100.0 || p->scale_up_percent > 1e6)
+        p->scale_down_percent > 1e6 || p->scale_up_percent > 1e6)
         return rls_err_set(err, RLS_ERR_RANGE,
-                           "hpa: scale_up_percent must be in [0, 1e6], scale_down_percent in [0, 100]");
+                           "hpa: scale_up_percent and scale_down_percent must be in [0, 1e6]");
+    if (p->scale_up_select < RLS_HPA_SELECT_MAX || p->scale_up_select > RLS_HPA_SELECT_DISABLED ||
+        p->scale_down_select < RLS_HPA_SELECT_MAX || p->scale_down_select > RLS_HPA_SELECT_DISABLED)
+        return rls_err_set(err, RLS_ERR_RANGE,
+                           "hpa: scale_up_select/scale_down_select must be Max (0), Min (1) or Disabled (2)");
     return RLS_OK;
 }
 
@@ -258,47 +265,56 @@ static int32_t s_clamp_i64(int64_t v)
     return (int32_t)v;
 }
 
-/* calculateScaleUpLimitWithScalingRules with selectPolicy Max. Both policies
- * share one period; a policy with value <= 0 is absent (with selectPolicy Max
- * an absent and a zero policy give the same limit). */
+/* calculateScaleUpLimitWithScalingRules: selectPolicy Max takes the largest
+ * proposal, Min the smallest, Disabled returns current. Both policies share
+ * one period; a policy with value <= 0 is absent (no policy at all: current). */
 static int32_t s_scale_up_limit(const struct rls_hpa_scaler *s, double now_s, int32_t current)
 {
-    int64_t result = INT32_MIN;
+    int min_change = s->p.scale_up_select == RLS_HPA_SELECT_MIN;
+    if (s->p.scale_up_select == RLS_HPA_SELECT_DISABLED)
+        return current;
+    int64_t result = min_change ? INT32_MAX : INT32_MIN;
     int32_t added = s_change_in_period(s->up, s->n_up, now_s, s->p.scale_up_period_s);
     int32_t deleted = s_change_in_period(s->down, s->n_down, now_s, s->p.scale_up_period_s);
     int64_t start = (int64_t)current - added + deleted;
+    int any = 0;
     if (s->p.scale_up_pods > 0) {
         int64_t prop = start + s->p.scale_up_pods;
-        if (prop > result)
-            result = prop;
+        result = min_change ? (prop < result ? prop : result) : (prop > result ? prop : result);
+        any = 1;
     }
     if (s->p.scale_up_percent > 0.0) {
         int64_t prop = (int64_t)ceil((double)start * (1.0 + s->p.scale_up_percent / 100.0));
-        if (prop > result)
-            result = prop;
+        result = min_change ? (prop < result ? prop : result) : (prop > result ? prop : result);
+        any = 1;
     }
-    return s_clamp_i64(result);
+    return any ? s_clamp_i64(result) : current;
 }
 
-/* calculateScaleDownLimitWithBehaviors with selectPolicy Max (the largest
- * change, i.e. the smallest proposal); Percent truncates as int32() does. */
+/* calculateScaleDownLimitWithBehaviors: selectPolicy Max takes the largest
+ * change (the smallest proposal), Min the smallest change, Disabled returns
+ * current; Percent truncates as int32() does. */
 static int32_t s_scale_down_limit(const struct rls_hpa_scaler *s, double now_s, int32_t current)
 {
-    int64_t result = INT32_MAX;
+    int min_change = s->p.scale_down_select == RLS_HPA_SELECT_MIN;
+    if (s->p.scale_down_select == RLS_HPA_SELECT_DISABLED)
+        return current;
+    int64_t result = min_change ? INT32_MIN : INT32_MAX;
     int32_t added = s_change_in_period(s->up, s->n_up, now_s, s->p.scale_down_period_s);
     int32_t deleted = s_change_in_period(s->down, s->n_down, now_s, s->p.scale_down_period_s);
     int64_t start = (int64_t)current - added + deleted;
+    int any = 0;
     if (s->p.scale_down_pods > 0) {
         int64_t prop = start - s->p.scale_down_pods;
-        if (prop < result)
-            result = prop;
+        result = min_change ? (prop > result ? prop : result) : (prop < result ? prop : result);
+        any = 1;
     }
     if (s->p.scale_down_percent > 0.0) {
         int64_t prop = (int64_t)((double)start * (1.0 - s->p.scale_down_percent / 100.0));
-        if (prop < result)
-            result = prop;
+        result = min_change ? (prop > result ? prop : result) : (prop < result ? prop : result);
+        any = 1;
     }
-    return s_clamp_i64(result);
+    return any ? s_clamp_i64(result) : current;
 }
 
 int32_t rls_hpa_rate_limit(const struct rls_hpa_scaler *s, double now_s, int32_t current,
@@ -434,6 +450,7 @@ int32_t rls_hpa_reconcile(struct rls_hpa_scaler *s, double now_s, int32_t curren
 
 struct s_hpa {
     struct rls_hpa_params p;
+    int use_spec;                     /* 1: services with a manifest run it */
     int32_t n;                        /* services */
     struct rls_hpa_scaler **scalers;  /* [n] */
     char errmsg[RLS_ERRMSG_MAX];
@@ -466,7 +483,21 @@ static int s_hpa_reset(void *self, const struct rls_scenario *sc)
     h->n = sc->n_services;
     for (int32_t i = 0; i < h->n; i++) {
         const struct rls_service_spec *sp = &sc->services[i];
-        h->scalers[i] = rls_hpa_scaler_new(&h->p, sp->min_replicas, sp->max_replicas);
+        if (h->use_spec && sp->hpa.present) {
+            struct rls_hpa_params mp;
+            struct rls_err e = {0};
+            int rc = rls_hpa_params_from_spec(&sp->hpa, &mp, &e);
+            if (rc == RLS_OK)
+                rc = rls_hpa_params_check(&mp, &e);
+            if (rc != RLS_OK) {
+                s_hpa_free_scalers(h);
+                snprintf(h->errmsg, sizeof h->errmsg, "hpa: service '%s': %.300s", sp->name, e.msg);
+                return rc;
+            }
+            h->scalers[i] = rls_hpa_scaler_new(&mp, sp->hpa.min_replicas, sp->hpa.max_replicas);
+        } else {
+            h->scalers[i] = rls_hpa_scaler_new(&h->p, sp->min_replicas, sp->max_replicas);
+        }
         if (h->scalers[i] == NULL)
             goto nomem;
     }
@@ -541,6 +572,7 @@ struct rls_policy *rls_hpa_new(const struct rls_hpa_params *p, const struct rls_
     struct s_hpa *h = NULL;
     struct rls_policy *pol = NULL;
     struct rls_hpa_params def = rls_hpa_default_params();
+    int use_spec = p == NULL;
     if (p == NULL)
         p = &def;
     if (sc == NULL) {
@@ -553,6 +585,7 @@ struct rls_policy *rls_hpa_new(const struct rls_hpa_params *p, const struct rls_
     if (h == NULL)
         goto nomem;
     h->p = *p;
+    h->use_spec = use_spec;
     int rc = s_hpa_reset(h, sc);
     if (rc != RLS_OK) {
         rls_err_set(err, rc, "%s", h->errmsg);

@@ -11,6 +11,7 @@
 
 #include <stdint.h>
 
+#include "../env/hpa_manifest.h"
 #include "../env/scenario.h"
 #include "../env/status.h"
 #include "policy.h"
@@ -26,15 +27,23 @@ struct rls_hpa_params {
     int32_t scale_down_pods;    /* Pods policy for scale-down, 0 = none (0) */
     double scale_down_percent;  /* remove at most this % per period (100) */
     double scale_down_period_s; /* (15) */
+    int32_t scale_up_select;    /* enum rls_hpa_select (env/hpa_manifest.h): Max = the
+                                   policy allowing the largest change, Min = the smallest,
+                                   Disabled = never scale up (RLS_HPA_SELECT_MAX) */
+    int32_t scale_down_select;  /* the same for scale-down (RLS_HPA_SELECT_MAX) */
 };
 
 /* The Kubernetes defaults (HPA v2 defaulted behavior, 70% CPU target). */
 struct rls_hpa_params rls_hpa_default_params(void);
 
 /* An HPA policy for scenario sc (one independent HPA per service, each with
- * the service's min/max replicas). p NULL = defaults. Returns an owned handle
+ * the service's min/max replicas). p NULL = defaults, except that a service
+ * carrying an autoscaling/v2 manifest (sc->services[i].hpa.present) runs the
+ * manifest's parameters and min/maxReplicas (policies/hpa_manifest.h), on
+ * every reset; explicit p always wins (hpa-tuned). Returns an owned handle
  * (rls_policy_destroy), or NULL with err naming the bad parameter (target
- * <= 0, tolerance < 0, window < 0, period <= 0, percent < 0) or no memory. */
+ * <= 0, tolerance < 0, window < 0, period <= 0, percent < 0, a manifest the
+ * HPA cannot represent) or no memory. */
 struct rls_policy *rls_hpa_new(const struct rls_hpa_params *p, const struct rls_scenario *sc,
                                struct rls_err *err);
 
@@ -84,7 +93,8 @@ int32_t rls_hpa_stabilize(struct rls_hpa_scaler *s, double now_s, int32_t curren
                           int32_t desired);
 
 /* convertDesiredReplicasWithBehaviorRate: limits desired by the Pods/Percent
- * policies (selectPolicy Max) from the replicas at the start of each period
+ * policies (selectPolicy Max: the larger change; Min: the smaller; Disabled:
+ * no change in that direction) from the replicas at the start of each period
  * (current - added + deleted in the last period_s), and by max (scaling up) or
  * min (scaling down). Does not record anything. Returns the limited count. */
 int32_t rls_hpa_rate_limit(const struct rls_hpa_scaler *s, double now_s, int32_t current,

@@ -34,6 +34,7 @@
 #include "../eval/metrics.h"
 #include "../eval/report.h"
 #include "../eval/tune.h"
+#include "../policies/hpa_manifest.h"
 #include "../policies/policy.h"
 
 #define S_PROG "rlsched eval"
@@ -47,6 +48,7 @@ static void s_usage(FILE *f)
             "                    [--tune-trace FILE] [--policy P1,P2,...] [--seed N] [--steps N]\n"
             "                    [--json OUT] [--decisions OUT.csv] [--svg OUT.svg]\n"
             "                    [--cluster tcp://HOST:PORT]\n"
+            "                    [--hpa-manifest FILE.yaml] [--hpa-manifest-out FILE.yaml]\n"
             "\n"
             "Runs each policy on the same scenario and seed and prints one row per policy.\n"
             "  --scenario   scenario YAML, or 'default' (the compiled-in one; default)\n"
@@ -59,6 +61,9 @@ static void s_usage(FILE *f)
             "  --policy     comma-separated specs: static[:N], hpa, hpa-tuned, kpa,\n"
             "               predictive, oracle, each with optional @spread|@binpack\n"
             "               (default " S_DEFAULT_POLICIES ")\n"
+            "  --hpa-manifest  autoscaling/v2 HorizontalPodAutoscaler manifests: each runs\n"
+            "               as the hpa policy of the service its scaleTargetRef.name names\n"
+            "  --hpa-manifest-out  write hpa-tuned's choice as HPA manifests (kubectl apply)\n"
             "  --seed       simulator seed (default: the scenario's)\n"
             "  --steps      control steps (default: the scenario's horizon)\n"
             "  --json       write every metric as JSON\n"
@@ -98,6 +103,7 @@ int rls_cmd_eval(int argc, char **argv)
     const char *scenario_path = NULL, *trace_path = NULL, *trace_col = NULL, *cluster = NULL;
     const char *tune_trace = NULL, *policy_list = S_DEFAULT_POLICIES;
     const char *json_out = NULL, *csv_out = NULL, *svg_out = NULL;
+    const char *hpa_manifest = NULL, *hpa_manifest_out = NULL;
     uint64_t seed = 0, steps_u = 0;
     int have_seed = 0, have_steps = 0;
     struct rls_err err;
@@ -133,6 +139,8 @@ int rls_cmd_eval(int argc, char **argv)
         else if (strcmp(a, "--decisions") == 0) dst = &csv_out;
         else if (strcmp(a, "--svg") == 0) dst = &svg_out;
         else if (strcmp(a, "--cluster") == 0) dst = &cluster;
+        else if (strcmp(a, "--hpa-manifest") == 0) dst = &hpa_manifest;
+        else if (strcmp(a, "--hpa-manifest-out") == 0) dst = &hpa_manifest_out;
         else if (strcmp(a, "--seed") != 0 && strcmp(a, "--steps") != 0) {
             fprintf(stderr, S_PROG ": unknown option '%s' (try " S_PROG " --help)\n", a);
             return 2;
@@ -227,6 +235,11 @@ int rls_cmd_eval(int argc, char **argv)
         fprintf(stderr, S_PROG ": %s\n", err.msg);
         goto done;
     }
+    if (hpa_manifest && rls_scenario_apply_hpa_manifest(sc, hpa_manifest, &err) != RLS_OK) {
+        fprintf(stderr, S_PROG ": %s\n", err.msg);
+        ret = err.status == RLS_ERR_IO || err.status == RLS_ERR_NOMEM ? 1 : 2;
+        goto done;
+    }
     int64_t steps = have_steps ? (int64_t)steps_u : sc->horizon_steps;
     if (trace_path) {
         double dur = 0.0;
@@ -315,8 +328,21 @@ int rls_cmd_eval(int argc, char **argv)
                         specs[i], t->chosen.target_utilization, t->chosen.scale_down_window_s,
                         (int)t->chosen.scale_up_pods, t->seed, t->steps, t->cost_usd,
                         t->slo_violation_pct, t->slo_budget_pct, t->met_slo ? "" : ", none met it");
+                FILE *mf = hpa_manifest_out ? fopen(hpa_manifest_out, "w") : NULL;
+                int bad = hpa_manifest_out && (!mf || rls_hpa_manifest_write_scenario(&t->chosen, sc, mf, &err) != RLS_OK);
+                if ((mf && fclose(mf) != 0) || bad) {
+                    fprintf(stderr, S_PROG ": --hpa-manifest-out %s: %s\n", hpa_manifest_out,
+                            mf ? err.msg : strerror(errno));
+                    goto done;
+                }
+                hpa_manifest_out = NULL;   /* written once, from the first hpa-tuned */
             }
         }
+    }
+    if (hpa_manifest_out) {
+        fprintf(stderr, S_PROG ": --hpa-manifest-out needs --policy hpa-tuned\n");
+        ret = 2;
+        goto done;
     }
     for (int i = 0; i < n && oracle_idx < 0; i++)
         if (strcmp(rls_policy_kind(pols[i]), "oracle") == 0)

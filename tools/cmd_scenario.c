@@ -12,6 +12,7 @@
 #include "env/scenario.h"
 #include "env/scenario_internal.h"
 #include "env/scenario_random.h"
+#include "policies/hpa_manifest.h"
 
 static void s_usage(FILE *f)
 {
@@ -19,6 +20,7 @@ static void s_usage(FILE *f)
             "usage: rlsched scenario show [default|FILE]\n"
             "       rlsched scenario check FILE|default [FILE...]\n"
             "       rlsched scenario random [--seed N] [--trace-lib DIR[:DIR|FILE...]] [--steps N]\n"
+            "       rlsched scenario hpa|knative [default|FILE]\n"
             "\n"
             "  show   print the scenario as YAML: `default` (the compiled-in one, the\n"
             "         default argument) verbatim with its comments; a FILE with every\n"
@@ -29,6 +31,9 @@ static void s_usage(FILE *f)
             "         windows of those trace files (a folder: its .csv/.txt/.trace files;\n"
             "         default $RLS_TRACE_LIB; none: synthetic loads only); --steps sets the\n"
             "         episode length (default 5760 steps of 15 s)\n"
+            "  hpa    print the hpa baseline of each service as an autoscaling/v2\n"
+            "         HorizontalPodAutoscaler manifest (its `hpa:` when given; kubectl apply)\n"
+            "  knative print the kpa baseline's parameters as Knative Serving annotations\n"
             "\n"
             "Wherever a scenario is named (eval, record, train, sim, show, check):\n"
             "  random:SEED         the scenario `scenario random --seed SEED` prints (with\n"
@@ -160,6 +165,47 @@ static int s_random(int argc, char **argv)
     return rc;
 }
 
+/* `scenario hpa|knative`: the baselines as Kubernetes/Knative configuration */
+static int s_kube(int argc, char **argv)
+{
+    const char *what = argc >= 3 ? argv[2] : "default";
+    struct rls_scenario *sc = NULL;
+    struct rls_err err = {0};
+    struct rls_hpa_params hp = rls_hpa_default_params();
+    struct rls_kpa_params kp = rls_kpa_default_params();
+    int rc = RLS_OK;
+
+    if (argc > 3) {
+        fprintf(stderr, "rlsched scenario %s: one scenario at a time (try --help)\n", argv[1]);
+        return 2;
+    }
+    if (rls_scenario_load(what, &sc, &err) != RLS_OK) {
+        fprintf(stderr, "rlsched scenario %s: %s\n", argv[1], err.msg);
+        return 1;
+    }
+    if (strcmp(argv[1], "knative") == 0) {
+        rc = rls_kpa_annotations_write(&kp, sc, stdout);
+    } else {
+        for (int32_t i = 0; i < sc->n_services && rc == RLS_OK; i++) {
+            const struct rls_service_spec *sv = &sc->services[i];
+            struct rls_hpa_spec spec = sv->hpa;
+            if (!spec.present)
+                rc = rls_hpa_spec_from_params(&hp, sv->name, sv->min_replicas, sv->max_replicas,
+                                              &spec, &err);
+            if (rc == RLS_OK && i > 0)
+                fputs("---\n", stdout);
+            if (rc == RLS_OK)
+                rc = rls_hpa_manifest_write(&spec, 0, stdout);
+        }
+    }
+    rls_scenario_destroy(&sc);
+    if (rc != RLS_OK || fflush(stdout) != 0) {
+        fprintf(stderr, "rlsched scenario %s: %s\n", argv[1], err.msg[0] ? err.msg : "cannot write");
+        return 1;
+    }
+    return 0;
+}
+
 int rls_cmd_scenario(int argc, char **argv)
 {
     if (argc < 2) {
@@ -182,6 +228,8 @@ int rls_cmd_scenario(int argc, char **argv)
         return s_check(argc, argv);
     if (strcmp(argv[1], "random") == 0)
         return s_random(argc, argv);
+    if (strcmp(argv[1], "hpa") == 0 || strcmp(argv[1], "knative") == 0)
+        return s_kube(argc, argv);
     fprintf(stderr, "rlsched scenario: unknown subcommand '%s' (show, check, random; try --help)\n",
             argv[1]);
     return 2;
