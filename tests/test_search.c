@@ -33,7 +33,7 @@ static struct rls_checkpoint *s_prefers(int32_t delta)
 /* Two services at a constant 40 rps (4-5 replicas' worth), starting at 12. */
 static struct rls_scenario *s_scenario(void)
 {
-    struct rls_scenario *sc = rls_scenario_new(1, 2, 1);
+    struct rls_scenario *sc = rls_scenario_new(1, 1, 2);   /* 1 pool, 1 tenant, 2 services */
     assert_non_null(sc);
     sc->pools[0].count = 8;
     sc->horizon_steps = 120;
