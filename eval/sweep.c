@@ -135,6 +135,10 @@ int rls_sweep_plan(const char *dir, const struct rls_sweep_params *p, int *n_cel
 
     if (p->n_policies <= 0 || p->n_seeds <= 0 || p->n_scenarios < 0 || p->n_traces < 0 || p->steps < 0)
         return rls_err_set(err, RLS_ERR_INVALID, "a sweep needs at least one policy and one seed");
+    for (int i = 0; i < p->n_seeds; i++)
+        if (p->seeds[i] > (uint64_t)INT64_MAX)
+            return rls_err_set(err, RLS_ERR_RANGE, "seed %" PRIu64 ": at most %" PRId64, p->seeds[i],
+                               INT64_MAX);
     double total = (double)n_scen * n_tr * p->n_policies * p->n_seeds;
     if (total > RLS_SWEEP_MAX_CELLS)
         return rls_err_set(err, RLS_ERR_INVALID, "%.0f cells: at most %d", total, RLS_SWEEP_MAX_CELLS);

@@ -156,6 +156,8 @@ badcase 2 'task DIR INDEX' task "$TMP/pool" x
 badcase 1 'cells 0..3' task "$TMP/pool" 4
 badcase 2 '--jobs' run "$TMP/pool" --jobs 0
 badcase 2 'unknown step' frobnicate
+badcase 1 'seed 9223372036854775808' plan --policy hpa --seeds 9223372036854775808 --out "$TMP/x5"
+badcase 2 '--max-running' submit "$TMP/serial" --max-running 0
 echo '{"index": 3, "scenario": "default"}' >"$TMP/pool/tasks/00003.json"
 badcase 1 "00003.json: field 'trace'" gather "$TMP/pool"
 badcase 1 "sbatch-does-not-exist" submit "$TMP/serial" --sbatch "$TMP/sbatch-does-not-exist"
