@@ -1,9 +1,10 @@
 /* haproxy.c - the HAProxy cluster of haproxy.h: one thread polls the log
  * socket HAProxy writes a line per request to and the agent's protocol
  * socket; every 100 ms it reaps workers, reads `show stat` and moves each
- * worker through its states (runtime API commands); every step it publishes
- * the measured state through the cluster session (env/cluster_session.h)
- * and, with adaptive load balancing, sets the servers' weights. Library
+ * worker through its states (runtime API commands); every step it sets,
+ * with adaptive load balancing, the servers' weights. The loop, the step's
+ * state and the session with the agent are the cluster side it shares with
+ * the local cluster (side.h). Library
  * code: never prints, never exits (a forked child that cannot exec calls
  * _exit).
  */
@@ -32,20 +33,11 @@
 
 #include <curl/curl.h>
 
-#include "../env/cluster_session.h"
-#include "../env/protocol.h"
-#include "../env/quantile.h"
-#include "local.h"
+#include "side.h"
 
-#ifndef RLS_VERSION
-#define RLS_VERSION "0"
-#endif
-
-#define S_POLL_MS 10                /* longest wait in the loop */
 #define S_HOUSEKEEP_NS 100000000    /* reap, show stat, move workers this often, ns */
 #define S_API_MS 2000               /* a runtime API call's time limit, ms */
 #define S_START_MS 10000            /* HAProxy must answer on its runtime API within this, ms */
-#define S_LAT_MAX 1000000           /* latencies kept per service and step */
 #define S_WEIGHT_SCALE 32           /* the HAProxy weight of an average server */
 #define S_LOG_BURST 4096            /* log datagrams read before looking at the agent */
 
@@ -68,22 +60,14 @@ struct s_worker {
     int64_t served;
 };
 
+/* A service's backlog (its measurements and desired replicas: side.svc). */
 struct s_svc {
-    int32_t desired, prev_desired;
-    double mean_ms, cold_s, slo_ms;
     int64_t queued;             /* last show stat: backend + servers qcur */
-    /* this step */
-    int64_t arrivals, served, failed, over_slo;
-    int32_t killed;
-    double busy_s;
-    double *lat;
-    int32_t nlat, caplat;
 };
 
 struct rls_haproxy {
     struct rls_haproxy_params p;
-    struct rls_scenario *sc, *desc;
-    char exe[PATH_MAX];
+    struct rls__side side;      /* scenario, description, session, step, counters */
     char bin[PATH_MAX];
     char dir[PATH_MAX];
     int own_dir;
@@ -91,28 +75,11 @@ struct rls_haproxy {
     int http_fd, metrics_fd, log_fd;
     int http_port, metrics_port;
     pid_t hap_pid;
-    struct rls_cluster_session *ss;
-    struct s_svc *svc;
-    struct s_worker *w;
+    struct s_svc *svc;          /* [n_services] */
+    struct s_worker *w;         /* [max_workers] */
     uint32_t next_id;
-    int64_t start_ns, step_start_ns;
-    struct rls_step_info info;
-    struct rls_svc_state *st;
-    double *lat_q;
-    struct rls_node_state node;
-    atomic_int stop;
-    _Atomic int64_t steps, missed, spawned, stopped, crashed, added, deleted, weight_sets, api_errors;
-    _Atomic int64_t requests, served, failed;
-    atomic_int n_workers, n_ready;
-    char errmsg[RLS_ERRMSG_MAX];
+    _Atomic int64_t added, deleted, weight_sets, api_errors;
 };
-
-static int64_t s_now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 static void s_sleep_ms(int ms)
 {
@@ -191,21 +158,21 @@ static int s_api(struct rls_haproxy *h, const char *cmd)
 static int s_api_server(struct rls_haproxy *h, const char *verb, const struct s_worker *w)
 {
     char cmd[256];
-    rls_haproxy_fmt_server(cmd, sizeof cmd, verb, h->sc->services[w->service].name, w->name);
+    rls_haproxy_fmt_server(cmd, sizeof cmd, verb, h->side.sc->services[w->service].name, w->name);
     return s_api(h, cmd);
 }
 
 static int s_api_state(struct rls_haproxy *h, const struct s_worker *w, const char *state)
 {
     char cmd[256];
-    rls_haproxy_fmt_set_state(cmd, sizeof cmd, h->sc->services[w->service].name, w->name, state);
+    rls_haproxy_fmt_set_state(cmd, sizeof cmd, h->side.sc->services[w->service].name, w->name, state);
     return s_api(h, cmd);
 }
 
 static int s_api_weight(struct rls_haproxy *h, struct s_worker *w, int32_t weight)
 {
     char cmd[256];
-    rls_haproxy_fmt_set_weight(cmd, sizeof cmd, h->sc->services[w->service].name, w->name, weight);
+    rls_haproxy_fmt_set_weight(cmd, sizeof cmd, h->side.sc->services[w->service].name, w->name, weight);
     int rc = s_api(h, cmd);
     if (rc == RLS_OK) {
         w->weight = weight;
@@ -253,74 +220,6 @@ static int s_listen(int port, int *bound, struct rls_err *err)
     }
     *bound = ntohs(sa.sin_port);
     return fd;
-}
-
-/* fork + exec argv with fd `keep` (>= 0) and `keep2` inherited, stdout and
- * stderr to out_path (NULL: /dev/null), dying with us. Returns the pid or -1. */
-static pid_t s_start(char *const argv[], int keep, int keep2, const char *out_path)
-{
-    pid_t parent = getpid();
-    int out = open(out_path != NULL ? out_path : "/dev/null", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-    int in = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    pid_t pid;
-
-    if (out < 0 || in < 0) {
-        if (out >= 0)
-            close(out);
-        if (in >= 0)
-            close(in);
-        return -1;
-    }
-    pid = fork();
-    if (pid == 0) {
-        /* the child: only async-signal-safe calls until exec */
-        sigset_t none;
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent)
-            _exit(1);
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL);
-        signal(SIGTERM, SIG_DFL);
-        signal(SIGINT, SIG_DFL);
-        signal(SIGPIPE, SIG_DFL);
-        dup2(in, 0);
-        dup2(out, 1);
-        dup2(out, 2);
-        if (keep >= 0)
-            fcntl(keep, F_SETFD, 0);
-        if (keep2 >= 0)
-            fcntl(keep2, F_SETFD, 0);
-        execvp(argv[0], argv);
-        _exit(127);
-    }
-    close(out);
-    close(in);
-    return pid;
-}
-
-/* Waits up to ms for pid to exit (reaped); 1 when it did. */
-static int s_wait_exit(pid_t pid, int ms)
-{
-    int status;
-    for (int t = 0; t <= ms; t += 5) {
-        pid_t r = waitpid(pid, &status, WNOHANG);
-        if (r == pid || (r < 0 && errno == ECHILD))
-            return 1;
-        s_sleep_ms(5);
-    }
-    return 0;
-}
-
-/* SIGTERM, then SIGKILL after ms; reaped either way. */
-static void s_stop_pid(pid_t pid, int ms)
-{
-    if (pid <= 0)
-        return;
-    kill(pid, SIGTERM);
-    if (!s_wait_exit(pid, ms)) {
-        kill(pid, SIGKILL);
-        waitpid(pid, NULL, 0);
-    }
 }
 
 /* The last non-empty line of a file into out (for HAProxy's refusals). */
@@ -379,8 +278,7 @@ static void s_update_counts(struct rls_haproxy *h)
         if (h->w[k].state == S_READY && h->w[k].up)
             ready++;
     }
-    atomic_store(&h->n_workers, alive);
-    atomic_store(&h->n_ready, ready);
+    rls__side_set_counts(&h->side, alive, ready);
 }
 
 static int s_spawn(struct rls_haproxy *h, int32_t svc)
@@ -403,19 +301,19 @@ static int s_spawn(struct rls_haproxy *h, int32_t svc)
     }
     uint32_t id = ++h->next_id;
     snprintf(a_fd, sizeof a_fd, "%d", fd);
-    snprintf(a_mean, sizeof a_mean, "%.9g", h->svc[svc].mean_ms);
+    snprintf(a_mean, sizeof a_mean, "%.9g", h->side.svc[svc].mean_ms);
     snprintf(a_cv, sizeof a_cv, "%.9g", h->p.cv);
     snprintf(a_conc, sizeof a_conc, "%d", h->p.concurrency);
     snprintf(a_frac, sizeof a_frac, "%.9g", h->p.cpu_fraction);
-    snprintf(a_start, sizeof a_start, "%.9g", h->svc[svc].cold_s);
+    snprintf(a_start, sizeof a_start, "%.9g", h->side.svc[svc].cold_s);
     snprintf(a_seed, sizeof a_seed, "%llu", (unsigned long long)(h->p.seed * 1000003ULL + id));
-    argv[n++] = h->exe;
+    argv[n++] = h->side.exe;
     argv[n++] = "cluster";
     argv[n++] = "http-worker";
     argv[n++] = "--listen-fd";
     argv[n++] = a_fd;
     argv[n++] = "--service";
-    argv[n++] = h->sc->services[svc].name;
+    argv[n++] = h->side.sc->services[svc].name;
     argv[n++] = "--dist";
     argv[n++] = (char *)rls_dist_name(h->p.dist);
     argv[n++] = "--mean-ms";
@@ -431,10 +329,10 @@ static int s_spawn(struct rls_haproxy *h, int32_t svc)
     argv[n++] = "--seed";
     argv[n++] = a_seed;
     argv[n] = NULL;
-    pid_t pid = s_start(argv, fd, -1, NULL);
+    pid_t pid = rls__side_spawn(argv, fd, -1, 1, NULL);
     close(fd);
     if (pid < 0) {
-        rls_logf(h->p.log, h->p.log_ctx, "worker of '%s': fork: %s", h->sc->services[svc].name, strerror(errno));
+        rls_logf(h->p.log, h->p.log_ctx, "worker of '%s': fork: %s", h->side.sc->services[svc].name, strerror(errno));
         return RLS_ERR_IO;
     }
     memset(w, 0, sizeof *w);
@@ -444,15 +342,15 @@ static int s_spawn(struct rls_haproxy *h, int32_t svc)
     w->id = id;
     snprintf(w->name, sizeof w->name, "w%u", id);
     w->port = port;
-    w->ewma_ms = h->svc[svc].mean_ms;
-    atomic_fetch_add(&h->spawned, 1);
+    w->ewma_ms = h->side.svc[svc].mean_ms;
+    atomic_fetch_add(&h->side.spawned, 1);
     /* registered disabled (maint): no traffic until its readiness probe passes */
-    rls_haproxy_fmt_add_server(cmd, sizeof cmd, h->sc->services[svc].name, w->name, "127.0.0.1", port,
+    rls_haproxy_fmt_add_server(cmd, sizeof cmd, h->side.sc->services[svc].name, w->name, "127.0.0.1", port,
                                S_WEIGHT_SCALE, h->p.concurrency);
     if (s_api(h, cmd) != RLS_OK) {
         kill(pid, SIGTERM);
         w->state = S_TERMINATING;
-        w->deadline_ns = s_now_ns() + (int64_t)h->p.grace_ms * 1000000;
+        w->deadline_ns = rls__side_now_ns() + (int64_t)h->p.grace_ms * 1000000;
         s_update_counts(h);
         return RLS_ERR_EXTERNAL;
     }
@@ -479,7 +377,7 @@ static void s_stop_one(struct rls_haproxy *h, int32_t svc, int64_t now)
     }
     if (best == NULL)
         return;
-    atomic_fetch_add(&h->stopped, 1);
+    atomic_fetch_add(&h->side.stopped, 1);
     if (best->state == S_STARTING) {
         s_remove_server(h, best);
         kill(best->pid, SIGTERM);
@@ -495,18 +393,18 @@ static void s_stop_one(struct rls_haproxy *h, int32_t svc, int64_t now)
 
 static void s_reconcile(struct rls_haproxy *h, int64_t now)
 {
-    for (int32_t i = 0; i < h->sc->n_services; i++) {
+    for (int32_t i = 0; i < h->side.sc->n_services; i++) {
         int32_t live = 0;
         for (int32_t k = 0; k < h->p.max_workers; k++) {
             const struct s_worker *w = &h->w[k];
             if (w->service == i && !w->exited && (w->state == S_STARTING || w->state == S_READY))
                 live++;
         }
-        while (live > h->svc[i].desired) {
+        while (live > h->side.svc[i].desired) {
             s_stop_one(h, i, now);
             live--;
         }
-        while (live < h->svc[i].desired && s_spawn(h, i) == RLS_OK)
+        while (live < h->side.svc[i].desired && s_spawn(h, i) == RLS_OK)
             live++;
     }
 }
@@ -521,7 +419,7 @@ static struct s_worker *s_find(struct rls_haproxy *h, int32_t svc, const char *s
 
 static int32_t s_find_service(const struct rls_haproxy *h, const char *name)
 {
-    return rls_scenario_find_service(h->sc, name);
+    return rls_scenario_find_service(h->side.sc, name);
 }
 
 /* Reaps, reads show stat and moves every worker on. */
@@ -536,10 +434,9 @@ static int s_housekeep(struct rls_haproxy *h, int64_t now)
         char last[256];
         h->hap_pid = 0;
         s_last_line(h->out_path, last, sizeof last);
-        snprintf(h->errmsg, sizeof h->errmsg, "haproxy cluster: haproxy exited (%s %d): %s",
-                 WIFSIGNALED(status) ? "signal" : "status", WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status),
-                 last[0] ? last : "no output");
-        return RLS_ERR_EXTERNAL;
+        return rls__side_fail(&h->side, RLS_ERR_EXTERNAL, "haproxy cluster: haproxy exited (%s %d): %s",
+                              WIFSIGNALED(status) ? "signal" : "status",
+                              WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status), last[0] ? last : "no output");
     }
     /* workers, each by its pid */
     for (int32_t k = 0; k < h->p.max_workers; k++) {
@@ -550,10 +447,9 @@ static int s_housekeep(struct rls_haproxy *h, int64_t now)
             continue;
         w->exited = 1;
         if (w->state != S_TERMINATING) {
-            atomic_fetch_add(&h->crashed, 1);
-            h->svc[w->service].killed++;
+            rls__side_killed(&h->side, w->service);
             rls_logf(h->p.log, h->p.log_ctx, "worker %d (%s/%s) died (%s %d) without being asked", (int)w->pid,
-                     h->sc->services[w->service].name, w->name, WIFSIGNALED(status) ? "signal" : "status",
+                     h->side.sc->services[w->service].name, w->name, WIFSIGNALED(status) ? "signal" : "status",
                      WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
         }
         w->state = S_GONE;
@@ -565,7 +461,7 @@ static int s_housekeep(struct rls_haproxy *h, int64_t now)
         struct rls_haproxy_stat *rows = n > 0 ? calloc((size_t)n, sizeof *rows) : NULL;
         if (rows != NULL) {
             rls_haproxy_parse_stat(text, rows, n);
-            for (int32_t i = 0; i < h->sc->n_services; i++)
+            for (int32_t i = 0; i < h->side.sc->n_services; i++)
                 h->svc[i].queued = 0;
             for (int32_t r = 0; r < n; r++) {
                 int32_t svc = s_find_service(h, rows[r].backend);
@@ -637,32 +533,12 @@ static void s_on_log(struct rls_haproxy *h, const char *line, size_t len)
     int32_t svc = s_find_service(h, rec.backend);
     if (svc < 0)
         return;     /* the frontend's own answers (/_services, unknown paths) */
-    struct s_svc *s = &h->svc[svc];
-    s->arrivals++;
-    atomic_fetch_add(&h->requests, 1);
+    rls__side_arrived(&h->side, svc);
     if (rec.status != 200) {
-        s->failed++;
-        atomic_fetch_add(&h->failed, 1);
+        rls__side_dropped(&h->side, svc);     /* failed: 503 from no server or the queue timeout */
         return;
     }
-    s->served++;
-    atomic_fetch_add(&h->served, 1);
-    if (rec.ta_ms > s->slo_ms)
-        s->over_slo++;
-    if (rec.tr_ms >= 0)
-        s->busy_s += rec.tr_ms / 1000.0;
-    if (s->nlat < S_LAT_MAX) {
-        if (s->nlat == s->caplat) {
-            int32_t cap = s->caplat > 0 ? s->caplat * 2 : 1024;
-            double *nl = realloc(s->lat, (size_t)cap * sizeof *nl);
-            if (nl != NULL) {
-                s->lat = nl;
-                s->caplat = cap;
-            }
-        }
-        if (s->nlat < s->caplat)
-            s->lat[s->nlat++] = rec.ta_ms;
-    }
+    rls__side_served(&h->side, svc, rec.ta_ms, rec.tr_ms >= 0 ? rec.tr_ms / 1000.0 : -1.0);
     struct s_worker *w = s_find(h, svc, rec.server);
     if (w != NULL && rec.tr_ms >= 0) {
         /* the server's own time (connect + response); a ms floor keeps a 0 from
@@ -687,111 +563,54 @@ static void s_read_logs(struct rls_haproxy *h)
 /* ---------------------------------------------------------------------------
  * Steps and the agent. */
 
-static void s_take_state(struct rls_haproxy *h, int64_t now)
+/* ops.count: a service's servers as HAProxy sees them, its queue, and the
+ * ready time (x concurrency: a server serves that many at once). */
+static void s_side_count(void *ctx, int32_t svc, int64_t now, struct rls__side_count *out)
 {
-    double dt = (double)(now - h->step_start_ns) / 1e9;
-    struct rls_step_info *in = &h->info;
-    double cpu = 0.0, mem = 0.0;
-    int32_t replicas = 0;
+    struct rls_haproxy *h = ctx;
+    double ready_s = 0.0;
 
-    if (dt <= 0.0)
-        dt = 1e-9;
-    memset(in, 0, sizeof *in);
-    in->step = atomic_load(&h->steps);
-    in->time_s = (double)(now - h->start_ns) / 1e9;
-    in->cost_usd = h->desc->pools[0].price_per_hour * dt / 3600.0;
-    in->nodes_on = 1;
-    for (int32_t i = 0; i < h->sc->n_services; i++) {
-        struct s_svc *s = &h->svc[i];
-        struct rls_svc_state *o = &h->st[i];
-        const struct rls_service_spec *sp = &h->desc->services[i];
-        int32_t ready = 0, starting = 0;
-        double ready_s = 0.0;
-
-        for (int32_t k = 0; k < h->p.max_workers; k++) {
-            const struct s_worker *w = &h->w[k];
-            if (w->service != i || w->exited)
-                continue;
-            if (w->state == S_READY && w->up)
-                ready++;
-            else if (w->state == S_STARTING || w->state == S_READY)
-                starting++;
-            if (w->state == S_READY || w->state == S_DRAINING) {
-                double from = (double)(w->ready_ns > h->step_start_ns ? w->ready_ns : h->step_start_ns);
-                ready_s += ((double)now - from) / 1e9;
-            }
-        }
-        memset(o, 0, sizeof *o);
-        o->arrival_rps = (double)s->arrivals / dt;
-        o->served_rps = (double)s->served / dt;
-        o->dropped_rps = (double)s->failed / dt;
-        o->backlog = (double)s->queued;
-        ready_s *= (double)h->p.concurrency;
-        if (ready_s > 0.0)
-            o->utilization = s->busy_s / ready_s > 1.0 ? 1.0 : s->busy_s / ready_s;
-        else
-            o->utilization = s->arrivals > 0 ? 1.0 : 0.0;
-        o->frac_over_slo = s->served > 0 ? (double)s->over_slo / (double)s->served : 0.0;
-        o->ready = ready;
-        o->starting = starting;
-        o->desired = s->desired;
-        o->pending = s->desired > ready + starting ? s->desired - ready - starting : 0;
-        o->change = s->desired - s->prev_desired;
-        o->killed = s->killed;
-        rls_quantile_sort(s->lat, s->nlat);
-        h->lat_q[i * 3 + 0] = rls_quantile_nearest_rank(s->lat, s->nlat, 0.50);
-        h->lat_q[i * 3 + 1] = rls_quantile_nearest_rank(s->lat, s->nlat, 0.95);
-        h->lat_q[i * 3 + 2] = rls_quantile_nearest_rank(s->lat, s->nlat, 0.99);
-
-        in->replica_seconds += (double)(ready + starting) * dt;
-        in->arrivals += (double)s->arrivals;
-        in->served += (double)s->served;
-        in->dropped += (double)s->failed;
-        in->over_slo += (double)s->over_slo;
-        in->churn += fabs((double)o->change) / (double)sp->max_replicas;
-        cpu += (double)(ready + starting) * sp->cpu;
-        mem += (double)(ready + starting) * sp->mem_gb;
-        replicas += ready + starting;
-
-        s->prev_desired = s->desired;
-        s->arrivals = s->served = s->failed = s->over_slo = 0;
-        s->killed = 0;
-        s->busy_s = 0.0;
-        s->nlat = 0;
+    for (int32_t k = 0; k < h->p.max_workers; k++) {
+        const struct s_worker *w = &h->w[k];
+        if (w->service != svc || w->exited)
+            continue;
+        if (w->state == S_READY && w->up)
+            out->ready++;
+        else if (w->state == S_STARTING || w->state == S_READY)
+            out->starting++;
+        if (w->state == S_READY || w->state == S_DRAINING)
+            ready_s += rls__side_ready_s(&h->side, w->ready_ns, now);
     }
-    h->node.pool = 0;
-    h->node.status = RLS_NODE_ON;
-    h->node.timer_s = 0.0;
-    h->node.cpu_used = cpu;
-    h->node.mem_used = mem;
-    h->node.replicas = replicas;
-    h->step_start_ns = now;
+    out->ready_s = ready_s * (double)h->p.concurrency;
+    out->backlog = (double)h->svc[svc].queued;
 }
 
-static void s_send_state(void *ctx)
+static void s_side_reconcile(void *ctx, int64_t now)
 {
-    struct rls_haproxy *h = ctx;
-    struct rls_proto_state st;
-
-    memset(&st, 0, sizeof st);
-    st.info = h->info;
-    st.n_services = h->sc->n_services;
-    st.services = h->st;
-    st.has_dist = 0;
-    st.latency_ms = h->lat_q;
-    st.n_nodes = 1;
-    st.nodes = &h->node;
-    rls_cluster_session_send_state(h->ss, &st);
+    s_reconcile(ctx, now);
 }
 
-static void s_apply_actions(void *ctx, const int32_t *desired, const uint8_t *placement)
+static int s_side_housekeep(void *ctx, int64_t now)
+{
+    return s_housekeep(ctx, now);
+}
+
+/* ops.wait: the log socket. */
+static int s_side_wait(void *ctx, int wait_ms)
 {
     struct rls_haproxy *h = ctx;
+    struct pollfd pf = { h->log_fd, POLLIN, 0 };
 
-    (void)placement;
-    for (int32_t i = 0; i < h->sc->n_services; i++)
-        h->svc[i].desired = desired[i];
-    s_reconcile(h, s_now_ns());
+    if (poll(&pf, 1, wait_ms) < 0 && errno != EINTR)
+        return rls__side_fail(&h->side, RLS_ERR_IO, "haproxy cluster: poll: %s", strerror(errno));
+    s_read_logs(h);
+    return RLS_OK;
+}
+
+/* ops.step_begin: every request logged so far counts in the step. */
+static void s_side_step_begin(void *ctx)
+{
+    s_read_logs(ctx);
 }
 
 /* Adaptive load balancing: each service's ready servers get weights from
@@ -802,7 +621,7 @@ static void s_set_weights(struct rls_haproxy *h)
     int32_t wt[1024];
     struct s_worker *ws[1024];
 
-    for (int32_t i = 0; i < h->sc->n_services; i++) {
+    for (int32_t i = 0; i < h->side.sc->n_services; i++) {
         int32_t n = 0;
         for (int32_t k = 0; k < h->p.max_workers && n < 1024; k++) {
             struct s_worker *w = &h->w[k];
@@ -820,28 +639,12 @@ static void s_set_weights(struct rls_haproxy *h)
     }
 }
 
-static void s_step(struct rls_haproxy *h, int64_t now)
+/* ops.step_end: with adaptive load balancing, new weights after each step. */
+static void s_side_step_end(void *ctx)
 {
-    if (!rls_cluster_session_answered(h->ss))
-        atomic_fetch_add(&h->missed, 1);
-    s_take_state(h, now);
-    int64_t steps = atomic_fetch_add(&h->steps, 1) + 1;
-    rls_cluster_session_new_state(h->ss);
-    s_send_state(h);
+    struct rls_haproxy *h = ctx;
     if (h->p.lb == RLS_HAPROXY_LB_ADAPTIVE)
         s_set_weights(h);
-    if (h->p.log_every > 0 && steps % h->p.log_every == 0) {
-        char line[512];
-        size_t n = 0;
-        line[0] = '\0';
-        for (int32_t i = 0; i < h->sc->n_services && n < sizeof line - 64; i++)
-            n += (size_t)snprintf(line + n, sizeof line - n, "%s%s %d+%d/%d %.0f/%.0f/%.0f rps p95 %.1f ms q %.0f",
-                                  i ? "; " : "", h->sc->services[i].name, h->st[i].ready, h->st[i].starting,
-                                  h->st[i].desired, h->st[i].arrival_rps, h->st[i].served_rps,
-                                  h->st[i].dropped_rps, h->lat_q[i * 3 + 1], h->st[i].backlog);
-        rls_logf(h->p.log, h->p.log_ctx, "step %lld: %s (ready+starting/desired, arrived/served/failed)",
-                 (long long)steps, line);
-    }
 }
 
 /* ---------------------------------------------------------------------------
@@ -873,8 +676,8 @@ static int s_write_config(struct rls_haproxy *h, struct rls_err *err)
                "    bind fd@%d\n"
                "    http-request return status 200 content-type text/plain string \"",
             h->admin_path, h->log_path, h->p.queue_timeout_ms, h->http_fd);
-    for (int32_t i = 0; i < h->sc->n_services; i++)
-        fprintf(f, "%s%s", i ? " " : "", h->sc->services[i].name);
+    for (int32_t i = 0; i < h->side.sc->n_services; i++)
+        fprintf(f, "%s%s", i ? " " : "", h->side.sc->services[i].name);
     fprintf(f, "\" if { path /_services }\n"
                "    use_backend %%[path,field(2,/)]\n"
                "    default_backend rls_unknown\n");
@@ -887,12 +690,12 @@ static int s_write_config(struct rls_haproxy *h, struct rls_err *err)
                 h->metrics_fd);
     fprintf(f, "backend rls_unknown\n"
                "    http-request return status 404 content-type text/plain string \"no such service\"\n");
-    for (int32_t i = 0; i < h->sc->n_services; i++)
+    for (int32_t i = 0; i < h->side.sc->n_services; i++)
         fprintf(f, "backend %s\n"
                    "    balance roundrobin\n"
                    "    option http-server-close\n"
                    "    option httpchk GET /healthz\n",
-                h->sc->services[i].name);
+                h->side.sc->services[i].name);
     if (fclose(f) != 0)
         return rls_err_set(err, RLS_ERR_IO, "haproxy cluster: %s: %s", h->cfg_path, strerror(errno));
     return RLS_OK;
@@ -904,13 +707,13 @@ static int s_start_haproxy(struct rls_haproxy *h, struct rls_err *err)
     int64_t end;
     int status;
 
-    h->hap_pid = s_start(argv, h->http_fd, h->metrics_fd, h->out_path);
+    h->hap_pid = rls__side_spawn(argv, h->http_fd, h->metrics_fd, 1, h->out_path);
     if (h->hap_pid < 0) {
         h->hap_pid = 0;
         return rls_err_set(err, RLS_ERR_EXTERNAL, "haproxy cluster: fork: %s", strerror(errno));
     }
-    end = s_now_ns() + (int64_t)S_START_MS * 1000000;
-    while (s_now_ns() < end) {
+    end = rls__side_now_ns() + (int64_t)S_START_MS * 1000000;
+    while (rls__side_now_ns() < end) {
         char *reply = NULL;
         if (waitpid(h->hap_pid, &status, WNOHANG) == h->hap_pid) {
             char last[256];
@@ -932,10 +735,44 @@ static int s_start_haproxy(struct rls_haproxy *h, struct rls_err *err)
                        h->admin_path, S_START_MS);
 }
 
+/* The side's params from the cluster's. */
+static struct rls__side_params s_side_params(struct rls_haproxy *h, const struct rls_haproxy_params *p)
+{
+    struct rls__side_params sp;
+
+    memset(&sp, 0, sizeof sp);
+    sp.who = "haproxy cluster";
+    sp.label = "cluster haproxy";
+    sp.pool = "haproxy";
+    sp.dropped_word = "failed";
+    sp.scenario = p->scenario;
+    sp.worker_exe = p->worker_exe;
+    sp.step_s = p->step_s;
+    sp.time_scale = p->time_scale;
+    sp.work_scale = p->work_scale;
+    sp.concurrency = p->concurrency;
+    sp.max_workers = p->max_workers;
+    sp.heartbeat_ms = p->heartbeat_ms;
+    sp.lease_ms = p->lease_ms;
+    sp.max_steps = p->max_steps;
+    sp.log_every = p->log_every;
+    sp.housekeep_ns = S_HOUSEKEEP_NS;
+    sp.log = p->log;
+    sp.log_ctx = p->log_ctx;
+    sp.ops.wait = s_side_wait;
+    sp.ops.housekeep = s_side_housekeep;
+    sp.ops.reconcile = s_side_reconcile;
+    sp.ops.count = s_side_count;
+    sp.ops.step_begin = s_side_step_begin;
+    sp.ops.step_end = s_side_step_end;
+    sp.ops.ctx = h;
+    return sp;
+}
+
 struct rls_haproxy *rls_haproxy_new(const char *endpoint, const struct rls_haproxy_params *p, struct rls_err *err)
 {
     struct rls_haproxy *h = NULL;
-    struct rls_cluster_session_params sp = rls_cluster_session_default_params();
+    struct rls__side_params sp;
     int rc = RLS_ERR_INVALID;
     int32_t ns;
 
@@ -978,32 +815,13 @@ struct rls_haproxy *rls_haproxy_new(const char *endpoint, const struct rls_hapro
     h->p.worker_exe = NULL;
     h->p.haproxy_bin = NULL;
     h->p.state_dir = NULL;
-    h->sc = rls_scenario_copy(p->scenario);
-    if (h->sc == NULL) {
-        rc = rls_err_set(err, RLS_ERR_NOMEM, "haproxy cluster: out of memory");
+    h->p.transport = rls_transport_default_params();   /* the session keeps what it needs */
+    sp = s_side_params(h, p);
+    rc = rls__side_init(&h->side, &sp, err);
+    if (rc != RLS_OK)
         goto done;
-    }
-    h->desc = rls_cluster_describe(p->scenario, p->step_s, p->time_scale, p->work_scale, p->concurrency,
-                                   p->max_workers, "haproxy", err);
-    if (h->desc == NULL) {
-        rc = err != NULL && err->status != RLS_OK ? err->status : RLS_ERR_NOMEM;
-        goto done;
-    }
+    rc = RLS_ERR_INVALID;
     snprintf(h->bin, sizeof h->bin, "%s", p->haproxy_bin != NULL ? p->haproxy_bin : "haproxy");
-    if (p->worker_exe != NULL) {
-        snprintf(h->exe, sizeof h->exe, "%s", p->worker_exe);
-    } else {
-        ssize_t n = readlink("/proc/self/exe", h->exe, sizeof h->exe - 1);
-        if (n <= 0) {
-            rc = rls_err_set(err, RLS_ERR_IO, "haproxy cluster: /proc/self/exe: %s", strerror(errno));
-            goto done;
-        }
-        h->exe[n] = '\0';
-    }
-    if (access(h->exe, X_OK) != 0) {
-        rc = rls_err_set(err, RLS_ERR_IO, "haproxy cluster: worker executable %s: %s", h->exe, strerror(errno));
-        goto done;
-    }
     if (p->state_dir != NULL) {
         snprintf(h->dir, sizeof h->dir, "%s", p->state_dir);
         if (mkdir(h->dir, 0700) != 0 && errno != EEXIST) {
@@ -1029,22 +847,12 @@ struct rls_haproxy *rls_haproxy_new(const char *endpoint, const struct rls_hapro
                          h->dir);
         goto done;
     }
-    ns = h->sc->n_services;
+    ns = h->side.sc->n_services;
     h->svc = calloc((size_t)ns, sizeof *h->svc);
     h->w = calloc((size_t)p->max_workers, sizeof *h->w);
-    h->st = calloc((size_t)ns, sizeof *h->st);
-    h->lat_q = calloc((size_t)ns * 3, sizeof *h->lat_q);
-    if (h->svc == NULL || h->w == NULL || h->st == NULL || h->lat_q == NULL) {
+    if (h->svc == NULL || h->w == NULL) {
         rc = rls_err_set(err, RLS_ERR_NOMEM, "haproxy cluster: out of memory");
         goto done;
-    }
-    for (int32_t i = 0; i < ns; i++) {
-        const struct rls_service_spec *s = &h->sc->services[i];
-        h->svc[i].mean_ms = h->desc->services[i].service_time_ms;
-        h->svc[i].cold_s = h->desc->services[i].cold_start_s;
-        h->svc[i].slo_ms = h->desc->services[i].slo_ms;
-        h->svc[i].desired = s->initial_replicas > 0 ? s->initial_replicas : s->min_replicas;
-        h->svc[i].prev_desired = h->svc[i].desired;
     }
     /* the sockets HAProxy inherits, and the log socket it writes to */
     h->http_fd = s_listen(p->http_port, &h->http_port, err);
@@ -1076,31 +884,13 @@ struct rls_haproxy *rls_haproxy_new(const char *endpoint, const struct rls_hapro
     rc = s_write_config(h, err);
     if (rc != RLS_OK)
         goto done;
-    sp.cluster = h->desc;
-    sp.software = "rlsched " RLS_VERSION " (cluster haproxy)";
-    sp.heartbeat_ms = p->heartbeat_ms;
-    sp.lease_ms = p->lease_ms;
-    sp.log = p->log;
-    sp.log_ctx = p->log_ctx;
-    sp.ops.send_state = s_send_state;
-    sp.ops.apply_actions = s_apply_actions;
-    sp.ops.reset = NULL;
-    sp.ops.ctx = h;
-    sp.transport = p->transport;
-    h->ss = rls_cluster_session_new(endpoint, &sp, err);
-    if (h->ss == NULL) {
-        rc = err != NULL && err->status != RLS_OK ? err->status : RLS_ERR_IO;
+    rc = rls__side_open(&h->side, endpoint, &p->transport, err);
+    if (rc != RLS_OK)
         goto done;
-    }
-    h->p.transport = rls_transport_default_params();
     rc = s_start_haproxy(h, err);
     if (rc != RLS_OK)
         goto done;
-    h->start_ns = h->step_start_ns = s_now_ns();
-    s_reconcile(h, h->start_ns);
-    s_take_state(h, h->start_ns);
-    for (int32_t i = 0; i < ns; i++)
-        h->st[i].change = 0;
+    rls__side_start(&h->side);
     rc = RLS_OK;
 done:
     if (rc != RLS_OK)
@@ -1117,7 +907,7 @@ void rls_haproxy_destroy(struct rls_haproxy **hp)
     h = *hp;
     if (h->w != NULL) {
         /* every worker by its pid: SIGTERM to all, then wait, then SIGKILL */
-        int64_t end = s_now_ns() + (int64_t)h->p.grace_ms * 1000000;
+        int64_t end = rls__side_now_ns() + (int64_t)h->p.grace_ms * 1000000;
         for (int32_t k = 0; k < h->p.max_workers; k++)
             if (h->w[k].state != S_FREE && !h->w[k].exited && h->w[k].pid > 0)
                 kill(h->w[k].pid, SIGTERM);
@@ -1125,8 +915,8 @@ void rls_haproxy_destroy(struct rls_haproxy **hp)
             struct s_worker *w = &h->w[k];
             if (w->state == S_FREE || w->exited || w->pid <= 0)
                 continue;
-            int64_t left = end - s_now_ns();
-            if (!s_wait_exit(w->pid, left > 0 ? (int)(left / 1000000) : 0)) {
+            int64_t left = end - rls__side_now_ns();
+            if (!rls__side_wait_exit(w->pid, left > 0 ? (int)(left / 1000000) : 0)) {
                 kill(w->pid, SIGKILL);
                 waitpid(w->pid, NULL, 0);
             }
@@ -1135,13 +925,9 @@ void rls_haproxy_destroy(struct rls_haproxy **hp)
         free(h->w);
     }
     if (h->hap_pid > 0)
-        s_stop_pid(h->hap_pid, h->p.grace_ms > 0 ? h->p.grace_ms : 1000);
-    if (h->svc != NULL) {
-        for (int32_t i = 0; i < h->sc->n_services; i++)
-            free(h->svc[i].lat);
-        free(h->svc);
-    }
-    rls_cluster_session_destroy(&h->ss);
+        rls__side_stop_pid(h->hap_pid, h->p.grace_ms > 0 ? h->p.grace_ms : 1000);
+    free(h->svc);
+    rls__side_fini(&h->side);
     if (h->http_fd >= 0)
         close(h->http_fd);
     if (h->metrics_fd >= 0)
@@ -1157,78 +943,26 @@ void rls_haproxy_destroy(struct rls_haproxy **hp)
             rmdir(h->dir);
         }
     }
-    rls_scenario_destroy(&h->sc);
-    rls_scenario_destroy(&h->desc);
-    free(h->st);
-    free(h->lat_q);
     free(h);
     *hp = NULL;
 }
 
 int rls_haproxy_run(struct rls_haproxy *h)
 {
-    int rc = RLS_OK;
-    int64_t period_ns, next_step_ns, next_house_ns;
-
     if (h == NULL)
         return RLS_ERR_INVALID;
-    period_ns = (int64_t)(h->p.step_s * 1e9);
-    next_step_ns = h->step_start_ns + period_ns;
-    next_house_ns = s_now_ns();
-    while (!atomic_load(&h->stop)) {
-        struct pollfd pf = { h->log_fd, POLLIN, 0 };
-        int64_t now = s_now_ns();
-        int wait_ms = S_POLL_MS;
-
-        if (h->p.max_steps > 0 && atomic_load(&h->steps) >= h->p.max_steps)
-            break;
-        if (next_step_ns - now < (int64_t)wait_ms * 1000000)
-            wait_ms = next_step_ns > now ? (int)((next_step_ns - now) / 1000000) : 0;
-        if (poll(&pf, 1, wait_ms) < 0 && errno != EINTR) {
-            snprintf(h->errmsg, sizeof h->errmsg, "haproxy cluster: poll: %s", strerror(errno));
-            rc = RLS_ERR_IO;
-            break;
-        }
-        s_read_logs(h);
-        for (int k = 0; k < 16; k++) {
-            int got = rls_cluster_session_poll(h->ss, 0);
-            if (got == 0)
-                break;
-            if (got < 0) {
-                snprintf(h->errmsg, sizeof h->errmsg, "%s", rls_cluster_session_errmsg(h->ss));
-                rc = got;
-                goto out;
-            }
-        }
-        now = s_now_ns();
-        if (now >= next_house_ns) {
-            rc = s_housekeep(h, now);
-            if (rc != RLS_OK)
-                break;
-            next_house_ns = now + S_HOUSEKEEP_NS;
-        }
-        if (now >= next_step_ns) {
-            s_read_logs(h);
-            s_step(h, now);
-            next_step_ns += period_ns;
-            if (next_step_ns < now - 1000000000)
-                next_step_ns = now + period_ns;
-        }
-        rls_cluster_session_heartbeat(h->ss);
-    }
-out:
-    return rc;
+    return rls__side_run(&h->side);
 }
 
 void rls_haproxy_stop(struct rls_haproxy *h)
 {
     if (h != NULL)
-        atomic_store(&h->stop, 1);
+        rls__side_stop(&h->side);
 }
 
 const char *rls_haproxy_endpoint(const struct rls_haproxy *h)
 {
-    return h != NULL ? rls_cluster_session_endpoint(h->ss) : "";
+    return h != NULL ? rls_cluster_session_endpoint(h->side.ss) : "";
 }
 
 int rls_haproxy_http_port(const struct rls_haproxy *h)
@@ -1258,42 +992,42 @@ int32_t rls_haproxy_pid(const struct rls_haproxy *h)
 
 const struct rls_scenario *rls_haproxy_description(const struct rls_haproxy *h)
 {
-    return h != NULL ? h->desc : NULL;
+    return h != NULL ? h->side.desc : NULL;
 }
 
 const char *rls_haproxy_errmsg(const struct rls_haproxy *h)
 {
-    return h != NULL ? h->errmsg : "";
+    return h != NULL ? h->side.errmsg : "";
 }
 
 struct rls_haproxy_stats rls_haproxy_stats(const struct rls_haproxy *h)
 {
     struct rls_haproxy_stats st;
-    struct rls_cluster_session_stats ss;
+    struct rls__side_stats ss;
     memset(&st, 0, sizeof st);
     if (h == NULL)
         return st;
     struct rls_haproxy *m = (struct rls_haproxy *)h;   /* atomics: loads only */
-    ss = rls_cluster_session_stats(h->ss);
-    st.steps = atomic_load(&m->steps);
+    ss = rls__side_stats(&h->side);
+    st.steps = ss.steps;
     st.states = ss.states;
     st.actions = ss.actions;
-    st.missed = atomic_load(&m->missed);
+    st.missed = ss.missed;
     st.refused = ss.refused;
     st.agents = ss.agents;
     st.leases = ss.leases;
-    st.spawned = atomic_load(&m->spawned);
-    st.stopped = atomic_load(&m->stopped);
-    st.crashed = atomic_load(&m->crashed);
+    st.spawned = ss.spawned;
+    st.stopped = ss.stopped;
+    st.crashed = ss.crashed;
     st.added = atomic_load(&m->added);
     st.deleted = atomic_load(&m->deleted);
     st.weight_sets = atomic_load(&m->weight_sets);
     st.api_errors = atomic_load(&m->api_errors);
-    st.requests = atomic_load(&m->requests);
-    st.served = atomic_load(&m->served);
-    st.failed = atomic_load(&m->failed);
-    st.workers = atomic_load(&m->n_workers);
-    st.ready = atomic_load(&m->n_ready);
+    st.requests = ss.requests;
+    st.served = ss.served;
+    st.failed = ss.dropped;
+    st.workers = ss.workers;
+    st.ready = ss.ready;
     return st;
 }
 

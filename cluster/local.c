@@ -2,9 +2,9 @@
  * gateway that polls three sockets (the agent's protocol socket, the request
  * socket `rlsched load` talks to, and the socket its workers connect back
  * to), starts and stops worker processes (fork + exec), measures what really
- * happens, and publishes it as protocol `state` messages through the
- * cluster session (env/cluster_session.h: hello, actions checked and acked,
- * refusals, heartbeats, exactly as the served simulator); and the worker's
+ * happens (requests in, served, dropped; workers ready), and leaves the
+ * rest to the cluster side it shares with the HAProxy cluster (side.h: the
+ * loop, the step's state, the session with the agent); and the worker's
  * loop itself. Library code: never prints, never exits (a forked child that
  * cannot exec calls _exit).
  */
@@ -28,20 +28,11 @@
 
 #include <zmq.h>
 
-#include "../env/cluster_session.h"
-#include "../env/protocol.h"
-#include "../env/quantile.h"
 #include "../env/rng.h"
+#include "side.h"
 
-#ifndef RLS_VERSION
-#define RLS_VERSION "0"
-#endif
-
-#define S_POLL_MS 10            /* longest wait in the gateway loop (agent messages wait this long) */
 #define S_HOUSEKEEP_NS 20000000 /* reap, reconcile and check deadlines this often, ns */
 #define S_BURST 256             /* messages taken from one socket before looking at the others */
-#define S_AGENT_BURST 16        /* agent messages handled before looking at the others */
-#define S_LAT_MAX 1000000       /* latencies kept per service and step (more are not sampled) */
 
 /* worker states (struct rls_cluster_worker_info.state) */
 enum { S_FREE = 0, S_STARTING = 1, S_READY = 2, S_DRAINING = 3, S_TERMINATING = 4 };
@@ -56,13 +47,6 @@ enum { S_FREE = 0, S_STARTING = 1, S_READY = 2, S_DRAINING = 3, S_TERMINATING = 
 
 /* ---------------------------------------------------------------------------
  * Little helpers. */
-
-static int64_t s_now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 static void s_put_u32(uint8_t *p, uint32_t v)
 {
@@ -95,11 +79,11 @@ static uint64_t s_get_u64(const uint8_t *p)
 /* Sleeps ns nanoseconds or until *stop becomes non-zero; returns 1 if stopped. */
 static int s_sleep_ns(int64_t ns, atomic_int *stop)
 {
-    int64_t end = s_now_ns() + ns;
+    int64_t end = rls__side_now_ns() + ns;
     for (;;) {
         if (stop != NULL && atomic_load(stop))
             return 1;
-        int64_t left = end - s_now_ns();
+        int64_t left = end - rls__side_now_ns();
         if (left <= 0)
             return 0;
         if (left > 50000000)
@@ -187,28 +171,16 @@ struct s_worker {
     int64_t served;
 };
 
+/* A service's queue (its measurements and desired replicas: side.svc). */
 struct s_svc {
     struct s_req *q;            /* ring [qcap] of waiting requests */
     int32_t qcap, qhead, qlen;
-    int32_t desired;            /* replicas in force */
-    int32_t prev_desired;       /* desired at the previous step */
-    double mean_ms;             /* a worker's mean service time, wall ms */
-    double cold_s;              /* a worker's start-up delay, wall s */
-    double slo_ms;
-    /* this step */
-    int64_t arrivals, served, dropped, over_slo;
-    int32_t killed;
-    double busy_s, ready_s;
-    double *lat;                /* [nlat] latencies of requests served this step, ms */
-    int32_t nlat, caplat;
+    double ready_s;             /* this step: seconds of workers that stopped being ready */
 };
 
 struct rls_cluster {
     struct rls_cluster_params p;
-    struct rls_scenario *sc;            /* the scenario (copy) */
-    struct rls_scenario *desc;          /* what hello says: real step, scaled times, one node */
-    char exe[PATH_MAX];
-    struct rls_cluster_session *ss;     /* the agent socket and the agent */
+    struct rls__side side;              /* scenario, description, session, step, counters */
     void *zctx;
     void *req_sock;                     /* ROUTER for rlsched load */
     void *wrk_sock;                     /* ROUTER for workers */
@@ -217,18 +189,7 @@ struct rls_cluster {
     struct s_worker *w;                 /* [max_workers] */
     uint32_t next_id;
     uint64_t next_token;
-    int64_t start_ns, step_start_ns;
-    /* the state in force */
-    struct rls_step_info info;
-    struct rls_svc_state *st;           /* [n_services] */
-    double *lat_q;                      /* [n_services][3] */
-    struct rls_node_state node;
     uint8_t *buf;                       /* scratch for frames */
-    atomic_int stop;
-    _Atomic int64_t steps, missed, spawned, stopped, crashed;
-    _Atomic int64_t requests, served, dropped;
-    atomic_int n_workers, n_ready;
-    char errmsg[RLS_ERRMSG_MAX];
 };
 
 struct rls_cluster_params rls_cluster_default_params(void)
@@ -333,8 +294,7 @@ static void s_update_counts(struct rls_cluster *c)
         if (c->w[k].state == S_READY)
             ready++;
     }
-    atomic_store(&c->n_workers, alive);
-    atomic_store(&c->n_ready, ready);
+    rls__side_set_counts(&c->side, alive, ready);
 }
 
 /* Starts a worker of service svc in a free slot; returns RLS_OK or an error
@@ -354,12 +314,12 @@ static int s_spawn(struct rls_cluster *c, int32_t svc)
         return RLS_ERR_INFEASIBLE;
     uint32_t id = ++c->next_id;
     snprintf(a_id, sizeof a_id, "%u", id);
-    snprintf(a_cold, sizeof a_cold, "%.9g", c->svc[svc].cold_s);
-    snprintf(a_mean, sizeof a_mean, "%.9g", c->svc[svc].mean_ms);
+    snprintf(a_cold, sizeof a_cold, "%.9g", c->side.svc[svc].cold_s);
+    snprintf(a_mean, sizeof a_mean, "%.9g", c->side.svc[svc].mean_ms);
     snprintf(a_frac, sizeof a_frac, "%.9g", c->p.cpu_fraction);
     snprintf(a_seed, sizeof a_seed, "%llu", (unsigned long long)(c->p.seed * 1000003ULL + id));
     snprintf(a_parent, sizeof a_parent, "%d", (int)parent);
-    argv[n++] = c->exe;
+    argv[n++] = c->side.exe;
     argv[n++] = "cluster";
     argv[n++] = "worker";
     argv[n++] = "--connect";
@@ -378,23 +338,10 @@ static int s_spawn(struct rls_cluster *c, int32_t svc)
     argv[n++] = a_parent;
     argv[n] = NULL;
 
-    pid = fork();
+    pid = rls__side_spawn(argv, -1, -1, 0, NULL);
     if (pid < 0) {
-        rls_logf(c->p.log, c->p.log_ctx, "worker of '%s': fork: %s", c->sc->services[svc].name, strerror(errno));
+        rls_logf(c->p.log, c->p.log_ctx, "worker of '%s': fork: %s", c->side.sc->services[svc].name, strerror(errno));
         return RLS_ERR_IO;
-    }
-    if (pid == 0) {
-        /* the child: only async-signal-safe calls until exec */
-        sigset_t none;
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent)
-            _exit(1);
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL);
-        signal(SIGTERM, SIG_DFL);
-        signal(SIGINT, SIG_DFL);
-        execv(argv[0], argv);
-        _exit(127);
     }
     memset(w->rid, 0, sizeof w->rid);
     w->state = S_STARTING;
@@ -403,11 +350,11 @@ static int s_spawn(struct rls_cluster *c, int32_t svc)
     w->id = id;
     w->rid_len = 0;
     w->nout = 0;
-    w->ewma_ms = c->svc[svc].mean_ms;
+    w->ewma_ms = c->side.svc[svc].mean_ms;
     w->ready_ns = 0;
     w->deadline_ns = 0;
     w->served = 0;
-    atomic_fetch_add(&c->spawned, 1);
+    atomic_fetch_add(&c->side.spawned, 1);
     s_update_counts(c);
     return RLS_OK;
 }
@@ -448,7 +395,7 @@ static void s_stop_one(struct rls_cluster *c, int32_t svc, int64_t now)
     }
     if (best == NULL)
         return;
-    atomic_fetch_add(&c->stopped, 1);
+    atomic_fetch_add(&c->side.stopped, 1);
     if (best->state == S_STARTING) {
         s_terminate(c, best, now);
     } else {
@@ -461,13 +408,13 @@ static void s_stop_one(struct rls_cluster *c, int32_t svc, int64_t now)
 /* Brings every service's starting + ready workers to its desired count, within max_workers. */
 static void s_reconcile(struct rls_cluster *c, int64_t now)
 {
-    for (int32_t i = 0; i < c->sc->n_services; i++) {
+    for (int32_t i = 0; i < c->side.sc->n_services; i++) {
         int32_t live = s_count(c, i, S_STARTING) + s_count(c, i, S_READY);
-        while (live > c->svc[i].desired) {
+        while (live > c->side.svc[i].desired) {
             s_stop_one(c, i, now);
             live--;
         }
-        while (live < c->svc[i].desired && s_spawn(c, i) == RLS_OK)
+        while (live < c->side.svc[i].desired && s_spawn(c, i) == RLS_OK)
             live++;
     }
 }
@@ -490,16 +437,12 @@ static void s_housekeep(struct rls_cluster *c, int64_t now)
             if (pid != w->pid)
                 continue;
             if (w->state != S_TERMINATING) {
-                atomic_fetch_add(&c->crashed, 1);
-                c->svc[w->service].killed++;
+                rls__side_killed(&c->side, w->service);
                 rls_logf(c->p.log, c->p.log_ctx, "worker %d of '%s' died (%s %d) without being asked", (int)pid,
-                      c->sc->services[w->service].name, WIFSIGNALED(status) ? "signal" : "status",
+                      c->side.sc->services[w->service].name, WIFSIGNALED(status) ? "signal" : "status",
                       WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
-                if (w->state == S_READY || w->state == S_DRAINING) {
-                    struct s_svc *s = &c->svc[w->service];
-                    double from = (double)(w->ready_ns > c->step_start_ns ? w->ready_ns : c->step_start_ns);
-                    s->ready_s += ((double)now - from) / 1e9;
-                }
+                if (w->state == S_READY || w->state == S_DRAINING)
+                    c->svc[w->service].ready_s += rls__side_ready_s(&c->side, w->ready_ns, now);
             }
             int32_t svc = w->service;
             s_requeue(c, w);
@@ -511,9 +454,7 @@ static void s_housekeep(struct rls_cluster *c, int64_t now)
     for (int32_t k = 0; k < c->p.max_workers; k++) {
         struct s_worker *w = &c->w[k];
         if (w->state == S_DRAINING && (w->nout == 0 || now >= w->deadline_ns)) {
-            struct s_svc *s = &c->svc[w->service];
-            double from = (double)(w->ready_ns > c->step_start_ns ? w->ready_ns : c->step_start_ns);
-            s->ready_s += ((double)now - from) / 1e9;
+            c->svc[w->service].ready_s += rls__side_ready_s(&c->side, w->ready_ns, now);
             s_terminate(c, w, now);
             s_pump(c, w->service);
         } else if (w->state == S_TERMINATING && now >= w->deadline_ns) {
@@ -551,14 +492,12 @@ static void s_push_front(struct rls_cluster *c, struct s_svc *s, const struct s_
     if (s->qlen >= s->qcap) {       /* no room: the newest, at the back, goes */
         struct s_req *last = &s->q[(s->qhead + s->qlen - 1) % s->qcap];
         s_reply(c, last, RLS_CLUSTER_DROPPED, 0);
-        s->dropped++;
-        atomic_fetch_add(&c->dropped, 1);
+        rls__side_dropped(&c->side, (int32_t)(s - c->svc));
         s->qlen--;
     }
     if (s->qcap == 0) {
         s_reply(c, r, RLS_CLUSTER_DROPPED, 0);
-        s->dropped++;
-        atomic_fetch_add(&c->dropped, 1);
+        rls__side_dropped(&c->side, (int32_t)(s - c->svc));
         return;
     }
     s->qhead = (s->qhead + s->qcap - 1) % s->qcap;
@@ -593,7 +532,7 @@ static int s_dispatch(struct rls_cluster *c, struct s_worker *w, const struct s_
 
     *slot = *r;
     slot->token = ++c->next_token;
-    slot->dispatch_ns = s_now_ns();
+    slot->dispatch_ns = rls__side_now_ns();
     m[0] = S_W_JOB;
     s_put_u64(m + 1, slot->token);
     if (zmq_send(c->wrk_sock, w->rid, w->rid_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) != (int)w->rid_len ||
@@ -613,10 +552,10 @@ static void s_pump(struct rls_cluster *c, int32_t svc)
             return;
         if (s_dispatch(c, w, &s->q[s->qhead]) != RLS_OK) {
             /* its socket is gone (dying): no more work for it; the reaper requeues */
-            rls_logf(c->p.log, c->p.log_ctx, "worker %d of '%s' unreachable: %s", (int)w->pid, c->sc->services[svc].name,
+            rls_logf(c->p.log, c->p.log_ctx, "worker %d of '%s' unreachable: %s", (int)w->pid, c->side.sc->services[svc].name,
                   zmq_strerror(zmq_errno()));
             w->state = S_DRAINING;
-            w->deadline_ns = s_now_ns();
+            w->deadline_ns = rls__side_now_ns();
             continue;
         }
         s->qhead = (s->qhead + 1) % s->qcap;
@@ -639,11 +578,11 @@ static void s_on_request(struct rls_cluster *c, const uint8_t *peer, size_t peer
     if (len == 1 && m[0] == RLS_CLUSTER_MSG_INFO) {
         size_t n = 1;
         c->buf[0] = RLS_CLUSTER_MSG_INFO;
-        for (int32_t i = 0; i < c->sc->n_services; i++) {
-            size_t k = strlen(c->sc->services[i].name);
+        for (int32_t i = 0; i < c->side.sc->n_services; i++) {
+            size_t k = strlen(c->side.sc->services[i].name);
             if (i > 0)
                 c->buf[n++] = '\n';
-            memcpy(c->buf + n, c->sc->services[i].name, k);
+            memcpy(c->buf + n, c->side.sc->services[i].name, k);
             n += k;
         }
         if (zmq_send(c->req_sock, peer, peer_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) == (int)peer_len)
@@ -660,23 +599,21 @@ static void s_on_request(struct rls_cluster *c, const uint8_t *peer, size_t peer
     r.client_id = s_get_u64(m + 1);
     memcpy(name, m + 9, len - 9);
     name[len - 9] = '\0';
-    svc = rls_scenario_find_service(c->sc, name);
+    svc = rls_scenario_find_service(c->side.sc, name);
     if (svc < 0) {
         s_reply(c, &r, RLS_CLUSTER_UNKNOWN, 0);
         return;
     }
     struct s_svc *s = &c->svc[svc];
-    r.arrival_ns = s_now_ns();
-    s->arrivals++;
-    atomic_fetch_add(&c->requests, 1);
+    r.arrival_ns = rls__side_now_ns();
+    rls__side_arrived(&c->side, svc);
     if (s->qlen == 0) {
         struct s_worker *w = s_pick(c, svc);
         if (w != NULL && s_dispatch(c, w, &r) == RLS_OK)
             return;
     }
     if (s->qlen >= s->qcap) {
-        s->dropped++;
-        atomic_fetch_add(&c->dropped, 1);
+        rls__side_dropped(&c->side, svc);
         s_reply(c, &r, RLS_CLUSTER_DROPPED, 0);
         return;
     }
@@ -702,7 +639,7 @@ static void s_on_worker(struct rls_cluster *c, const uint8_t *rid, size_t rid_le
         w->rid_len = (uint8_t)rid_len;
         memcpy(w->rid, rid, rid_len);
         w->state = S_READY;
-        w->ready_ns = s_now_ns();
+        w->ready_ns = rls__side_now_ns();
         s_update_counts(c);
         s_pump(c, w->service);
         return;
@@ -710,8 +647,7 @@ static void s_on_worker(struct rls_cluster *c, const uint8_t *rid, size_t rid_le
     if (m[0] == S_W_DONE && len == 21) {
         uint64_t token = s_get_u64(m + 5);
         int64_t busy_ns = (int64_t)s_get_u64(m + 13);
-        int64_t now = s_now_ns();
-        struct s_svc *s = &c->svc[w->service];
+        int64_t now = rls__side_now_ns();
         for (int32_t i = 0; i < w->nout; i++) {
             struct s_req *r = &w->out[i];
             if (r->token != token)
@@ -719,24 +655,7 @@ static void s_on_worker(struct rls_cluster *c, const uint8_t *rid, size_t rid_le
             double lat_ms = (double)(now - r->arrival_ns) / 1e6;
             double work_ms = (double)(now - r->dispatch_ns) / 1e6;
             s_reply(c, r, RLS_CLUSTER_OK, now - r->arrival_ns);
-            s->served++;
-            atomic_fetch_add(&c->served, 1);
-            if (lat_ms > s->slo_ms)
-                s->over_slo++;
-            if (s->nlat < S_LAT_MAX) {
-                if (s->nlat == s->caplat) {
-                    int32_t cap = s->caplat > 0 ? s->caplat * 2 : 1024;
-                    double *nl = realloc(s->lat, (size_t)cap * sizeof *nl);
-                    if (nl != NULL) {
-                        s->lat = nl;
-                        s->caplat = cap;
-                    }
-                }
-                if (s->nlat < s->caplat)
-                    s->lat[s->nlat++] = lat_ms;
-            }
-            if (busy_ns > 0)
-                s->busy_s += (double)busy_ns / 1e9;
+            rls__side_served(&c->side, w->service, lat_ms, busy_ns > 0 ? (double)busy_ns / 1e9 : 0.0);
             w->ewma_ms = 0.8 * w->ewma_ms + 0.2 * work_ms;
             w->served++;
             w->out[i] = w->out[w->nout - 1];
@@ -782,134 +701,54 @@ static int s_drain(struct rls_cluster *c, void *sock, int workers)
 }
 
 /* ---------------------------------------------------------------------------
- * The control step and the agent. */
+ * The backend's moves (side.h ops). */
 
-static void s_take_state(struct rls_cluster *c, int64_t now)
-{
-    double dt = (double)(now - c->step_start_ns) / 1e9;
-    struct rls_step_info *in = &c->info;
-    double cpu = 0.0, mem = 0.0;
-    int32_t replicas = 0;
-
-    if (dt <= 0.0)
-        dt = 1e-9;
-    memset(in, 0, sizeof *in);
-    in->step = atomic_load(&c->steps);
-    in->time_s = (double)(now - c->start_ns) / 1e9;
-    in->cost_usd = c->desc->pools[0].price_per_hour * dt / 3600.0;
-    in->nodes_on = 1;
-    for (int32_t i = 0; i < c->sc->n_services; i++) {
-        struct s_svc *s = &c->svc[i];
-        struct rls_svc_state *o = &c->st[i];
-        const struct rls_service_spec *sp = &c->desc->services[i];
-        int32_t ready = s_count(c, i, S_READY), starting = s_count(c, i, S_STARTING);
-        int32_t waiting = s->qlen;
-
-        for (int32_t k = 0; k < c->p.max_workers; k++) {
-            struct s_worker *w = &c->w[k];
-            if (w->state == S_FREE || w->service != i)
-                continue;
-            if (w->state == S_READY || w->state == S_DRAINING) {
-                double from = (double)(w->ready_ns > c->step_start_ns ? w->ready_ns : c->step_start_ns);
-                s->ready_s += ((double)now - from) / 1e9;
-            }
-            if (w->nout > 1)
-                waiting += w->nout - 1;
-        }
-        memset(o, 0, sizeof *o);
-        o->arrival_rps = (double)s->arrivals / dt;
-        o->served_rps = (double)s->served / dt;
-        o->dropped_rps = (double)s->dropped / dt;
-        o->backlog = waiting;
-        if (s->ready_s > 0.0)
-            o->utilization = s->busy_s / s->ready_s > 1.0 ? 1.0 : s->busy_s / s->ready_s;
-        else
-            o->utilization = s->arrivals > 0 ? 1.0 : 0.0;
-        o->frac_over_slo = s->served > 0 ? (double)s->over_slo / (double)s->served : 0.0;
-        o->ready = ready;
-        o->starting = starting;
-        o->desired = s->desired;
-        o->pending = s->desired > ready + starting ? s->desired - ready - starting : 0;
-        o->change = s->desired - s->prev_desired;
-        o->killed = s->killed;
-        rls_quantile_sort(s->lat, s->nlat);
-        c->lat_q[i * 3 + 0] = rls_quantile_nearest_rank(s->lat, s->nlat, 0.50);
-        c->lat_q[i * 3 + 1] = rls_quantile_nearest_rank(s->lat, s->nlat, 0.95);
-        c->lat_q[i * 3 + 2] = rls_quantile_nearest_rank(s->lat, s->nlat, 0.99);
-
-        in->replica_seconds += (double)(ready + starting) * dt;
-        in->arrivals += (double)s->arrivals;
-        in->served += (double)s->served;
-        in->dropped += (double)s->dropped;
-        in->over_slo += (double)s->over_slo;
-        in->churn += fabs((double)o->change) / (double)sp->max_replicas;
-        cpu += (double)(ready + starting) * sp->cpu;
-        mem += (double)(ready + starting) * sp->mem_gb;
-        replicas += ready + starting;
-
-        s->prev_desired = s->desired;
-        s->arrivals = s->served = s->dropped = s->over_slo = 0;
-        s->killed = 0;
-        s->busy_s = s->ready_s = 0.0;
-        s->nlat = 0;
-    }
-    c->node.pool = 0;
-    c->node.status = RLS_NODE_ON;
-    c->node.timer_s = 0.0;
-    c->node.cpu_used = cpu;
-    c->node.mem_used = mem;
-    c->node.replicas = replicas;
-    c->step_start_ns = now;
-}
-
-/* ops.send_state: the measured state in force, to the agent. */
-static void s_send_state(void *ctx)
+/* ops.count: a service's workers, its waiting requests and ready time. */
+static void s_side_count(void *ctx, int32_t svc, int64_t now, struct rls__side_count *out)
 {
     struct rls_cluster *c = ctx;
-    struct rls_proto_state st;
+    struct s_svc *s = &c->svc[svc];
+    int32_t waiting = s->qlen;
 
-    memset(&st, 0, sizeof st);
-    st.info = c->info;
-    st.n_services = c->sc->n_services;
-    st.services = c->st;
-    st.has_dist = 0;
-    st.latency_ms = c->lat_q;
-    st.n_nodes = 1;
-    st.nodes = &c->node;
-    rls_cluster_session_send_state(c->ss, &st);
+    for (int32_t k = 0; k < c->p.max_workers; k++) {
+        struct s_worker *w = &c->w[k];
+        if (w->state == S_FREE || w->service != svc)
+            continue;
+        if (w->state == S_READY || w->state == S_DRAINING)
+            s->ready_s += rls__side_ready_s(&c->side, w->ready_ns, now);
+        if (w->nout > 1)
+            waiting += w->nout - 1;
+    }
+    out->ready = s_count(c, svc, S_READY);
+    out->starting = s_count(c, svc, S_STARTING);
+    out->ready_s = s->ready_s;
+    out->backlog = waiting;
+    s->ready_s = 0.0;
 }
 
-/* ops.apply_actions: the desired replicas (clamped); workers start or stop
- * now, not at the next step. Placement means nothing on one machine. */
-static void s_apply_actions(void *ctx, const int32_t *desired, const uint8_t *placement)
+static void s_side_reconcile(void *ctx, int64_t now)
+{
+    s_reconcile(ctx, now);
+}
+
+static int s_side_housekeep(void *ctx, int64_t now)
+{
+    s_housekeep(ctx, now);
+    return RLS_OK;
+}
+
+/* ops.wait: the request and worker sockets, workers first (answers free
+ * room for waiting requests). */
+static int s_side_wait(void *ctx, int wait_ms)
 {
     struct rls_cluster *c = ctx;
+    zmq_pollitem_t items[2] = { { c->req_sock, 0, ZMQ_POLLIN, 0 }, { c->wrk_sock, 0, ZMQ_POLLIN, 0 } };
 
-    (void)placement;
-    for (int32_t i = 0; i < c->sc->n_services; i++)
-        c->svc[i].desired = desired[i];
-    s_reconcile(c, s_now_ns());
-}
-
-static void s_step(struct rls_cluster *c, int64_t now)
-{
-    if (!rls_cluster_session_answered(c->ss))
-        atomic_fetch_add(&c->missed, 1);
-    s_take_state(c, now);
-    int64_t steps = atomic_fetch_add(&c->steps, 1) + 1;
-    rls_cluster_session_new_state(c->ss);
-    s_send_state(c);
-    if (c->p.log_every > 0 && steps % c->p.log_every == 0) {
-        char line[512];
-        size_t n = 0;
-        line[0] = '\0';
-        for (int32_t i = 0; i < c->sc->n_services && n < sizeof line - 64; i++)
-            n += (size_t)snprintf(line + n, sizeof line - n, "%s%s %d+%d/%d %.0f/%.0f/%.0f rps p95 %.1f ms q %.0f",
-                                  i ? "; " : "", c->sc->services[i].name, c->st[i].ready, c->st[i].starting,
-                                  c->st[i].desired, c->st[i].arrival_rps, c->st[i].served_rps,
-                                  c->st[i].dropped_rps, c->lat_q[i * 3 + 1], c->st[i].backlog);
-        rls_logf(c->p.log, c->p.log_ctx, "step %lld: %s (ready+starting/desired, arrived/served/dropped)", (long long)steps, line);
-    }
+    if (zmq_poll(items, 2, wait_ms) < 0 && zmq_errno() != EINTR)
+        return rls__side_fail(&c->side, RLS_ERR_IO, "cluster: poll: %s", zmq_strerror(zmq_errno()));
+    if (s_drain(c, c->wrk_sock, 1) < 0 || s_drain(c, c->req_sock, 0) < 0)
+        return rls__side_fail(&c->side, RLS_ERR_IO, "cluster: receive: %s", zmq_strerror(zmq_errno()));
+    return RLS_OK;
 }
 
 /* ---------------------------------------------------------------------------
@@ -940,11 +779,43 @@ static void *s_router(struct rls_cluster *c, const char *endpoint, char *bound, 
     return s;
 }
 
+/* The side's params from the gateway's. */
+static struct rls__side_params s_side_params(struct rls_cluster *c, const struct rls_cluster_params *p)
+{
+    struct rls__side_params sp;
+
+    memset(&sp, 0, sizeof sp);
+    sp.who = "cluster";
+    sp.label = "cluster local";
+    sp.pool = "local";
+    sp.dropped_word = "dropped";
+    sp.scenario = p->scenario;
+    sp.worker_exe = p->worker_exe;
+    sp.step_s = p->step_s;
+    sp.time_scale = p->time_scale;
+    sp.work_scale = p->work_scale;
+    sp.concurrency = 1;
+    sp.max_workers = p->max_workers;
+    sp.heartbeat_ms = p->heartbeat_ms;
+    sp.lease_ms = p->lease_ms;
+    sp.max_steps = p->max_steps;
+    sp.log_every = p->log_every;
+    sp.housekeep_ns = S_HOUSEKEEP_NS;
+    sp.log = p->log;
+    sp.log_ctx = p->log_ctx;
+    sp.ops.wait = s_side_wait;
+    sp.ops.housekeep = s_side_housekeep;
+    sp.ops.reconcile = s_side_reconcile;
+    sp.ops.count = s_side_count;
+    sp.ops.ctx = c;
+    return sp;
+}
+
 struct rls_cluster *rls_cluster_new(const char *endpoint, const struct rls_cluster_params *p,
                                     struct rls_err *err)
 {
     struct rls_cluster *c = NULL;
-    struct rls_cluster_session_params sp = rls_cluster_session_default_params();
+    struct rls__side_params sp;
     int rc = RLS_ERR_INVALID;
     int32_t ns;
 
@@ -977,36 +848,16 @@ struct rls_cluster *rls_cluster_new(const char *endpoint, const struct rls_clust
     c->p.scenario = NULL;
     c->p.requests_endpoint = NULL;
     c->p.worker_exe = NULL;
-    c->sc = rls_scenario_copy(p->scenario);
-    c->desc = rls_cluster_describe(p->scenario, p->step_s, p->time_scale, p->work_scale, 1, p->max_workers,
-                                   "local", err);
-    if (c->sc == NULL || c->desc == NULL) {
-        if (c->sc == NULL)
-            rls_err_set(err, RLS_ERR_NOMEM, "cluster: out of memory");
-        rc = err != NULL && err->status != RLS_OK ? err->status : RLS_ERR_NOMEM;
+    c->p.transport = rls_transport_default_params();   /* the session keeps what it needs */
+    sp = s_side_params(c, p);
+    rc = rls__side_init(&c->side, &sp, err);
+    if (rc != RLS_OK)
         goto done;
-    }
-    if (p->worker_exe != NULL) {
-        snprintf(c->exe, sizeof c->exe, "%s", p->worker_exe);
-    } else {
-        ssize_t n = readlink("/proc/self/exe", c->exe, sizeof c->exe - 1);
-        if (n <= 0) {
-            rc = rls_err_set(err, RLS_ERR_IO, "cluster: /proc/self/exe: %s", strerror(errno));
-            goto done;
-        }
-        c->exe[n] = '\0';
-    }
-    if (access(c->exe, X_OK) != 0) {
-        rc = rls_err_set(err, RLS_ERR_IO, "cluster: worker executable %s: %s", c->exe, strerror(errno));
-        goto done;
-    }
-    ns = c->sc->n_services;
+    ns = c->side.sc->n_services;
     c->svc = calloc((size_t)ns, sizeof *c->svc);
     c->w = calloc((size_t)p->max_workers, sizeof *c->w);
-    c->st = calloc((size_t)ns, sizeof *c->st);
-    c->lat_q = calloc((size_t)ns * 3, sizeof *c->lat_q);
     c->buf = malloc((size_t)ns * RLS_NAME_MAX + 256);
-    if (c->svc == NULL || c->w == NULL || c->st == NULL || c->lat_q == NULL || c->buf == NULL) {
+    if (c->svc == NULL || c->w == NULL || c->buf == NULL) {
         rc = rls_err_set(err, RLS_ERR_NOMEM, "cluster: out of memory");
         goto done;
     }
@@ -1018,22 +869,17 @@ struct rls_cluster *rls_cluster_new(const char *endpoint, const struct rls_clust
         }
     }
     for (int32_t i = 0; i < ns; i++) {
-        const struct rls_service_spec *sp = &c->sc->services[i];
+        const struct rls_service_spec *spec = &c->side.sc->services[i];
         struct s_svc *s = &c->svc[i];
-        s->qcap = sp->queue_limit;
+        s->qcap = spec->queue_limit;
         if (s->qcap > 0) {
             s->q = calloc((size_t)s->qcap, sizeof *s->q);
             if (s->q == NULL) {
                 rc = rls_err_set(err, RLS_ERR_NOMEM, "cluster: out of memory for the queue of '%s' (%d requests)",
-                                 sp->name, s->qcap);
+                                 spec->name, s->qcap);
                 goto done;
             }
         }
-        s->mean_ms = c->desc->services[i].service_time_ms;
-        s->cold_s = c->desc->services[i].cold_start_s;
-        s->slo_ms = c->desc->services[i].slo_ms;
-        s->desired = sp->initial_replicas > 0 ? sp->initial_replicas : sp->min_replicas;
-        s->prev_desired = s->desired;
     }
     c->zctx = zmq_ctx_new();
     if (c->zctx == NULL) {
@@ -1054,28 +900,10 @@ struct rls_cluster *rls_cluster_new(const char *endpoint, const struct rls_clust
         int one = 1;
         zmq_setsockopt(c->wrk_sock, ZMQ_ROUTER_MANDATORY, &one, sizeof one);
     }
-    sp.cluster = c->desc;
-    sp.software = "rlsched " RLS_VERSION " (cluster local)";
-    sp.heartbeat_ms = p->heartbeat_ms;
-    sp.lease_ms = p->lease_ms;
-    sp.log = p->log;
-    sp.log_ctx = p->log_ctx;
-    sp.ops.send_state = s_send_state;
-    sp.ops.apply_actions = s_apply_actions;
-    sp.ops.reset = NULL;        /* a real cluster has no episodes: refused */
-    sp.ops.ctx = c;
-    sp.transport = p->transport;
-    c->ss = rls_cluster_session_new(endpoint, &sp, err);
-    if (c->ss == NULL) {
-        rc = err != NULL && err->status != RLS_OK ? err->status : RLS_ERR_IO;
+    rc = rls__side_open(&c->side, endpoint, &p->transport, err);
+    if (rc != RLS_OK)
         goto done;
-    }
-    c->p.transport = rls_transport_default_params();   /* the session keeps what it needs */
-    c->start_ns = c->step_start_ns = s_now_ns();
-    s_reconcile(c, c->start_ns);
-    s_take_state(c, c->start_ns);       /* the state in force before the first step: zeros */
-    for (int32_t i = 0; i < ns; i++)
-        c->st[i].change = 0;
+    rls__side_start(&c->side);
     rc = RLS_OK;
 
 done:
@@ -1092,61 +920,38 @@ void rls_cluster_destroy(struct rls_cluster **cp)
         return;
     c = *cp;
     if (c->w != NULL) {
-        int64_t end = s_now_ns() + (int64_t)c->p.grace_ms * 1000000;
-        int alive = 0;
+        /* every worker by its pid: SIGTERM to all, then wait, then SIGKILL */
+        int64_t end = rls__side_now_ns() + (int64_t)c->p.grace_ms * 1000000;
         for (int32_t k = 0; k < c->p.max_workers; k++)
-            if (c->w[k].state != S_FREE && c->w[k].pid > 0) {
+            if (c->w[k].state != S_FREE && c->w[k].pid > 0)
                 kill(c->w[k].pid, SIGTERM);
-                alive++;
+        for (int32_t k = 0; k < c->p.max_workers; k++) {
+            struct s_worker *w = &c->w[k];
+            if (w->state == S_FREE || w->pid <= 0)
+                continue;
+            int64_t left = end - rls__side_now_ns();
+            if (!rls__side_wait_exit(w->pid, left > 0 ? (int)(left / 1000000) : 0)) {
+                kill(w->pid, SIGKILL);
+                waitpid(w->pid, NULL, 0);
             }
-        while (alive > 0) {
-            int status;
-            for (int32_t k = 0; k < c->p.max_workers; k++) {
-                struct s_worker *w = &c->w[k];
-                if (w->state == S_FREE || w->pid <= 0)
-                    continue;
-                pid_t pid = waitpid(w->pid, &status, WNOHANG);
-                if (pid == w->pid || (pid < 0 && errno == ECHILD)) {
-                    w->state = S_FREE;
-                    alive--;
-                }
-            }
-            if (alive == 0)
-                break;
-            if (s_now_ns() >= end) {
-                for (int32_t k = 0; k < c->p.max_workers; k++)
-                    if (c->w[k].state != S_FREE && c->w[k].pid > 0) {
-                        kill(c->w[k].pid, SIGKILL);
-                        waitpid(c->w[k].pid, &status, 0);
-                        c->w[k].state = S_FREE;
-                    }
-                break;
-            }
-            struct timespec ts = { 0, 5000000 };
-            nanosleep(&ts, NULL);
+            w->state = S_FREE;
         }
         for (int32_t k = 0; k < c->p.max_workers; k++)
             free(c->w[k].out);
         free(c->w);
     }
     if (c->svc != NULL) {
-        for (int32_t i = 0; i < c->sc->n_services; i++) {
+        for (int32_t i = 0; i < c->side.sc->n_services; i++)
             free(c->svc[i].q);
-            free(c->svc[i].lat);
-        }
         free(c->svc);
     }
-    rls_cluster_session_destroy(&c->ss);     /* before desc: it borrows it */
+    rls__side_fini(&c->side);
     if (c->req_sock != NULL)
         zmq_close(c->req_sock);
     if (c->wrk_sock != NULL)
         zmq_close(c->wrk_sock);
     if (c->zctx != NULL)
         zmq_ctx_term(c->zctx);
-    rls_scenario_destroy(&c->sc);
-    rls_scenario_destroy(&c->desc);
-    free(c->st);
-    free(c->lat_q);
     free(c->buf);
     free(c);
     *cp = NULL;
@@ -1154,7 +959,7 @@ void rls_cluster_destroy(struct rls_cluster **cp)
 
 const char *rls_cluster_endpoint(const struct rls_cluster *c)
 {
-    return c != NULL ? rls_cluster_session_endpoint(c->ss) : "";
+    return c != NULL ? rls_cluster_session_endpoint(c->side.ss) : "";
 }
 
 const char *rls_cluster_requests_endpoint(const struct rls_cluster *c)
@@ -1164,45 +969,45 @@ const char *rls_cluster_requests_endpoint(const struct rls_cluster *c)
 
 const struct rls_scenario *rls_cluster_description(const struct rls_cluster *c)
 {
-    return c != NULL ? c->desc : NULL;
+    return c != NULL ? c->side.desc : NULL;
 }
 
 const char *rls_cluster_errmsg(const struct rls_cluster *c)
 {
-    return c != NULL ? c->errmsg : "";
+    return c != NULL ? c->side.errmsg : "";
 }
 
 void rls_cluster_stop(struct rls_cluster *c)
 {
     if (c != NULL)
-        atomic_store(&c->stop, 1);
+        rls__side_stop(&c->side);
 }
 
 struct rls_cluster_stats rls_cluster_stats(const struct rls_cluster *c)
 {
     struct rls_cluster_stats st;
-    struct rls_cluster_session_stats ss;
+    struct rls__side_stats ss;
     memset(&st, 0, sizeof st);
     if (c == NULL)
         return st;
-    ss = rls_cluster_session_stats(c->ss);
-    st.steps = atomic_load(&c->steps);
+    ss = rls__side_stats(&c->side);
+    st.steps = ss.steps;
     st.states = ss.states;
     st.actions = ss.actions;
-    st.missed = atomic_load(&c->missed);
+    st.missed = ss.missed;
     st.refused = ss.refused;
     st.agents = ss.agents;
     st.leases = ss.leases;
     st.takeovers = ss.takeovers;
     st.lease_refused = ss.lease_refused;
-    st.spawned = atomic_load(&c->spawned);
-    st.stopped = atomic_load(&c->stopped);
-    st.crashed = atomic_load(&c->crashed);
-    st.requests = atomic_load(&c->requests);
-    st.served = atomic_load(&c->served);
-    st.dropped = atomic_load(&c->dropped);
-    st.workers = atomic_load(&c->n_workers);
-    st.ready = atomic_load(&c->n_ready);
+    st.spawned = ss.spawned;
+    st.stopped = ss.stopped;
+    st.crashed = ss.crashed;
+    st.requests = ss.requests;
+    st.served = ss.served;
+    st.dropped = ss.dropped;
+    st.workers = ss.workers;
+    st.ready = ss.ready;
     return st;
 }
 
@@ -1236,59 +1041,9 @@ int32_t rls_cluster_workers(const struct rls_cluster *c, struct rls_cluster_work
 
 int rls_cluster_run(struct rls_cluster *c)
 {
-    int rc = RLS_OK;
-    int64_t period_ns, next_step_ns, next_house_ns;
-
     if (c == NULL)
         return RLS_ERR_INVALID;
-    period_ns = (int64_t)(c->p.step_s * 1e9);
-    next_step_ns = c->step_start_ns + period_ns;
-    next_house_ns = s_now_ns();
-    while (!atomic_load(&c->stop)) {
-        zmq_pollitem_t items[2] = { { c->req_sock, 0, ZMQ_POLLIN, 0 }, { c->wrk_sock, 0, ZMQ_POLLIN, 0 } };
-        int64_t now = s_now_ns();
-        long wait_ms = S_POLL_MS;
-
-        if (c->p.max_steps > 0 && atomic_load(&c->steps) >= c->p.max_steps)
-            break;
-        if (next_step_ns - now < (int64_t)wait_ms * 1000000)
-            wait_ms = next_step_ns > now ? (long)((next_step_ns - now) / 1000000) : 0;
-        if (zmq_poll(items, 2, wait_ms) < 0 && zmq_errno() != EINTR) {
-            snprintf(c->errmsg, sizeof c->errmsg, "cluster: poll: %s", zmq_strerror(zmq_errno()));
-            rc = RLS_ERR_IO;
-            break;
-        }
-        /* workers first: answers free room for waiting requests */
-        if (s_drain(c, c->wrk_sock, 1) < 0 || s_drain(c, c->req_sock, 0) < 0) {
-            snprintf(c->errmsg, sizeof c->errmsg, "cluster: receive: %s", zmq_strerror(zmq_errno()));
-            rc = RLS_ERR_IO;
-            break;
-        }
-        for (int k = 0; k < S_AGENT_BURST; k++) {
-            int got = rls_cluster_session_poll(c->ss, 0);
-            if (got == 0)
-                break;
-            if (got < 0) {
-                snprintf(c->errmsg, sizeof c->errmsg, "%s", rls_cluster_session_errmsg(c->ss));
-                rc = got;
-                goto out;
-            }
-        }
-        now = s_now_ns();
-        if (now >= next_house_ns) {
-            s_housekeep(c, now);
-            next_house_ns = now + S_HOUSEKEEP_NS;
-        }
-        if (now >= next_step_ns) {
-            s_step(c, now);
-            next_step_ns += period_ns;
-            if (next_step_ns < now - 1000000000)    /* far behind: do not race to catch up */
-                next_step_ns = now + period_ns;
-        }
-        rls_cluster_session_heartbeat(c->ss);
-    }
-out:
-    return rc;
+    return rls__side_run(&c->side);
 }
 
 /* ---------------------------------------------------------------------------
@@ -1313,16 +1068,6 @@ struct rls_cluster_worker_params rls_cluster_worker_default_params(void)
     p.seed = 1;
     p.parent_pid = 0;
     return p;
-}
-
-/* Burns CPU until the monotonic clock reaches end_ns; returns a value so the
- * loop is not optimised away. */
-static uint64_t s_spin(int64_t end_ns, uint64_t x)
-{
-    while (s_now_ns() < end_ns)
-        for (int i = 0; i < 2000; i++)
-            x = x * 6364136223846793005ULL + 1442695040888963407ULL;
-    return x;
 }
 
 int rls_cluster_worker_run(const struct rls_cluster_worker_params *p, struct rls_err *err)
@@ -1375,16 +1120,16 @@ int rls_cluster_worker_run(const struct rls_cluster_worker_params *p, struct rls
         uint64_t token = s_get_u64(m + 1);
         double u = rls_rng_unif(&rng);
         double t_ns = -log(u) * p->mean_ms * 1e6;    /* exponential, mean mean_ms */
-        int64_t start = s_now_ns();
+        int64_t start = rls__side_now_ns();
         int64_t spin_end = start + (int64_t)(t_ns * p->cpu_fraction);
         int64_t end = start + (int64_t)t_ns;
-        sink = s_spin(spin_end, sink ^ token);
-        if (end > s_now_ns())
-            s_sleep_ns(end - s_now_ns(), NULL);
+        sink = rls__side_spin(spin_end, sink ^ token);
+        if (end > rls__side_now_ns())
+            s_sleep_ns(end - rls__side_now_ns(), NULL);
         m[0] = S_W_DONE;
         s_put_u32(m + 1, p->id);
         s_put_u64(m + 5, token);
-        s_put_u64(m + 13, (uint64_t)(s_now_ns() - start));
+        s_put_u64(m + 13, (uint64_t)(rls__side_now_ns() - start));
         if (zmq_send(sock, m, 21, 0) != 21 && zmq_errno() != EINTR) {
             rc = rls_err_set(err, RLS_ERR_IO, "cluster worker: send: %s", zmq_strerror(zmq_errno()));
             goto done;

@@ -20,6 +20,7 @@
 #include <microhttpd.h>
 
 #include "../env/rng.h"
+#include "side.h"
 
 #define S_NBUCKETS 14
 static const double s_bounds[S_NBUCKETS] = { 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
@@ -38,13 +39,6 @@ struct rls_worker_http {
     _Atomic int64_t served, rejected, busy_ns;
     _Atomic int64_t bucket[S_NBUCKETS + 1];     /* non-cumulative; the last is +Inf */
 };
-
-static int64_t s_now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 int rls_dist_parse(const char *s, int32_t *out)
 {
@@ -101,19 +95,10 @@ struct rls_worker_http_params rls_worker_http_default_params(void)
     return p;
 }
 
-/* Burns CPU until the monotonic clock reaches end_ns. */
-static uint64_t s_spin(int64_t end_ns, uint64_t x)
-{
-    while (s_now_ns() < end_ns)
-        for (int i = 0; i < 2000; i++)
-            x = x * 6364136223846793005ULL + 1442695040888963407ULL;
-    return x;
-}
-
 static void s_sleep_until(int64_t end_ns)
 {
     for (;;) {
-        int64_t left = end_ns - s_now_ns();
+        int64_t left = end_ns - rls__side_now_ns();
         if (left <= 0)
             return;
         struct timespec ts = { (time_t)(left / 1000000000), (long)(left % 1000000000) };
@@ -136,11 +121,11 @@ static int64_t s_work(struct rls_worker_http *w)
         ms = 0.0;
     if (ms > 600000.0)
         ms = 600000.0;
-    int64_t start = s_now_ns();
+    int64_t start = rls__side_now_ns();
     int64_t total = (int64_t)(ms * 1e6);
-    sink = s_spin(start + (int64_t)((double)total * w->p.cpu_fraction), sink ^ (uint64_t)start);
+    sink = rls__side_spin(start + (int64_t)((double)total * w->p.cpu_fraction), sink ^ (uint64_t)start);
     s_sleep_until(start + total);
-    return s_now_ns() - start;
+    return rls__side_now_ns() - start;
 }
 
 static void s_observe(struct rls_worker_http *w, int64_t ns)
@@ -242,7 +227,7 @@ static enum MHD_Result s_handler(void *cls, struct MHD_Connection *c, const char
                            strcmp(method, MHD_HTTP_METHOD_POST) != 0))
         return s_reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed\n", 19, MHD_RESPMEM_PERSISTENT,
                        "text/plain");
-    ready = s_now_ns() >= w->ready_ns;
+    ready = rls__side_now_ns() >= w->ready_ns;
     if (url != NULL && strcmp(url, "/healthz") == 0)
         return ready ? s_reply(c, MHD_HTTP_OK, "ready\n", 6, MHD_RESPMEM_PERSISTENT, "text/plain")
                      : s_reply(c, MHD_HTTP_SERVICE_UNAVAILABLE, "starting\n", 9, MHD_RESPMEM_PERSISTENT,
@@ -322,7 +307,7 @@ struct rls_worker_http *rls_worker_http_new(const struct rls_worker_http_params 
         goto fail;
     }
     w->port = ntohs(sa.sin_port);
-    w->ready_ns = s_now_ns() + (int64_t)(p->startup_s * 1e9);
+    w->ready_ns = rls__side_now_ns() + (int64_t)(p->startup_s * 1e9);
     w->daemon = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL, NULL,
                                  s_handler, w, MHD_OPTION_LISTEN_SOCKET, (MHD_socket)w->fd,
                                  MHD_OPTION_CONNECTION_LIMIT, (unsigned int)(p->concurrency * 4 + 1024),
@@ -371,7 +356,7 @@ struct rls_worker_http_stats rls_worker_http_stats(const struct rls_worker_http 
     st.served = atomic_load(&m->served);
     st.rejected = atomic_load(&m->rejected);
     st.in_flight = atomic_load(&m->in_flight);
-    st.ready = s_now_ns() >= w->ready_ns;
+    st.ready = rls__side_now_ns() >= w->ready_ns;
     st.busy_s = (double)atomic_load(&m->busy_ns) / 1e9;
     return st;
 }
