@@ -80,126 +80,216 @@ static void s_on_worker_signal(int sig)
     rls_cluster_worker_stop();
 }
 
+/* ---------------------------------------------------------------------------
+ * What `cluster local` and `cluster haproxy` share: the log, the common
+ * options, the signal handlers. */
+
 struct s_log_ctx {
-    int quiet;
+    const char *prog;
+    int quiet;                  /* only refusals and lease changes (and worker trouble) */
+    int worker_lines;           /* with quiet: lines about workers too */
 };
 
 static void s_log(void *ctx, const char *line)
 {
     const struct s_log_ctx *lc = ctx;
-    if (lc->quiet && strncmp(line, "refused", 7) != 0 && strncmp(line, "lease", 5) != 0)
+    if (lc->quiet && strncmp(line, "refused", 7) != 0 && strncmp(line, "lease", 5) != 0 &&
+        !(lc->worker_lines && strncmp(line, "worker", 6) == 0))
         return;
-    fprintf(stderr, S_PROG ": %s\n", line);
+    fprintf(stderr, "%s: %s\n", lc->prog, line);
 }
 
-static int s_local(int argc, char **argv)
+/* The options both cluster sides take, and where their values go (the
+ * params fields of the same name). */
+struct s_side_opts {
+    const char *bind, *scenario_path;
+    uint64_t log_every;
+    struct s_log_ctx lc;
+    struct rls_cli_keys keys;
+    double *step_s, *time_scale, *work_scale, *cpu_fraction;
+    int32_t *max_workers;
+    int *grace_ms, *heartbeat_ms, *lease_ms;
+    int64_t *max_steps;
+    uint64_t *seed;
+};
+
+/* A side's own option a with value v: returns 1 when it is one (*want set
+ * to what was expected when v is bad), 0 when it is not. */
+typedef int (*s_own_opt_fn)(void *params, const char *a, const char *v, const char **want);
+
+/* A common option a with value v into o; returns 1 / 0 as s_own_opt_fn. */
+static int s_common_opt(struct s_side_opts *o, const char *a, const char *v, const char **want)
 {
-    int ret = 1;
-    const char *bind = NULL, *requests = NULL, *scenario_path = "default";
-    uint64_t u = 0, log_every = 10;
-    struct s_log_ctx lc = { 0 };
-    struct rls_err err = { 0 };
-    struct rls_scenario *sc = NULL;
-    struct rls_cluster_params p = rls_cluster_default_params();
-    struct rls_cli_keys keys = { 0 };
-    struct sigaction sa, old_int, old_term;
-    int handlers = 0;
+    uint64_t u = 0;
+
+    if (strcmp(a, "--bind") == 0) {
+        o->bind = v;
+    } else if (strcmp(a, "--scenario") == 0) {
+        o->scenario_path = v;
+    } else if (strcmp(a, "--step") == 0) {
+        if (rls_cli_parse_double(v, 0.01, 86400.0, o->step_s) != 0)
+            *want = "seconds, 0.01 to 86400";
+    } else if (strcmp(a, "--time-scale") == 0) {
+        if (rls_cli_parse_double(v, 0.0, 1000.0, o->time_scale) != 0)
+            *want = "a number from 0 to 1000";
+    } else if (strcmp(a, "--work-scale") == 0) {
+        if (rls_cli_parse_double(v, 1e-6, 1000.0, o->work_scale) != 0)
+            *want = "a number above 0, at most 1000";
+    } else if (strcmp(a, "--cpu-fraction") == 0) {
+        if (rls_cli_parse_double(v, 0.0, 1.0, o->cpu_fraction) != 0)
+            *want = "a number from 0 to 1";
+    } else if (strcmp(a, "--max-workers") == 0) {
+        if (rls_cli_parse_u64(v, 1024, &u) != 0 || u < 1)
+            *want = "an integer from 1 to 1024";
+        else
+            *o->max_workers = (int32_t)u;
+    } else if (strcmp(a, "--grace") == 0) {
+        if (rls_cli_parse_u64(v, 600000, &u) != 0)
+            *want = "milliseconds, 0 to 600000";
+        else
+            *o->grace_ms = (int)u;
+    } else if (strcmp(a, "--heartbeat") == 0 || strcmp(a, "--lease") == 0) {
+        if (rls_cli_parse_u64(v, 86400000, &u) != 0 || u < 1)
+            *want = "milliseconds, 1 to 86400000";
+        else if (a[2] == 'h')
+            *o->heartbeat_ms = (int)u;
+        else
+            *o->lease_ms = (int)u;
+    } else if (strcmp(a, "--seed") == 0) {
+        if (rls_cli_parse_u64(v, UINT64_MAX, o->seed) != 0)
+            *want = "a non-negative integer";
+    } else if (strcmp(a, "--max-steps") == 0) {
+        if (rls_cli_parse_u64(v, INT64_MAX, &u) != 0)
+            *want = "a non-negative integer";
+        else
+            *o->max_steps = (int64_t)u;
+    } else if (strcmp(a, "--log-every") == 0) {
+        if (rls_cli_parse_u64(v, INT64_MAX, &o->log_every) != 0)
+            *want = "a non-negative integer";
+    } else {
+        return 0;
+    }
+    return 1;
+}
+
+/* Parses argv[1..] into o and, through own, the side's params. Returns -1
+ * to go on, or the exit status: 0 after --help (usage printed), 2 after a
+ * usage error (one line on stderr). */
+static int s_parse(struct s_side_opts *o, int argc, char **argv, void (*usage)(FILE *), s_own_opt_fn own,
+                   void *params)
+{
+    const char *prog = o->lc.prog;
 
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            s_usage(stdout);
+            usage(stdout);
             return 0;
         }
         if (strcmp(a, "--quiet") == 0) {
-            lc.quiet = 1;
+            o->lc.quiet = 1;
             continue;
         }
-        int kr = rls_cli_keys_option(&keys, 1, argc, argv, &i, S_PROG);
+        int kr = rls_cli_keys_option(&o->keys, 1, argc, argv, &i, prog);
         if (kr < 0)
             return 2;
         if (kr > 0)
             continue;
         if (i + 1 >= argc) {
-            fprintf(stderr, S_PROG ": %s needs a value (try --help)\n", a);
+            fprintf(stderr, "%s: %s needs a value (try --help)\n", prog, a);
             return 2;
         }
         const char *v = argv[++i];
-        if (strcmp(a, "--bind") == 0) {
-            bind = v;
-        } else if (strcmp(a, "--requests") == 0) {
-            requests = v;
-        } else if (strcmp(a, "--scenario") == 0) {
-            scenario_path = v;
-        } else if (strcmp(a, "--lease") == 0) {
-            if (rls_cli_parse_u64(v, 86400000, &u) != 0 || u < 1) {
-                fprintf(stderr, S_PROG ": --lease '%s': expected milliseconds, 1 to 86400000\n", v);
-                return 2;
-            }
-            p.lease_ms = (int)u;
-        } else if (strcmp(a, "--step") == 0) {
-            if (rls_cli_parse_double(v, 0.01, 86400.0, &p.step_s) != 0) {
-                fprintf(stderr, S_PROG ": --step '%s': expected seconds, 0.01 to 86400\n", v);
-                return 2;
-            }
-        } else if (strcmp(a, "--time-scale") == 0) {
-            if (rls_cli_parse_double(v, 0.0, 1000.0, &p.time_scale) != 0) {
-                fprintf(stderr, S_PROG ": --time-scale '%s': expected a number from 0 to 1000\n", v);
-                return 2;
-            }
-        } else if (strcmp(a, "--work-scale") == 0) {
-            if (rls_cli_parse_double(v, 1e-6, 1000.0, &p.work_scale) != 0) {
-                fprintf(stderr, S_PROG ": --work-scale '%s': expected a number above 0, at most 1000\n", v);
-                return 2;
-            }
-        } else if (strcmp(a, "--cpu-fraction") == 0) {
-            if (rls_cli_parse_double(v, 0.0, 1.0, &p.cpu_fraction) != 0) {
-                fprintf(stderr, S_PROG ": --cpu-fraction '%s': expected a number from 0 to 1\n", v);
-                return 2;
-            }
-        } else if (strcmp(a, "--max-workers") == 0 || strcmp(a, "--max-outstanding") == 0) {
-            if (rls_cli_parse_u64(v, 1024, &u) != 0 || u < 1) {
-                fprintf(stderr, S_PROG ": %s '%s': expected an integer from 1 to 1024\n", a, v);
-                return 2;
-            }
-            if (a[6] == 'w')
-                p.max_workers = (int32_t)u;
-            else
-                p.max_outstanding = (int32_t)u;
-        } else if (strcmp(a, "--grace") == 0) {
-            if (rls_cli_parse_u64(v, 600000, &u) != 0) {
-                fprintf(stderr, S_PROG ": --grace '%s': expected milliseconds, 0 to 600000\n", v);
-                return 2;
-            }
-            p.grace_ms = (int)u;
-        } else if (strcmp(a, "--heartbeat") == 0) {
-            if (rls_cli_parse_u64(v, 3600000, &u) != 0 || u < 1) {
-                fprintf(stderr, S_PROG ": --heartbeat '%s': expected milliseconds, 1 to 3600000\n", v);
-                return 2;
-            }
-            p.heartbeat_ms = (int)u;
-        } else if (strcmp(a, "--seed") == 0) {
-            if (rls_cli_parse_u64(v, UINT64_MAX, &p.seed) != 0) {
-                fprintf(stderr, S_PROG ": --seed '%s': expected a non-negative integer\n", v);
-                return 2;
-            }
-        } else if (strcmp(a, "--max-steps") == 0) {
-            if (rls_cli_parse_u64(v, INT64_MAX, &u) != 0) {
-                fprintf(stderr, S_PROG ": --max-steps '%s': expected a non-negative integer\n", v);
-                return 2;
-            }
-            p.max_steps = (int64_t)u;
-        } else if (strcmp(a, "--log-every") == 0) {
-            if (rls_cli_parse_u64(v, INT64_MAX, &log_every) != 0) {
-                fprintf(stderr, S_PROG ": --log-every '%s': expected a non-negative integer\n", v);
-                return 2;
-            }
-        } else {
-            fprintf(stderr, S_PROG ": unknown option '%s' (try --help)\n", a);
+        const char *want = NULL;
+        if (!s_common_opt(o, a, v, &want) && !own(params, a, v, &want)) {
+            fprintf(stderr, "%s: unknown option '%s' (try --help)\n", prog, a);
+            return 2;
+        }
+        if (want != NULL) {
+            fprintf(stderr, "%s: %s '%s': expected %s\n", prog, a, v, want);
             return 2;
         }
     }
-    if (!bind || !requests) {
+    return -1;
+}
+
+/* After parsing: the keys into *tp and the scenario loaded into *sc (owned
+ * by the caller). Returns 0, 2 (usage) or 1 (failure), one line said. */
+static int s_prepare(struct s_side_opts *o, struct rls_transport_params *tp, struct rls_scenario **sc)
+{
+    struct rls_err err = { 0 };
+
+    if (rls_cli_keys_apply(&o->keys, 1, tp, o->lc.prog) != 0)
+        return 2;
+    if (rls_scenario_load(o->scenario_path, sc, &err) != RLS_OK) {
+        fprintf(stderr, "%s: %s\n", o->lc.prog, err.msg);
+        return 1;
+    }
+    return 0;
+}
+
+/* SIGINT and SIGTERM to fn (the old ones kept), so a signal from now on
+ * stops the side cleanly; s_restore_handlers puts the old ones back. */
+static void s_set_handlers(void (*fn)(int), struct sigaction *old_int, struct sigaction *old_term)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = fn;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGINT, &sa, old_int);
+    sigaction(SIGTERM, &sa, old_term);
+}
+
+static void s_restore_handlers(const struct sigaction *old_int, const struct sigaction *old_term)
+{
+    sigaction(SIGINT, old_int, NULL);
+    sigaction(SIGTERM, old_term, NULL);
+}
+
+/* ---------------------------------------------------------------------------
+ * `rlsched cluster local` */
+
+/* `cluster local`'s own options (s_own_opt_fn). */
+static int s_local_opt(void *params, const char *a, const char *v, const char **want)
+{
+    struct rls_cluster_params *p = params;
+    uint64_t u = 0;
+
+    if (strcmp(a, "--requests") == 0) {
+        p->requests_endpoint = v;
+    } else if (strcmp(a, "--max-outstanding") == 0) {
+        if (rls_cli_parse_u64(v, 1024, &u) != 0 || u < 1)
+            *want = "an integer from 1 to 1024";
+        else
+            p->max_outstanding = (int32_t)u;
+    } else {
+        return 0;
+    }
+    return 1;
+}
+
+static int s_local(int argc, char **argv)
+{
+    int ret = 1;
+    const char *requests;
+    struct rls_err err = { 0 };
+    struct rls_scenario *sc = NULL;
+    struct rls_cluster_params p = rls_cluster_default_params();
+    struct s_side_opts o = { .scenario_path = "default", .log_every = 10, .lc = { S_PROG, 0, 0 },
+                             .step_s = &p.step_s, .time_scale = &p.time_scale, .work_scale = &p.work_scale,
+                             .cpu_fraction = &p.cpu_fraction, .max_workers = &p.max_workers,
+                             .grace_ms = &p.grace_ms, .heartbeat_ms = &p.heartbeat_ms, .lease_ms = &p.lease_ms,
+                             .max_steps = &p.max_steps, .seed = &p.seed };
+    struct sigaction old_int, old_term;
+    int handlers = 0;
+
+    ret = s_parse(&o, argc, argv, s_usage, s_local_opt, &p);
+    if (ret >= 0)
+        return ret;
+    ret = 1;
+    requests = p.requests_endpoint;
+    if (!o.bind || !requests) {
         fprintf(stderr, S_PROG ": --bind and --requests are required, e.g. --bind tcp://127.0.0.1:5555 "
                 "--requests tcp://127.0.0.1:5556 (try --help)\n");
         return 2;
@@ -209,27 +299,21 @@ static int s_local(int argc, char **argv)
                 requests);
         return 2;
     }
-    if (rls_cli_keys_apply(&keys, 1, &p.transport, S_PROG) != 0)
+    ret = s_prepare(&o, &p.transport, &sc);
+    if (ret == 2)
         return 2;
-    if (rls_scenario_load(scenario_path, &sc, &err) != RLS_OK) {
-        fprintf(stderr, S_PROG ": %s\n", err.msg);
+    if (ret != 0)
         goto done;
-    }
+    ret = 1;
     p.scenario = sc;
-    p.requests_endpoint = requests;
-    p.log_every = lc.quiet ? 0 : (int64_t)log_every;
+    p.log_every = o.lc.quiet ? 0 : (int64_t)o.log_every;
     p.log = s_log;
-    p.log_ctx = &lc;
+    p.log_ctx = &o.lc;
 
     /* handlers before the workers exist: a SIGTERM from now on stops cleanly */
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = s_on_signal;
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = SA_RESTART;
-    sigaction(SIGINT, &sa, &old_int);
-    sigaction(SIGTERM, &sa, &old_term);
+    s_set_handlers(s_on_signal, &old_int, &old_term);
     handlers = 1;
-    s_cluster = rls_cluster_new(bind, &p, &err);
+    s_cluster = rls_cluster_new(o.bind, &p, &err);
     if (!s_cluster) {
         fprintf(stderr, S_PROG ": %s\n", err.msg);
         goto done;
@@ -247,7 +331,7 @@ static int s_local(int argc, char **argv)
     {
         struct rls_cluster_stats st = rls_cluster_stats(s_cluster);
         rls_cluster_destroy(&s_cluster);   /* stops and reaps the workers */
-        if (!lc.quiet)
+        if (!o.lc.quiet)
             fprintf(stderr, S_PROG ": stopped after %" PRId64 " steps (%" PRId64 " requests, %" PRId64
                     " served, %" PRId64 " dropped; %" PRId64 " workers started, %" PRId64 " stopped, %" PRId64
                     " crashed; %" PRId64 " actions, %" PRId64 " refused)\n", st.steps, st.requests, st.served,
@@ -256,10 +340,8 @@ static int s_local(int argc, char **argv)
     ret = 0;
 done:
     rls_cluster_destroy(&s_cluster);
-    if (handlers) {
-        sigaction(SIGINT, &old_int, NULL);
-        sigaction(SIGTERM, &old_term, NULL);
-    }
+    if (handlers)
+        s_restore_handlers(&old_int, &old_term);
     rls_scenario_destroy(&sc);
     return ret;
 }
@@ -326,15 +408,6 @@ static void s_on_hap_signal(int sig)
     rls_haproxy_stop(s_hap);
 }
 
-static void s_hap_log(void *ctx, const char *line)
-{
-    const struct s_log_ctx *lc = ctx;
-    if (lc->quiet && strncmp(line, "refused", 7) != 0 && strncmp(line, "lease", 5) != 0 &&
-        strncmp(line, "worker", 6) != 0)
-        return;
-    fprintf(stderr, S_HPROG ": %s\n", line);
-}
-
 static void s_hap_usage(FILE *f)
 {
     fprintf(f,
@@ -375,146 +448,91 @@ static void s_hap_usage(FILE *f)
             "%s", rls_cli_keys_server_usage);
 }
 
+/* `cluster haproxy`'s own options (s_own_opt_fn). */
+static int s_hap_opt(void *params, const char *a, const char *v, const char **want)
+{
+    struct rls_haproxy_params *p = params;
+    uint64_t u = 0;
+
+    if (strcmp(a, "--state-dir") == 0) {
+        p->state_dir = v;
+    } else if (strcmp(a, "--haproxy") == 0) {
+        p->haproxy_bin = v;
+    } else if (strcmp(a, "--http-port") == 0) {
+        if (rls_cli_parse_u64(v, 65535, &u) != 0)
+            *want = "a port, 0 to 65535";
+        p->http_port = (int)u;
+    } else if (strcmp(a, "--metrics-port") == 0) {
+        if (strcmp(v, "-1") == 0)
+            p->metrics_port = -1;
+        else if (rls_cli_parse_u64(v, 65535, &u) != 0)
+            *want = "a port, 0 to 65535, or -1 for none";
+        else
+            p->metrics_port = (int)u;
+    } else if (strcmp(a, "--cv") == 0) {
+        if (rls_cli_parse_double(v, 0.0, 10.0, &p->cv) != 0)
+            *want = "a number from 0 to 10";
+    } else if (strcmp(a, "--dist") == 0) {
+        if (rls_dist_parse(v, &p->dist) != RLS_OK)
+            *want = "exp, lognormal or const";
+    } else if (strcmp(a, "--lb") == 0) {
+        if (strcmp(v, "adaptive") == 0)
+            p->lb = RLS_HAPROXY_LB_ADAPTIVE;
+        else if (strcmp(v, "rr") == 0 || strcmp(v, "roundrobin") == 0)
+            p->lb = RLS_HAPROXY_LB_RR;
+        else
+            *want = "adaptive or rr";
+    } else if (strcmp(a, "--concurrency") == 0) {
+        if (rls_cli_parse_u64(v, 1024, &u) != 0 || u < 1)
+            *want = "an integer from 1 to 1024";
+        else
+            p->concurrency = (int32_t)u;
+    } else if (strcmp(a, "--queue-timeout") == 0) {
+        if (rls_cli_parse_u64(v, 600000, &u) != 0 || u < 1)
+            *want = "milliseconds, 1 to 600000";
+        else
+            p->queue_timeout_ms = (int)u;
+    } else {
+        return 0;
+    }
+    return 1;
+}
+
 static int s_haproxy(int argc, char **argv)
 {
     int ret = 1;
-    const char *bind = NULL, *scenario_path = "default";
-    uint64_t u = 0, log_every = 10;
-    struct s_log_ctx lc = { 0 };
     struct rls_err err = { 0 };
     struct rls_scenario *sc = NULL;
     struct rls_haproxy_params p = rls_haproxy_default_params();
-    struct rls_cli_keys keys = { 0 };
-    struct sigaction sa, old_int, old_term;
+    struct s_side_opts o = { .scenario_path = "default", .log_every = 10, .lc = { S_HPROG, 0, 1 },
+                             .step_s = &p.step_s, .time_scale = &p.time_scale, .work_scale = &p.work_scale,
+                             .cpu_fraction = &p.cpu_fraction, .max_workers = &p.max_workers,
+                             .grace_ms = &p.grace_ms, .heartbeat_ms = &p.heartbeat_ms, .lease_ms = &p.lease_ms,
+                             .max_steps = &p.max_steps, .seed = &p.seed };
+    struct sigaction old_int, old_term;
     int handlers = 0;
 
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            s_hap_usage(stdout);
-            return 0;
-        }
-        if (strcmp(a, "--quiet") == 0) {
-            lc.quiet = 1;
-            continue;
-        }
-        int kr = rls_cli_keys_option(&keys, 1, argc, argv, &i, S_HPROG);
-        if (kr < 0)
-            return 2;
-        if (kr > 0)
-            continue;
-        if (i + 1 >= argc) {
-            fprintf(stderr, S_HPROG ": %s needs a value (try --help)\n", a);
-            return 2;
-        }
-        const char *v = argv[++i];
-        const char *want = NULL;
-        if (strcmp(a, "--bind") == 0) {
-            bind = v;
-        } else if (strcmp(a, "--scenario") == 0) {
-            scenario_path = v;
-        } else if (strcmp(a, "--state-dir") == 0) {
-            p.state_dir = v;
-        } else if (strcmp(a, "--haproxy") == 0) {
-            p.haproxy_bin = v;
-        } else if (strcmp(a, "--http-port") == 0) {
-            if (rls_cli_parse_u64(v, 65535, &u) != 0)
-                want = "a port, 0 to 65535";
-            p.http_port = (int)u;
-        } else if (strcmp(a, "--metrics-port") == 0) {
-            if (strcmp(v, "-1") == 0)
-                p.metrics_port = -1;
-            else if (rls_cli_parse_u64(v, 65535, &u) != 0)
-                want = "a port, 0 to 65535, or -1 for none";
-            else
-                p.metrics_port = (int)u;
-        } else if (strcmp(a, "--step") == 0) {
-            if (rls_cli_parse_double(v, 0.01, 86400.0, &p.step_s) != 0)
-                want = "seconds, 0.01 to 86400";
-        } else if (strcmp(a, "--time-scale") == 0) {
-            if (rls_cli_parse_double(v, 0.0, 1000.0, &p.time_scale) != 0)
-                want = "a number from 0 to 1000";
-        } else if (strcmp(a, "--work-scale") == 0) {
-            if (rls_cli_parse_double(v, 1e-6, 1000.0, &p.work_scale) != 0)
-                want = "a number above 0, at most 1000";
-        } else if (strcmp(a, "--cpu-fraction") == 0) {
-            if (rls_cli_parse_double(v, 0.0, 1.0, &p.cpu_fraction) != 0)
-                want = "a number from 0 to 1";
-        } else if (strcmp(a, "--cv") == 0) {
-            if (rls_cli_parse_double(v, 0.0, 10.0, &p.cv) != 0)
-                want = "a number from 0 to 10";
-        } else if (strcmp(a, "--dist") == 0) {
-            if (rls_dist_parse(v, &p.dist) != RLS_OK)
-                want = "exp, lognormal or const";
-        } else if (strcmp(a, "--lb") == 0) {
-            if (strcmp(v, "adaptive") == 0)
-                p.lb = RLS_HAPROXY_LB_ADAPTIVE;
-            else if (strcmp(v, "rr") == 0 || strcmp(v, "roundrobin") == 0)
-                p.lb = RLS_HAPROXY_LB_RR;
-            else
-                want = "adaptive or rr";
-        } else if (strcmp(a, "--max-workers") == 0 || strcmp(a, "--concurrency") == 0) {
-            if (rls_cli_parse_u64(v, 1024, &u) != 0 || u < 1)
-                want = "an integer from 1 to 1024";
-            else if (a[2] == 'm')
-                p.max_workers = (int32_t)u;
-            else
-                p.concurrency = (int32_t)u;
-        } else if (strcmp(a, "--grace") == 0 || strcmp(a, "--queue-timeout") == 0) {
-            if (rls_cli_parse_u64(v, 600000, &u) != 0 || (a[2] == 'q' && u < 1))
-                want = "milliseconds, up to 600000";
-            else if (a[2] == 'g')
-                p.grace_ms = (int)u;
-            else
-                p.queue_timeout_ms = (int)u;
-        } else if (strcmp(a, "--heartbeat") == 0 || strcmp(a, "--lease") == 0) {
-            if (rls_cli_parse_u64(v, 86400000, &u) != 0 || u < 1)
-                want = "milliseconds, 1 to 86400000";
-            else if (a[2] == 'h')
-                p.heartbeat_ms = (int)u;
-            else
-                p.lease_ms = (int)u;
-        } else if (strcmp(a, "--seed") == 0) {
-            if (rls_cli_parse_u64(v, UINT64_MAX, &p.seed) != 0)
-                want = "a non-negative integer";
-        } else if (strcmp(a, "--max-steps") == 0) {
-            if (rls_cli_parse_u64(v, INT64_MAX, &u) != 0)
-                want = "a non-negative integer";
-            p.max_steps = (int64_t)u;
-        } else if (strcmp(a, "--log-every") == 0) {
-            if (rls_cli_parse_u64(v, INT64_MAX, &log_every) != 0)
-                want = "a non-negative integer";
-        } else {
-            fprintf(stderr, S_HPROG ": unknown option '%s' (try --help)\n", a);
-            return 2;
-        }
-        if (want != NULL) {
-            fprintf(stderr, S_HPROG ": %s '%s': expected %s\n", a, v, want);
-            return 2;
-        }
-    }
-    if (!bind) {
+    ret = s_parse(&o, argc, argv, s_hap_usage, s_hap_opt, &p);
+    if (ret >= 0)
+        return ret;
+    ret = 1;
+    if (!o.bind) {
         fprintf(stderr, S_HPROG ": --bind is required, e.g. --bind tcp://127.0.0.1:5555 (try --help)\n");
         return 2;
     }
-    if (rls_cli_keys_apply(&keys, 1, &p.transport, S_HPROG) != 0)
+    ret = s_prepare(&o, &p.transport, &sc);
+    if (ret == 2)
         return 2;
-    if (rls_scenario_load(scenario_path, &sc, &err) != RLS_OK) {
-        fprintf(stderr, S_HPROG ": %s\n", err.msg);
+    if (ret != 0)
         goto done;
-    }
+    ret = 1;
     p.scenario = sc;
-    p.log_every = lc.quiet ? 0 : (int64_t)log_every;
-    p.log = s_hap_log;
-    p.log_ctx = &lc;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = s_on_hap_signal;
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = SA_RESTART;
-    sigaction(SIGINT, &sa, &old_int);
-    sigaction(SIGTERM, &sa, &old_term);
+    p.log_every = o.lc.quiet ? 0 : (int64_t)o.log_every;
+    p.log = s_log;
+    p.log_ctx = &o.lc;
+    s_set_handlers(s_on_hap_signal, &old_int, &old_term);
     handlers = 1;
-    s_hap = rls_haproxy_new(bind, &p, &err);
+    s_hap = rls_haproxy_new(o.bind, &p, &err);
     if (!s_hap) {
         fprintf(stderr, S_HPROG ": %s\n", err.msg);
         goto done;
@@ -535,7 +553,7 @@ static int s_haproxy(int argc, char **argv)
     {
         struct rls_haproxy_stats st = rls_haproxy_stats(s_hap);
         rls_haproxy_destroy(&s_hap);
-        if (!lc.quiet)
+        if (!o.lc.quiet)
             fprintf(stderr, S_HPROG ": stopped after %" PRId64 " steps (%" PRId64 " requests, %" PRId64 " served, %"
                     PRId64 " failed; %" PRId64 " workers started, %" PRId64 " stopped, %" PRId64 " crashed; %" PRId64
                     " servers added, %" PRId64 " deleted, %" PRId64 " weight changes, %" PRId64 " API errors; %" PRId64
@@ -545,10 +563,8 @@ static int s_haproxy(int argc, char **argv)
     ret = 0;
 done:
     rls_haproxy_destroy(&s_hap);
-    if (handlers) {
-        sigaction(SIGINT, &old_int, NULL);
-        sigaction(SIGTERM, &old_term, NULL);
-    }
+    if (handlers)
+        s_restore_handlers(&old_int, &old_term);
     rls_scenario_destroy(&sc);
     return ret;
 }
