@@ -12,42 +12,15 @@ SRC=$2
 DIR=$(dirname "$BIN")
 AGENT="$DIR/rlsched-agent"
 PY=/usr/bin/python3
-TMP=$(mktemp -d /tmp/rls_cli_agent_cluster.XXXXXX)
-PIDS=""
-cleanup() {
-    for p in $PIDS; do kill -KILL "$p" 2> /dev/null; done
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-. "$SRC/tests/lib_keys.sh"
-make_keys "$BIN" "$TMP" || { echo "FAIL: rlsched keygen"; exit 1; }
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-free_port() { "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 CKPT="$SRC/policies/default.h5"
 if [ ! -x "$AGENT" ] || [ ! -f "$CKPT" ]; then
     echo "SKIPPED: no rlsched-agent or no policies/default.h5"
     exit 77
 fi
+. "$SRC/tests/lib_cluster.sh"
+cluster_test_setup "$BIN" "$SRC" rls_cli_agent_cluster
 
-cat > "$TMP/two.yaml" <<'YAML'
-name: two
-step_s: 15
-horizon_steps: 1000
-pools:
-  - {name: general, count: 2, cpu: 8, mem_gb: 32, price_per_hour: 0.40}
-tenants:
-  - {name: shop, weight: 1}
-services:
-  - {name: api, tenant: shop, capacity_rps: 100, service_time_ms: 10, cpu: 1, mem_gb: 1, cold_start_s: 20,
-     min_replicas: 1, max_replicas: 5, initial_replicas: 1, slo_ms: 100, slo_percentile: 0.95, queue_limit: 400,
-     load: {kind: const, peak_rps: 50}}
-  - {name: batch, tenant: shop, capacity_rps: 50, service_time_ms: 20, cpu: 1, mem_gb: 1, cold_start_s: 20,
-     min_replicas: 1, max_replicas: 3, initial_replicas: 1, slo_ms: 200, slo_percentile: 0.95, queue_limit: 50,
-     load: {kind: const, peak_rps: 10}}
-YAML
+write_two_services "$TMP/two.yaml"
 P1=$(free_port)
 P2=$(free_port)
 "$BIN" cluster local --bind "tcp://127.0.0.1:$P1" "${SKEYS[@]}" --requests "tcp://127.0.0.1:$P2" --scenario "$TMP/two.yaml" \

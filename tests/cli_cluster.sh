@@ -12,22 +12,8 @@ BIN=$1
 SRC=$2
 TRACES=$3
 PY=/usr/bin/python3
-TMP=$(mktemp -d /tmp/rls_cli_cluster.XXXXXX)
-PIDS=""
-cleanup() {
-    for p in $PIDS; do kill -KILL "$p" 2> /dev/null; done
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-. "$SRC/tests/lib_keys.sh"
-make_keys "$BIN" "$TMP" || { echo "FAIL: rlsched keygen"; exit 1; }
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-free_port() {
-    "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
+. "$SRC/tests/lib_cluster.sh"
+cluster_test_setup "$BIN" "$SRC" rls_cli_cluster
 # the live children of pid $1
 children() {
     local n=0 f pp st

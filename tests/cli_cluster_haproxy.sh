@@ -24,20 +24,8 @@ if [ ! -x "$AGENT" ] || [ ! -f "$CKPT" ] || [ ! -x "$PY" ]; then
     echo "SKIPPED: no rlsched-agent, policies/default.h5 or $PY"
     exit 77
 fi
-TMP=$(mktemp -d /tmp/rls_cli_haproxy.XXXXXX)
-PIDS=""
-cleanup() {
-    for p in $PIDS; do kill -KILL "$p" 2> /dev/null; done
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-. "$SRC/tests/lib_keys.sh"
-make_keys "$BIN" "$TMP" || { echo "FAIL: rlsched keygen"; exit 1; }
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-free_port() { "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+. "$SRC/tests/lib_cluster.sh"
+cluster_test_setup "$BIN" "$SRC" rls_cli_haproxy
 # a runtime API command, the answer on stdout
 api() {
     "$PY" - "$TMP/st/admin.sock" "$1" <<'PY'
@@ -67,29 +55,8 @@ workers_of() {
         tr '\0' ' ' < "$f" 2> /dev/null | grep -q "http-worker.*--service $1 " && echo "$p"
     done
 }
-wait_for() {    # wait_for SECONDS COMMAND...: until the command succeeds
-    local end=$(( $(date +%s%N) + $1 * 1000000000 ))
-    shift
-    while [ "$(date +%s%N)" -lt $end ]; do "$@" && return 0; sleep 0.1; done
-    "$@"
-}
 
-cat > "$TMP/two.yaml" <<'YAML'
-name: two
-step_s: 15
-horizon_steps: 1000
-pools:
-  - {name: general, count: 2, cpu: 8, mem_gb: 32, price_per_hour: 0.40}
-tenants:
-  - {name: shop, weight: 1}
-services:
-  - {name: api, tenant: shop, capacity_rps: 100, service_time_ms: 10, cpu: 1, mem_gb: 1, cold_start_s: 20,
-     min_replicas: 1, max_replicas: 5, initial_replicas: 1, slo_ms: 100, slo_percentile: 0.95, queue_limit: 400,
-     load: {kind: const, peak_rps: 50}}
-  - {name: batch, tenant: shop, capacity_rps: 50, service_time_ms: 20, cpu: 1, mem_gb: 1, cold_start_s: 20,
-     min_replicas: 1, max_replicas: 3, initial_replicas: 1, slo_ms: 200, slo_percentile: 0.95, queue_limit: 50,
-     load: {kind: const, peak_rps: 10}}
-YAML
+write_two_services "$TMP/two.yaml"
 sed 's/name: api,/name: rls_api,/' "$TMP/two.yaml" > "$TMP/badname.yaml"
 
 # 1. bad input: one line, exit 2 (usage) or 1
