@@ -11,6 +11,8 @@ int rls_cmd_trace(int argc, char **argv);     /* trace import|synth|info */
 int rls_cmd_trace_prom(int argc, char **argv); /* trace import --prometheus (cmd_trace_prom.c) */
 int rls_cmd_scenario(int argc, char **argv);  /* scenario show|check */
 int rls_cmd_eval(int argc, char **argv);      /* eval */
+int rls_cmd_explain(int argc, char **argv);   /* explain: a policy's decision, top features (cmd_explain.c) */
+int rls_bench_explain(int argc, char **argv); /* bench explain: decisions with explanations vs without */
 int rls_cmd_sim(int argc, char **argv);       /* sim serve: the simulator as a live cluster */
 int rls_cmd_cluster(int argc, char **argv);   /* cluster local: real worker processes */
 int rls_cmd_load(int argc, char **argv);      /* load: replay a trace as real requests */

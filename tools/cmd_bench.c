@@ -675,6 +675,8 @@ int rls_cmd_bench(int argc, char **argv)
         return s_bench_python(argc - 1, argv + 1);
     if (strcmp(argv[1], "sweep") == 0)
         return rls_bench_sweep(argc - 1, argv + 1);
+    if (strcmp(argv[1], "explain") == 0)
+        return rls_bench_explain(argc - 1, argv + 1);
     if (strcmp(argv[1], "sim") != 0) {
         fprintf(stderr, "rlsched bench: unknown benchmark '%s' (sim, train, agent or python; rlsched bench --help)\n",
                 argv[1]);

@@ -29,6 +29,7 @@ static const struct s_command s_commands[] = {
     {"train", s_train, "train a scaling/placement policy offline from a replay file"},
     {"finetune", rls_cmd_finetune, "improve a checkpoint from reward in the simulator (CEM over its action biases)"},
     {"export", rls_cmd_export, "export a checkpoint (--format onnx|torchscript)"},
+    {"explain", rls_cmd_explain, "why a checkpoint policy decided: top features per service at a step"},
     {"keygen", rls_cmd_keygen, "write a CURVE key pair for the control channel (keygen --out PREFIX)"},
     {"bench", rls_cmd_bench, "measure performance (bench sim|train --json)"},
 };
