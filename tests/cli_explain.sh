@@ -80,7 +80,7 @@ grep -q "completeness error" "$T/t.txt" && grep -q "^   1\. " "$T/t.txt" && grep
 "$BIN" explain --help | grep -q "usage: rlsched explain" && ok || bad "--help"
 
 # the benchmark: the project's bench keys, both sides measured in the same run
-"$BIN" bench explain --steps 2 --json >"$T/bench.json" 2>"$T/bench.err" && ok || bad "bench explain: $(cat "$T/bench.err")"
+"$BIN" bench explain --policy "$CK" --steps 2 --json >"$T/bench.json" 2>"$T/bench.err" && ok || bad "bench explain: $(cat "$T/bench.err")"
 "$PY" - "$T/bench.json" <<'PYEOF' && ok || bad "bench explain JSON"
 import json, sys
 d = json.load(open(sys.argv[1]))
