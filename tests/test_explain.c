@@ -375,6 +375,34 @@ static void test_deeper_network_is_complete_and_agrees_with_the_trapezoid(void *
     rls_checkpoint_destroy(&ck);
 }
 
+/* Past max_regions the exact integral gives way to the trapezoid's, still
+ * complete within its tol, and says so. */
+static void test_exact_falls_back_to_the_trapezoid_past_max_regions(void **state)
+{
+    struct rls_checkpoint *ck = s_default();
+    struct rls_err err;
+    struct rls_explanation r;
+    float x[F];
+    (void)state;
+    struct rls_explain_params prm = rls_explain_default_params();
+    prm.max_regions = 1;
+    prm.tol = 1e-3;
+    struct rls_explainer *ex = rls_explainer_new(ck, &prm, &err);
+    assert_non_null(ex);
+    for (int i = 0; i < F; i++)
+        x[i] = ck->obs_mean[i] + (i % 2 ? 1.5f : -1.5f) * ck->obs_std[i];
+    assert_int_equal(rls_explainer_explain(ex, x, F, 9, &r), RLS_OK);
+    assert_int_equal(r.method, RLS_EXPLAIN_TRAPEZOID);
+    assert_true(r.converged);
+    assert_true(r.completeness_err <= 1e-3);
+    assert_true(r.steps >= 8);
+    rls_explainer_destroy(&ex);
+    prm.max_regions = 0;
+    assert_null(rls_explainer_new(ck, &prm, &err));
+    assert_int_equal(err.status, RLS_ERR_RANGE);
+    rls_checkpoint_destroy(&ck);
+}
+
 static void test_top_orders_by_magnitude(void **state)
 {
     struct rls_explanation r;
@@ -472,6 +500,7 @@ int main(void)
         cmocka_unit_test(test_linear_network_attribution_is_known_exactly),
         cmocka_unit_test(test_relu_network_attribution_is_known_exactly),
         cmocka_unit_test(test_deeper_network_is_complete_and_agrees_with_the_trapezoid),
+        cmocka_unit_test(test_exact_falls_back_to_the_trapezoid_past_max_regions),
         cmocka_unit_test(test_top_orders_by_magnitude),
         cmocka_unit_test(test_bad_input_is_refused_with_a_status),
     };
