@@ -28,6 +28,7 @@ struct rls_explainer {
     double *g, *g2;                  /* backward scratch [max width] */
     float *xt;                       /* a path point [n_inputs] */
     void *xt_pat;                    /* exact, two hidden layers: patterns [sizes[1] + sizes[2]] */
+    double *w1t;                     /* exact, two hidden layers: W1 transposed [sizes[1], sizes[2]] */
     float *q;                        /* float outputs [n_outputs] */
     struct rls_mlp *mlp;
 };
@@ -68,6 +69,7 @@ void rls_explainer_destroy(struct rls_explainer **e)
     free(s->g2);
     free(s->xt);
     free(s->xt_pat);
+    free(s->w1t);
     free(s->q);
     rls_mlp_destroy(&s->mlp);
     free(s);
@@ -165,6 +167,15 @@ struct rls_explainer *rls_explainer_new(const struct rls_checkpoint *ck,
     s->xt_pat = malloc((size_t)ck->sizes[1] + (size_t)(ck->n_layers > 1 ? ck->sizes[2] : 0) + 1);
     if (!s->g || !s->g2 || !s->xt || !s->q || !s->xt_pat)
         goto nomem;
+    if (ck->n_layers == 3) {   /* columns of W1 contiguous for s_exact3 */
+        size_t n1 = (size_t)ck->sizes[1], n2 = (size_t)ck->sizes[2];
+        s->w1t = malloc(n1 * n2 * sizeof(double));
+        if (!s->w1t)
+            goto nomem;
+        for (size_t k = 0; k < n2; k++)
+            for (size_t j = 0; j < n1; j++)
+                s->w1t[j * n2 + k] = s->w[1][k * n1 + j];
+    }
     s->mlp = rls_mlp_new(ck, 1, err);
     if (!s->mlp) {
         rls_explainer_destroy(&s);
@@ -446,10 +457,10 @@ static int s_exact3(struct rls_explainer *s, const float *x, int32_t action, dou
             int on = s_on_after(a1[j], d1[j], t0, &t1);
             if (on != p1[j]) {
                 double sa = on ? a1[j] : -a1[j], sd = on ? d1[j] : -d1[j];
+                const double *col = s->w1t + (size_t)j * (size_t)n2;
                 for (int32_t k = 0; k < n2; k++) {
-                    double w = w1[(size_t)k * (size_t)n1 + (size_t)j];
-                    a2[k] += w * sa;
-                    d2[k] += w * sd;
+                    a2[k] += col[k] * sa;
+                    d2[k] += col[k] * sd;
                 }
                 p1[j] = (uint8_t)on;
             }
