@@ -84,12 +84,15 @@ else bad "corrupt checkpoint: rc $rc: $err"; fi
 cp "$CKPT" "$TMP/policy.h5"
 "$AGENT" "${CKEYS[@]}" --connect "tcp://127.0.0.1:$port" --policy "$TMP/policy.h5" 2> "$TMP/log" &
 pid=$!
-sleep 0.5
+# the handlers are installed before the agent's first log line (its run has begun): wait for
+# it (a slow, sanitized or loaded host may need seconds), then for each reload's line
+wait_log() { for _ in $(seq 1 200); do grep -q "$1" "$TMP/log" 2>/dev/null && return 0; sleep 0.1; done; return 1; }
+wait_log .
 kill -HUP $pid
-sleep 0.3
+wait_log "reload: checkpoint"
 echo "garbage" > "$TMP/policy.h5"
 kill -HUP $pid
-sleep 0.3
+wait_log "reload: .*; keeping"
 kill -TERM $pid
 wait $pid; rc=$?
 if [ $rc -eq 0 ]; then ok; else bad "SIGTERM: rc $rc: $(cat "$TMP/log")"; fi
