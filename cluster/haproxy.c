@@ -281,8 +281,11 @@ static void s_update_counts(struct rls_haproxy *h)
     rls__side_set_counts(&h->side, alive, ready);
 }
 
-static int s_spawn(struct rls_haproxy *h, int32_t svc)
+/* ops.spawn: a worker process on a socket of ours, its server added to
+ * HAProxy disabled (enabled once its readiness probe passes). */
+static int s_spawn(void *ctx, int32_t svc)
 {
+    struct rls_haproxy *h = ctx;
     struct s_worker *w = NULL;
     struct rls_err err = { 0 };
     char a_fd[16], a_mean[40], a_cv[40], a_conc[16], a_frac[40], a_start[40], a_seed[32], cmd[384];
@@ -362,10 +365,11 @@ static int s_spawn(struct rls_haproxy *h, int32_t svc)
     return RLS_OK;
 }
 
-/* Takes one worker of svc out: a starting one at once, else the ready one
- * with the fewest sessions drains. */
-static void s_stop_one(struct rls_haproxy *h, int32_t svc, int64_t now)
+/* ops.stop_one: takes one worker of svc out: a starting one at once, else
+ * the ready one with the fewest sessions drains. */
+static void s_stop_one(void *ctx, int32_t svc, int64_t now)
 {
+    struct rls_haproxy *h = ctx;
     struct s_worker *best = NULL;
     for (int32_t k = 0; k < h->p.max_workers; k++) {
         struct s_worker *w = &h->w[k];
@@ -391,22 +395,17 @@ static void s_stop_one(struct rls_haproxy *h, int32_t svc, int64_t now)
     s_update_counts(h);
 }
 
-static void s_reconcile(struct rls_haproxy *h, int64_t now)
+/* ops.live: the starting + ready workers of svc still running. */
+static int32_t s_live(void *ctx, int32_t svc)
 {
-    for (int32_t i = 0; i < h->side.sc->n_services; i++) {
-        int32_t live = 0;
-        for (int32_t k = 0; k < h->p.max_workers; k++) {
-            const struct s_worker *w = &h->w[k];
-            if (w->service == i && !w->exited && (w->state == S_STARTING || w->state == S_READY))
-                live++;
-        }
-        while (live > h->side.svc[i].desired) {
-            s_stop_one(h, i, now);
-            live--;
-        }
-        while (live < h->side.svc[i].desired && s_spawn(h, i) == RLS_OK)
+    const struct rls_haproxy *h = ctx;
+    int32_t live = 0;
+    for (int32_t k = 0; k < h->p.max_workers; k++) {
+        const struct s_worker *w = &h->w[k];
+        if (w->service == svc && !w->exited && (w->state == S_STARTING || w->state == S_READY))
             live++;
     }
+    return live;
 }
 
 static struct s_worker *s_find(struct rls_haproxy *h, int32_t svc, const char *server)
@@ -517,7 +516,7 @@ static int s_housekeep(struct rls_haproxy *h, int64_t now)
                 w->state = S_FREE;
         }
     }
-    s_reconcile(h, now);
+    rls__side_reconcile(&h->side, now);
     s_update_counts(h);
     return RLS_OK;
 }
@@ -583,11 +582,6 @@ static void s_side_count(void *ctx, int32_t svc, int64_t now, struct rls__side_c
     }
     out->ready_s = ready_s * (double)h->p.concurrency;
     out->backlog = (double)h->svc[svc].queued;
-}
-
-static void s_side_reconcile(void *ctx, int64_t now)
-{
-    s_reconcile(ctx, now);
 }
 
 static int s_side_housekeep(void *ctx, int64_t now)
@@ -761,7 +755,9 @@ static struct rls__side_params s_side_params(struct rls_haproxy *h, const struct
     sp.log_ctx = p->log_ctx;
     sp.ops.wait = s_side_wait;
     sp.ops.housekeep = s_side_housekeep;
-    sp.ops.reconcile = s_side_reconcile;
+    sp.ops.live = s_live;
+    sp.ops.stop_one = s_stop_one;
+    sp.ops.spawn = s_spawn;
     sp.ops.count = s_side_count;
     sp.ops.step_begin = s_side_step_begin;
     sp.ops.step_end = s_side_step_end;
@@ -906,22 +902,12 @@ void rls_haproxy_destroy(struct rls_haproxy **hp)
         return;
     h = *hp;
     if (h->w != NULL) {
-        /* every worker by its pid: SIGTERM to all, then wait, then SIGKILL */
-        int64_t end = rls__side_now_ns() + (int64_t)h->p.grace_ms * 1000000;
+        pid_t pids[1024];       /* max_workers <= 1024 */
+        int32_t n = 0;
         for (int32_t k = 0; k < h->p.max_workers; k++)
             if (h->w[k].state != S_FREE && !h->w[k].exited && h->w[k].pid > 0)
-                kill(h->w[k].pid, SIGTERM);
-        for (int32_t k = 0; k < h->p.max_workers; k++) {
-            struct s_worker *w = &h->w[k];
-            if (w->state == S_FREE || w->exited || w->pid <= 0)
-                continue;
-            int64_t left = end - rls__side_now_ns();
-            if (!rls__side_wait_exit(w->pid, left > 0 ? (int)(left / 1000000) : 0)) {
-                kill(w->pid, SIGKILL);
-                waitpid(w->pid, NULL, 0);
-            }
-            w->exited = 1;
-        }
+                pids[n++] = h->w[k].pid;
+        rls__side_stop_pids(pids, n, h->p.grace_ms);    /* every worker by its pid, reaped */
         free(h->w);
     }
     if (h->hap_pid > 0)

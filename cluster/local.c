@@ -297,10 +297,11 @@ static void s_update_counts(struct rls_cluster *c)
     rls__side_set_counts(&c->side, alive, ready);
 }
 
-/* Starts a worker of service svc in a free slot; returns RLS_OK or an error
- * (logged; the next reconcile tries again). */
-static int s_spawn(struct rls_cluster *c, int32_t svc)
+/* ops.spawn: starts a worker of service svc in a free slot; returns RLS_OK
+ * or an error (logged; the next reconcile tries again). */
+static int s_spawn(void *ctx, int32_t svc)
 {
+    struct rls_cluster *c = ctx;
     struct s_worker *w = NULL;
     char a_id[24], a_cold[40], a_mean[40], a_frac[40], a_seed[32], a_parent[24];
     char *argv[20];
@@ -379,10 +380,12 @@ static void s_terminate(struct rls_cluster *c, struct s_worker *w, int64_t now)
     w->deadline_ns = now + (int64_t)c->p.grace_ms * 1000000;
 }
 
-/* Takes one worker of svc out of service: a starting one at once, else the
- * ready one with the fewest outstanding requests (then the slowest) drains. */
-static void s_stop_one(struct rls_cluster *c, int32_t svc, int64_t now)
+/* ops.stop_one: takes one worker of svc out of service: a starting one at
+ * once, else the ready one with the fewest outstanding requests (then the
+ * slowest) drains. */
+static void s_stop_one(void *ctx, int32_t svc, int64_t now)
 {
+    struct rls_cluster *c = ctx;
     struct s_worker *best = NULL;
     for (int32_t k = 0; k < c->p.max_workers; k++) {
         struct s_worker *w = &c->w[k];
@@ -405,18 +408,10 @@ static void s_stop_one(struct rls_cluster *c, int32_t svc, int64_t now)
     s_update_counts(c);
 }
 
-/* Brings every service's starting + ready workers to its desired count, within max_workers. */
-static void s_reconcile(struct rls_cluster *c, int64_t now)
+/* ops.live: the starting + ready workers of svc. */
+static int32_t s_live(void *ctx, int32_t svc)
 {
-    for (int32_t i = 0; i < c->side.sc->n_services; i++) {
-        int32_t live = s_count(c, i, S_STARTING) + s_count(c, i, S_READY);
-        while (live > c->side.svc[i].desired) {
-            s_stop_one(c, i, now);
-            live--;
-        }
-        while (live < c->side.svc[i].desired && s_spawn(c, i) == RLS_OK)
-            live++;
-    }
+    return s_count(ctx, svc, S_STARTING) + s_count(ctx, svc, S_READY);
 }
 
 static void s_pump(struct rls_cluster *c, int32_t svc);
@@ -462,7 +457,7 @@ static void s_housekeep(struct rls_cluster *c, int64_t now)
             w->deadline_ns = now + (int64_t)3600 * 1000000000;   /* reaped when it is gone */
         }
     }
-    s_reconcile(c, now);
+    rls__side_reconcile(&c->side, now);
     s_update_counts(c);
 }
 
@@ -726,11 +721,6 @@ static void s_side_count(void *ctx, int32_t svc, int64_t now, struct rls__side_c
     s->ready_s = 0.0;
 }
 
-static void s_side_reconcile(void *ctx, int64_t now)
-{
-    s_reconcile(ctx, now);
-}
-
 static int s_side_housekeep(void *ctx, int64_t now)
 {
     s_housekeep(ctx, now);
@@ -805,7 +795,9 @@ static struct rls__side_params s_side_params(struct rls_cluster *c, const struct
     sp.log_ctx = p->log_ctx;
     sp.ops.wait = s_side_wait;
     sp.ops.housekeep = s_side_housekeep;
-    sp.ops.reconcile = s_side_reconcile;
+    sp.ops.live = s_live;
+    sp.ops.stop_one = s_stop_one;
+    sp.ops.spawn = s_spawn;
     sp.ops.count = s_side_count;
     sp.ops.ctx = c;
     return sp;
@@ -920,22 +912,12 @@ void rls_cluster_destroy(struct rls_cluster **cp)
         return;
     c = *cp;
     if (c->w != NULL) {
-        /* every worker by its pid: SIGTERM to all, then wait, then SIGKILL */
-        int64_t end = rls__side_now_ns() + (int64_t)c->p.grace_ms * 1000000;
+        pid_t pids[1024];       /* max_workers <= 1024 */
+        int32_t n = 0;
         for (int32_t k = 0; k < c->p.max_workers; k++)
             if (c->w[k].state != S_FREE && c->w[k].pid > 0)
-                kill(c->w[k].pid, SIGTERM);
-        for (int32_t k = 0; k < c->p.max_workers; k++) {
-            struct s_worker *w = &c->w[k];
-            if (w->state == S_FREE || w->pid <= 0)
-                continue;
-            int64_t left = end - rls__side_now_ns();
-            if (!rls__side_wait_exit(w->pid, left > 0 ? (int)(left / 1000000) : 0)) {
-                kill(w->pid, SIGKILL);
-                waitpid(w->pid, NULL, 0);
-            }
-            w->state = S_FREE;
-        }
+                pids[n++] = c->w[k].pid;
+        rls__side_stop_pids(pids, n, c->p.grace_ms);    /* every worker by its pid, reaped */
         for (int32_t k = 0; k < c->p.max_workers; k++)
             free(c->w[k].out);
         free(c->w);

@@ -110,6 +110,21 @@ int rls__side_wait_exit(pid_t pid, int ms)
     return 0;
 }
 
+void rls__side_stop_pids(const pid_t *pids, int32_t n, int grace_ms)
+{
+    int64_t end = rls__side_now_ns() + (int64_t)grace_ms * 1000000;
+
+    for (int32_t i = 0; i < n; i++)
+        kill(pids[i], SIGTERM);
+    for (int32_t i = 0; i < n; i++) {
+        int64_t left = end - rls__side_now_ns();
+        if (!rls__side_wait_exit(pids[i], left > 0 ? (int)(left / 1000000) : 0)) {
+            kill(pids[i], SIGKILL);
+            waitpid(pids[i], NULL, 0);
+        }
+    }
+}
+
 void rls__side_stop_pid(pid_t pid, int ms)
 {
     if (pid <= 0)
@@ -314,7 +329,22 @@ static void s_apply_actions(void *ctx, const int32_t *desired, const uint8_t *pl
     (void)placement;
     for (int32_t i = 0; i < s->sc->n_services; i++)
         s->svc[i].desired = desired[i];
-    s->p.ops.reconcile(s->p.ops.ctx, rls__side_now_ns());
+    rls__side_reconcile(s, rls__side_now_ns());
+}
+
+void rls__side_reconcile(struct rls__side *s, int64_t now_ns)
+{
+    const struct rls__side_ops *o = &s->p.ops;
+
+    for (int32_t i = 0; i < s->sc->n_services; i++) {
+        int32_t live = o->live(o->ctx, i);
+        while (live > s->svc[i].desired) {
+            o->stop_one(o->ctx, i, now_ns);
+            live--;
+        }
+        while (live < s->svc[i].desired && o->spawn(o->ctx, i) == RLS_OK)
+            live++;
+    }
 }
 
 /* A progress line: each service's replicas, rates, p95 and backlog. */
@@ -421,7 +451,7 @@ int rls__side_open(struct rls__side *s, const char *endpoint, const struct rls_t
 void rls__side_start(struct rls__side *s)
 {
     s->start_ns = s->step_start_ns = rls__side_now_ns();
-    s->p.ops.reconcile(s->p.ops.ctx, s->start_ns);
+    rls__side_reconcile(s, s->start_ns);
     s_take_state(s, s->start_ns);       /* the state in force before the first step: zeros */
     for (int32_t i = 0; i < s->sc->n_services; i++)
         s->st[i].change = 0;

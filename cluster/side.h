@@ -8,7 +8,8 @@
  *     (rls_cluster_describe), the worker executable, each service's desired
  *     replicas;
  *   - the cluster session (env/cluster_session.h): hello, actions clamped and
- *     acked (ops.reconcile applies them at once), the lease, heartbeats;
+ *     acked and applied at once (rls__side_reconcile: ops.stop_one and
+ *     ops.spawn until ops.live equals desired), the lease, heartbeats;
  *   - the step: each service's measurements of the step (arrivals, served,
  *     dropped, over the SLO, busy time, latencies) made into the protocol
  *     state (rates, utilization, p50/p95/p99, one node), sent to the agent,
@@ -19,7 +20,7 @@
  *     helpers (also used by the HTTP worker).
  *
  *     struct rls__side_params sp = { .who = "haproxy cluster", ... };
- *     sp.ops.count = my_count;  sp.ops.reconcile = my_reconcile;  ...
+ *     sp.ops.count = my_count;  sp.ops.spawn = my_spawn;  ...
  *     rls__side_init(&me->side, &sp, err);     // scenario, description, exe
  *     ... the backend's own sockets ...
  *     rls__side_open(&me->side, endpoint, &p->transport, err);  // the agent socket
@@ -78,9 +79,13 @@ struct rls__side_ops {
      * housekeep_ns. Returns RLS_OK or a status that ends the run (with
      * rls__side_fail). Required. */
     int (*housekeep)(void *ctx, int64_t now_ns);
-    /* Starts or stops replicas so each service's starting + ready equal
-     * svc[i].desired. Required. */
-    void (*reconcile)(void *ctx, int64_t now_ns);
+    /* Scaling (rls__side_reconcile): service svc's replicas started and not
+     * stopped (starting + ready); takes one of them out (drained or
+     * stopped); starts one, returning RLS_OK or a status (no more this
+     * round: no free slot, a failure it logged). Required. */
+    int32_t (*live)(void *ctx, int32_t svc);
+    void (*stop_one)(void *ctx, int32_t svc, int64_t now_ns);
+    int (*spawn)(void *ctx, int32_t svc);
     /* Counts service svc's replicas for the state taken at now_ns (the step
      * began at step_start_ns) and starts the backend's own step accounting
      * anew. Required. */
@@ -160,6 +165,12 @@ void rls__side_fini(struct rls__side *s);
  * (errmsg says why). */
 int rls__side_run(struct rls__side *s);
 
+/* Brings every service's live replicas (ops.live) to svc[i].desired:
+ * ops.stop_one while there are too many, ops.spawn while too few and it
+ * succeeds. Called on actions, at the start, and by the backend's
+ * housekeeping. */
+void rls__side_reconcile(struct rls__side *s, int64_t now_ns);
+
 /* Asks rls__side_run to return. Async-signal-safe. */
 void rls__side_stop(struct rls__side *s);
 
@@ -202,6 +213,10 @@ pid_t rls__side_spawn(char *const argv[], int keep, int keep2, int quiet, const 
 
 /* Waits up to ms for pid to exit (reaped); 1 when it did (or is not ours), else 0. */
 int rls__side_wait_exit(pid_t pid, int ms);
+
+/* Stops pids[0..n) (each > 0): SIGTERM to all, then waits up to grace_ms in
+ * all, then SIGKILL to those left; every one reaped. */
+void rls__side_stop_pids(const pid_t *pids, int32_t n, int grace_ms);
 
 /* SIGTERM, then SIGKILL after ms; reaped either way. pid <= 0: no-op. */
 void rls__side_stop_pid(pid_t pid, int ms);
