@@ -823,8 +823,20 @@ static struct s_cluster *s_cluster_new(struct rls_agent *a, struct rls_scenario 
     size_t S = (size_t)c->S, T = (size_t)(c->T > 0 ? c->T : 1);
     rls_err_clear(&e2);
     /* the fallback runs the operator's HPA manifests when given */
-    if (a->hpa_manifest && rls_scenario_apply_hpa_manifest(sc, a->hpa_manifest, &e2) != RLS_OK)
-        goto fail;
+    if (a->hpa_manifest) {
+        char names[256] = "";
+        size_t at = 0;
+        if (rls_scenario_apply_hpa_manifest(sc, a->hpa_manifest, &e2) != RLS_OK)
+            goto fail;
+        for (int32_t i = 0; i < sc->n_services && at + 2 < sizeof names; i++)
+            if (sc->services[i].hpa.present) {
+                int w = snprintf(names + at, sizeof names - at, "%s%s", at ? ", " : "",
+                                 sc->services[i].name);
+                at += w > 0 ? (size_t)w : 0;
+            }
+        s_log(a, RLS_AGENT_LOG_INFO, "hpa: the fallback runs the manifests of %s for %s",
+              a->hpa_manifest, names);
+    }
     c->hpa = rls_policy_new("hpa", sc, &e2);
     if (!c->hpa)
         goto fail;

@@ -12,7 +12,13 @@ set -u
 BIN=$1
 case "$BIN" in /*) ;; *) BIN="$PWD/$BIN" ;; esac
 TMP=$(mktemp -d /tmp/rls_cli_hpa_manifest.XXXXXX)
-trap 'rm -rf "$TMP"' EXIT
+PIDS=""
+cleanup() {
+    for p in $PIDS; do kill "$p" 2>/dev/null; done
+    for p in $PIDS; do wait "$p" 2>/dev/null; done
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
 passed=0
 failed=0
 
@@ -109,6 +115,31 @@ if [ -x "$AGENT" ]; then
     run "$AGENT" --insecure --connect tcp://127.0.0.1:1 --steps 1 --timeout 0.2 --hpa-manifest "$TMP/b3.yaml"
     [ "$rc" -eq 2 ] && [ "$(wc -l <"$TMP/err")" -eq 1 ] && grep -q 'spec.metrics\[0\].type' "$TMP/err" && ok ||
         bad "agent --hpa-manifest bad: exit $rc: $(cat "$TMP/err")"
+    # live: a lock-step simulator served on loopback, the agent without a
+    # checkpoint (the HPA acts); a manifest pinning frontend at 30 replicas
+    # shows in the cluster's ready replicas after 10 steps
+    printf '%s\n  minReplicas: 30\n  maxReplicas: 30\n' "$head" >"$TMP/pin30.yaml"
+    for m in none pin30; do
+        port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+        timeout 60 "$BIN" sim serve --bind "tcp://127.0.0.1:$port" --speed max --insecure --max-steps 10 \
+            --log-every 1 2>"$TMP/sim_$m.err" &
+        SIM=$!
+        PIDS="$PIDS $SIM"
+        extra=()
+        [ "$m" = none ] || extra=(--hpa-manifest "$TMP/$m.yaml")
+        timeout 60 "$AGENT" --insecure --connect "tcp://127.0.0.1:$port" --steps 10 --timeout 20 "${extra[@]}" \
+            2>"$TMP/agent_$m.err"
+        arc=$?
+        wait "$SIM"
+        [ "$arc" -eq 0 ] && ok || bad "agent ($m) exit $arc: $(tail -3 "$TMP/agent_$m.err")"
+        ready_m=$(grep 'step 10 ' "$TMP/sim_$m.err" | grep -o '[0-9]* replicas ready' | cut -d' ' -f1)
+        eval "ready_$m=\${ready_m:-0}"
+    done
+    grep -q "hpa: the fallback runs the manifests of $TMP/pin30.yaml for frontend" "$TMP/agent_pin30.err" && ok ||
+        bad "agent: no line naming the manifest's services: $(cat "$TMP/agent_pin30.err")"
+    # frontend starts at 2: pinned at 30 (the safety filter's steps of max(4, 100%)) it adds >= 10
+    [ "$ready_pin30" -ge $((ready_none + 10)) ] && ok ||
+        bad "agent fallback ignores the manifest: $ready_pin30 replicas ready vs $ready_none without"
 else
     bad "no rlsched-agent beside $BIN"
 fi
