@@ -30,10 +30,7 @@ PIDS="$PIDS $GW"
 sleep 1
 # a short trace replayed as real requests on api: a ramp from 60 to 300 requests/s over
 # 16 s (one worker serves about 100/s), in the canonical trace format
-{
-    printf '# rlsched-trace v1\n# step_s: 1\n# unit: rps\n# format: csv\n# n: 16\n'
-    for i in $(seq 0 15); do echo $((60 + i * 16)); done
-} > "$TMP/ramp.trace"
+write_ramp_trace "$TMP/ramp.trace" 16 60 16
 "$BIN" load --connect "tcp://127.0.0.1:$P2" --trace "$TMP/ramp.trace" --service api --duration 14 --drain 1 \
     > "$TMP/load.out" 2> "$TMP/load.err" &
 LOAD=$!

@@ -102,10 +102,7 @@ grep -q '"sent": 30, "replied": 30, "ok": 30' "$TMP/l1.out" && ok || bad "reques
 
 echo "at ${SECONDS}s: load on api"
 # 3. load on api, the real agent scales it up, the servers appear in HAProxy
-{
-    printf '# rlsched-trace v1\n# step_s: 1\n# unit: rps\n# format: csv\n# n: 8\n'
-    for i in $(seq 0 7); do echo $((40 + i * 20)); done
-} > "$TMP/ramp.trace"
+write_ramp_trace "$TMP/ramp.trace" 8 40 20
 "$BIN" load --http "http://127.0.0.1:$HTTP" --trace "$TMP/ramp.trace" --service api --duration 7 --drain 2 \
     > "$TMP/load.out" 2> "$TMP/load.err" &
 LOAD=$!

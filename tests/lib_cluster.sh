@@ -10,6 +10,9 @@
 #   free_port           a free TCP port on 127.0.0.1
 #   wait_for SECONDS COMMAND...   runs COMMAND every 0.1 s until it succeeds
 #                       or SECONDS pass (then its status)
+#   write_ramp_trace FILE N FIRST STEP
+#       a canonical trace (requests per second) of N one-second steps:
+#       FIRST, FIRST + STEP, ...
 #   write_two_services FILE
 #       the scenario the agent tests scale: api (1 to 5 replicas, 50 rps)
 #       and batch (1 to 3, 10 rps), one of each at first, 20 s cold starts
@@ -41,6 +44,14 @@ wait_for() {
     shift
     while [ "$(date +%s%N)" -lt $end ]; do "$@" && return 0; sleep 0.1; done
     "$@"
+}
+
+write_ramp_trace() {
+    local i
+    {
+        printf '# rlsched-trace v1\n# step_s: 1\n# unit: rps\n# format: csv\n# n: %d\n' "$2"
+        for i in $(seq 0 $(($2 - 1))); do echo $(($3 + i * $4)); done
+    } > "$1"
 }
 
 write_two_services() {
