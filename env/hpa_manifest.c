@@ -12,6 +12,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <yaml.h>
 
 #define S_MAX_BYTES (1 << 20)
@@ -557,6 +558,11 @@ int rls_hpa_manifest_load(const char *path, struct rls_hpa_spec *specs, int32_t 
         return rls_err_set(err, RLS_ERR_INVALID, "hpa manifest: NULL path");
     if (strlen(path) >= RLS_HPA_SPEC_PATH_MAX)
         return rls_err_set(err, RLS_ERR_RANGE, "%.80s...: path too long", path);
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return rls_err_set(err, RLS_ERR_IO, "%s: %s", path, strerror(errno));
+    if (!S_ISREG(st.st_mode))   /* checked before opening: a FIFO would block in fopen */
+        return rls_err_set(err, RLS_ERR_IO, "%s: not a regular file", path);
     f = fopen(path, "rb");
     if (f == NULL)
         return rls_err_set(err, RLS_ERR_IO, "%s: %s", path, strerror(errno));
@@ -571,8 +577,6 @@ int rls_hpa_manifest_load(const char *path, struct rls_hpa_spec *specs, int32_t 
         goto done;
     }
     rc = rls_hpa_manifest_parse(buf, len, path, specs, cap, n, err);
-    for (int32_t i = 0; rc == RLS_OK && i < *n; i++)
-        snprintf(specs[i].path, sizeof specs[i].path, "%s", path);
 done:
     free(buf);
     fclose(f);

@@ -54,7 +54,6 @@ struct rls_hpa_spec {
     char name[RLS_HPA_SPEC_NAME_MAX];      /* metadata.name ("" none) */
     char target[RLS_HPA_SPEC_NAME_MAX];    /* spec.scaleTargetRef.name */
     char target_kind[RLS_HPA_SPEC_NAME_MAX]; /* spec.scaleTargetRef.kind ("Deployment") */
-    char path[RLS_HPA_SPEC_PATH_MAX];      /* the file it was read from ("" embedded) */
     int32_t min_replicas;                  /* spec.minReplicas (1) */
     int32_t max_replicas;                  /* spec.maxReplicas (required) */
     int32_t target_utilization_pct;        /* the cpu averageUtilization, % (80) */
@@ -74,8 +73,8 @@ int rls_hpa_manifest_parse(const char *yaml, size_t len, const char *name,
                            struct rls_hpa_spec *specs, int32_t cap, int32_t *n,
                            struct rls_err *err);
 
-/* Reads a file with rls_hpa_manifest_parse; each spec's path is set to it.
- * Same returns, plus RLS_ERR_IO when unreadable. */
+/* Reads a file (a regular file; a device or FIFO is refused) with
+ * rls_hpa_manifest_parse. Same returns, plus RLS_ERR_IO when unreadable. */
 int rls_hpa_manifest_load(const char *path, struct rls_hpa_spec *specs, int32_t cap,
                           int32_t *n, struct rls_err *err);
 

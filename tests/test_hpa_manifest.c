@@ -261,6 +261,13 @@ static void test_bad_manifests_are_refused_naming_the_field(void **state)
                      "  - {type: Resource, resource: {name: cpu, target: {type: Utilization, averageUtilization: 60}}}\n",
               "spec.metrics[1]");
     s_refused("- just\n- a list\n", "m.yaml");
+    /* only regular files are read (a FIFO or device would block or never end) */
+    struct rls_hpa_spec one;
+    struct rls_err err = {0};
+    int32_t n = 0;
+    assert_int_equal(rls_hpa_manifest_load("/dev/null", &one, 1, &n, &err), RLS_ERR_IO);
+    assert_non_null(strstr(err.msg, "not a regular file"));
+    assert_int_equal(rls_hpa_manifest_load("/tmp", &one, 1, &n, &err), RLS_ERR_IO);
     s_refused("apiVersion: [unclosed\n", "m.yaml");
 }
 
