@@ -20,7 +20,7 @@ int rls_cmd_bench(int argc, char **argv);     /* bench sim|train */
 int rls_cmd_replay(int argc, char **argv);    /* replay info */
 int rls_cmd_record(int argc, char **argv);    /* record experience into a replay file */
 int rls_cmd_train(int argc, char **argv);     /* train a policy offline (needs libtorch) */
-int rls_cmd_export(int argc, char **argv);    /* export a checkpoint (torchscript) */
+int rls_cmd_export(int argc, char **argv);    /* export a checkpoint (onnx | torchscript) */
 int rls_cmd_finetune(int argc, char **argv);  /* the reward-driven stage in the simulator (CEM) */
 int rls_bench_train(int argc, char **argv);   /* bench train (tools/cmd_bench_train.c) */
 int rls_bench_agent(int argc, char **argv);   /* bench agent (tools/cmd_bench_agent.c) */

@@ -630,6 +630,8 @@ static void s_usage(FILE *f)
             "       rlsched bench python [--json] [--quick]  (env steps/s through python/rlsched vs\n"
             "                                                the C env alone, 1 env and 64 envs)\n"
             "       rlsched bench sweep [--json] [--quick]   (sweep cells/s: a pool of 2 vs serial)\n"
+            "       rlsched bench explain [--json] [--policy P.h5] (decision latency with\n"
+            "                                                explanations on vs off, 1 and 100 services)\n"
             "\n"
             "Measures the step simulator on one core (the process pins itself to its CPU):\n"
             "service-steps/s on a 100-service scenario against the numpy reference\n"
@@ -664,7 +666,7 @@ int rls_cmd_bench(int argc, char **argv)
         return 0;
     }
     if (argc < 2) {
-        fprintf(stderr, "rlsched bench: which benchmark? (sim, train, agent or python; rlsched bench --help)\n");
+        fprintf(stderr, "rlsched bench: which benchmark? (sim, train, agent, python, sweep or explain; rlsched bench --help)\n");
         return 2;
     }
     if (strcmp(argv[1], "train") == 0)
@@ -678,7 +680,7 @@ int rls_cmd_bench(int argc, char **argv)
     if (strcmp(argv[1], "explain") == 0)
         return rls_bench_explain(argc - 1, argv + 1);
     if (strcmp(argv[1], "sim") != 0) {
-        fprintf(stderr, "rlsched bench: unknown benchmark '%s' (sim, train, agent or python; rlsched bench --help)\n",
+        fprintf(stderr, "rlsched bench: unknown benchmark '%s' (sim, train, agent, python, sweep or explain; rlsched bench --help)\n",
                 argv[1]);
         return 2;
     }

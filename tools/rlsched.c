@@ -31,7 +31,7 @@ static const struct s_command s_commands[] = {
     {"export", rls_cmd_export, "export a checkpoint (--format onnx|torchscript)"},
     {"explain", rls_cmd_explain, "why a checkpoint policy decided: top features per service at a step"},
     {"keygen", rls_cmd_keygen, "write a CURVE key pair for the control channel (keygen --out PREFIX)"},
-    {"bench", rls_cmd_bench, "measure performance (bench sim|train --json)"},
+    {"bench", rls_cmd_bench, "measure performance (bench sim|train|agent|python|sweep|explain --json)"},
 };
 
 static void s_usage(FILE *f)
