@@ -868,7 +868,8 @@ static void test_live_prometheus_scrapes_rlsched_and_the_client_reads_it(void **
     double v = 0, t = 0;
     if (L->prom_pid < 0)
         rls_test_skip_missing("prometheus (Debian package prometheus)");
-    assert_true(s_wait_scrapes(L, 8, 25.0));
+    /* 13 scrapes: the trace below reads rate[4s] from now - 8, so 12 s of data must precede now */
+    assert_true(s_wait_scrapes(L, 13, 35.0));
 
     /* instant: the target is up, with the labels Prometheus gives it */
     assert_int_equal(rls_prom_query(L->pr, "up{job=\"rlsched\"}", 0, &r), RLS_OK);
