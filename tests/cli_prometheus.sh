@@ -96,8 +96,15 @@ PIDS="$PIDS $!"
     --metrics "127.0.0.1:$MPORT" --quiet 2> "$TMP/agent.log" &
 APID=$!
 PIDS="$PIDS $APID"
-sleep 1
-if http_get "$MPORT" /metrics > "$TMP/metrics.txt"; then ok; else bad "agent /metrics: $(cat "$TMP/agent.log")"; fi
+# the per-tenant series exist once the agent has the cluster's hello and a state: poll for
+# them (a sanitized build on a loaded host needs more than a second), up to 30 s
+got=0
+for _ in $(seq 1 150); do
+    if http_get "$MPORT" /metrics > "$TMP/metrics.txt" 2>/dev/null && \
+        grep -q '^rlsched_agent_tenant_share_ratio{tenant=' "$TMP/metrics.txt"; then got=1; break; fi
+    sleep 0.2
+done
+if [ $got = 1 ] || http_get "$MPORT" /metrics > "$TMP/metrics.txt"; then ok; else bad "agent /metrics: $(cat "$TMP/agent.log")"; fi
 for name in 'process_cpu_seconds_total ' 'process_resident_memory_bytes ' 'process_virtual_memory_bytes ' \
     'process_open_fds ' 'process_max_fds ' 'process_start_time_seconds ' 'rlsched_build_info{version="' \
     'rlsched_agent_fairness_jain_ratio ' 'rlsched_agent_tenant_share_ratio{tenant='; do
