@@ -122,15 +122,15 @@ static int s_reset(void *self, const struct rls_scenario *sc)
  * need at floor_util when that is over 10% above the current target (a spike
  * is met at once, whatever the network says), unless replicas are already
  * pending (a full cluster: more would only queue). */
-/* The budget tracker (budget_gain > 0): adds the last step's requests of
+/* The budget tracker (only with budget_gain > 0): adds the last step's requests of
  * every service, late or dropped and all, to exponential windows of
  * budget_window_s seconds. */
 static void s_track_budget(struct s_learned *s, const struct rls_policy_input *in)
 {
-    double step_s = in->scenario->step_s;
-    double keep = exp(-step_s / s->prm.budget_window_s);
-    if (in->step == 0)
-        return;   /* the state after a reset: no step served yet */
+    double step_s = in->scenario->step_s, keep;
+    if (s->prm.budget_gain <= 0.0 || in->step == 0)
+        return;   /* tracker off (the default: nothing on the decision path), or no step served yet */
+    keep = exp(-step_s / s->prm.budget_window_s);
     for (int32_t i = 0; i < s->n_svc; i++) {
         const struct rls_svc_state *v = &in->services[i];
         double late = (v->frac_over_slo * v->served_rps + v->dropped_rps) * step_s;
